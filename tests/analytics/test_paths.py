@@ -1,0 +1,61 @@
+from shared.analytics.events import EventFrame
+from shared.analytics.paths import DAY_MS, build_paths
+
+T0 = 1_700_000_000_000
+CAMP = "01HZZZZZZZZZZZZZZZZZZZZZZZ"
+
+
+def row(i, kind, day, contact, *, channel=None, campaign=None, value=None, payload=None):
+    return (f"id{i}", kind, T0 + int(day * DAY_MS), contact, campaign, channel, value,
+            payload or {})
+
+
+def test_paths_follow_occurred_at_not_arrival_order():
+    rows = [
+        row(1, "touchpoint", 5, "ann", channel="email"),
+        row(2, "conversion", 6, "ann", value=5000),
+        # captured offline at a fair on day 1, synced (arrives) last
+        row(3, "touchpoint", 1, "ann", channel="wedding_fair"),
+    ]
+    paths = build_paths(EventFrame.from_rows(rows)).channels
+    assert paths.path_strings() == ["wedding_fair > email"]
+    assert paths.value.tolist() == [50.0]
+
+
+def test_lookback_previous_conversion_and_null_paths():
+    rows = [
+        row(1, "touchpoint", 0, "ann", channel="instagram"),  # 40 days before: outside
+        row(2, "touchpoint", 35, "ann", channel="email"),
+        row(3, "conversion", 40, "ann", value=100),
+        row(4, "touchpoint", 41, "ann", channel="referral"),
+        row(5, "conversion", 42, "ann", value=200),
+        row(6, "touchpoint", 43, "ann", channel="paid_search"),  # after the last conversion
+        row(7, "send", 10, "bob", campaign=CAMP),
+        row(8, "open", 11, "bob", campaign=CAMP),
+        row(9, "conversion", 12, "cat", value=300),  # no touches: unattributed
+    ]
+    journeys = build_paths(EventFrame.from_rows(rows))
+    paths = journeys.channels
+    assert paths.path_strings() == ["email", "referral", "paid_search", "email > email"]
+    assert paths.conversions.tolist() == [1, 1, 0, 0]
+    assert paths.nulls.tolist() == [0, 0, 1, 1]
+    assert paths.unattributed_conversions == 1
+    assert paths.unattributed_value == 3.0
+    assert journeys.campaigns.path_strings()[3] == f"{CAMP} > {CAMP}"
+    shorter = build_paths(EventFrame.from_rows(rows), lookback_ms=3 * DAY_MS).channels
+    assert shorter.path_strings()[0] == "referral"
+
+
+def test_window_keeps_conversions_inside_and_touches_before_it():
+    rows = [
+        row(1, "touchpoint", 1, "ann", channel="email"),
+        row(2, "conversion", 3, "ann", value=100),
+        row(3, "touchpoint", 4, "bob", channel="direct"),
+        row(4, "conversion", 20, "bob", value=100),
+    ]
+    paths = build_paths(
+        EventFrame.from_rows(rows), from_ms=T0 + 2 * DAY_MS, to_ms=T0 + 10 * DAY_MS
+    ).channels
+    # ann converts inside; bob converts after the window ends, so as of then he has not
+    assert paths.path_strings() == ["email", "direct"]
+    assert paths.conversions.tolist() == [1, 0]
