@@ -1,0 +1,219 @@
+"""The campaign schema and its pycrdt document layout.
+
+One pycrdt ``Doc`` per campaign:
+
+* ``fields`` (Map): scalar and structured fields (type, status, budget_cents, schedule, …);
+* ``name``, ``description``, ``notes`` (Text): free text, merged by character, never flagged;
+* ``steps`` (Array of Map): the flow (send_email, wait, branch, goal);
+* ``variants`` (Array of Map): content variants (subject, body);
+* ``revs`` (Map): for each guarded field, the id of the edit that last set it.
+
+A guarded edit records the edit it replaced (``base``) so the server can tell a sequential edit
+(base is the current head) from a concurrent one (base is older): see ``GuardedEdit``.
+
+pycrdt returns numbers as floats: ``snapshot`` turns integer fields back into ints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pycrdt
+
+from .errors import ErrorCode, ProtocolError
+from .events import MAX_VALUE_CENTS
+from .ids import new_id
+
+CAMPAIGN_TYPES = (
+    "nurture",
+    "viral_referral",
+    "super_connector",
+    "churn_prevention",
+    "milestone",
+    "win_back",
+    "premium",
+)
+STATUSES = ("draft", "scheduled", "active", "paused", "archived")
+#: Allowed status transitions (draft -> scheduled -> active <-> paused -> archived).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("scheduled", "active", "archived"),
+    "scheduled": ("draft", "active", "archived"),
+    "active": ("paused", "archived"),
+    "paused": ("active", "archived"),
+    "archived": (),
+}
+STEP_KINDS = ("send_email", "wait", "branch", "goal")
+TEXT_FIELDS = ("name", "description", "notes")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    kind: str  # "text" | "enum" | "int" | "str" | "json"
+    guarded: bool = False
+    choices: tuple[str, ...] = ()
+
+
+FIELDS: dict[str, FieldSpec] = {
+    "name": FieldSpec("text"),
+    "description": FieldSpec("text"),
+    "notes": FieldSpec("text"),
+    "type": FieldSpec("enum", choices=CAMPAIGN_TYPES),
+    "status": FieldSpec("enum", guarded=True, choices=STATUSES),
+    "budget_cents": FieldSpec("int", guarded=True),
+    "schedule_start": FieldSpec("str", guarded=True),
+    "schedule_end": FieldSpec("str", guarded=True),
+    "audience_segment": FieldSpec("json", guarded=True),
+    "trigger": FieldSpec("json", guarded=True),
+    "frequency_cap": FieldSpec("json", guarded=True),
+    "quiet_hours": FieldSpec("str"),
+    "owner": FieldSpec("str"),
+}
+GUARDED_FIELDS: frozenset[str] = frozenset(n for n, s in FIELDS.items() if s.guarded)
+#: A variant's subject is guarded while the campaign is active ("variants.<id>.subject").
+GUARDED_VARIANT_FIELD = "subject"
+
+
+@dataclass(frozen=True)
+class GuardedEdit:
+    """What a replica knew when it edited a guarded field."""
+
+    field: str
+    edit: str  # id of this edit
+    base: str | None  # id of the edit this replica had seen last for the field (None: never set)
+    value: Any
+
+    def to_meta(self) -> dict[str, Any]:
+        return {"field": self.field, "edit": self.edit, "base": self.base, "value": self.value}
+
+
+def _bad(message: str) -> ProtocolError:
+    return ProtocolError(ErrorCode.BAD_REQUEST, message)
+
+
+def parse_value(field: str, raw: Any) -> Any:
+    """Validate a value for ``field``; strings from a CLI are converted to the field's type."""
+    spec = FIELDS.get(field)
+    if spec is None:
+        raise _bad(f"unknown campaign field {field!r}; fields: {', '.join(FIELDS)}")
+    if spec.kind == "text" or spec.kind == "str":
+        if not isinstance(raw, str):
+            raise _bad(f"{field} must be text")
+        if len(raw) > 100_000:
+            raise _bad(f"{field} is longer than 100,000 characters")
+        return raw
+    if spec.kind == "enum":
+        if raw not in spec.choices:
+            raise _bad(f"{field} must be one of {', '.join(spec.choices)}; got {raw!r}")
+        return raw
+    if spec.kind == "int":
+        if isinstance(raw, str):
+            try:
+                raw = int(raw.strip())
+            except ValueError:
+                raise _bad(f"{field} must be a whole number of cents; got {raw!r}") from None
+        if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= MAX_VALUE_CENTS:
+            raise _bad(f"{field} must be a whole number of cents between 0 and 10^13")
+        return raw
+    # json: structured rules (audience segment, trigger, frequency cap)
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise _bad(f"{field} must be JSON ({exc.msg} at {exc.pos})") from None
+    if not isinstance(raw, dict | list | int | float | str) or isinstance(raw, bool):
+        raise _bad(f"{field} must be a JSON object, list or number")
+    return raw
+
+
+def new_doc(*, client_id: int | None = None) -> pycrdt.Doc:
+    doc = pycrdt.Doc(client_id=client_id) if client_id is not None else pycrdt.Doc()
+    _roots(doc)
+    return doc
+
+
+def _roots(doc: pycrdt.Doc) -> dict[str, Any]:
+    roots: dict[str, Any] = {name: doc.get(name, type=pycrdt.Text) for name in TEXT_FIELDS}
+    roots["fields"] = doc.get("fields", type=pycrdt.Map)
+    roots["steps"] = doc.get("steps", type=pycrdt.Array)
+    roots["variants"] = doc.get("variants", type=pycrdt.Array)
+    roots["revs"] = doc.get("revs", type=pycrdt.Map)
+    return roots
+
+
+def doc_from_state(state: bytes | None, *, client_id: int | None = None) -> pycrdt.Doc:
+    doc = new_doc(client_id=client_id)
+    if state:
+        doc.apply_update(bytes(state))
+    return doc
+
+
+def replace_text(text: pycrdt.Text, new: str) -> None:
+    """Turn ``text`` into ``new`` with the fewest character edits, so concurrent edits of other
+    parts of the same text survive the merge."""
+    old = str(text)
+    if old == new:
+        return
+    ops = difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in reversed(ops):  # right to left keeps earlier offsets valid
+        if tag in ("replace", "delete"):
+            del text[i1:i2]
+        if tag in ("replace", "insert"):
+            text.insert(i1, new[j1:j2])
+
+
+def set_field(doc: pycrdt.Doc, field: str, raw: Any) -> GuardedEdit | None:
+    """Set one field inside the caller's transaction; returns the guarded-edit record or None."""
+    value = parse_value(field, raw)
+    roots = _roots(doc)
+    if FIELDS[field].kind == "text":
+        replace_text(roots[field], value)
+        return None
+    roots["fields"][field] = value
+    if field not in GUARDED_FIELDS:
+        return None
+    edit = GuardedEdit(field=field, edit=new_id(), base=roots["revs"].get(field), value=value)
+    roots["revs"][field] = edit.edit
+    return edit
+
+
+def add_step(doc: pycrdt.Doc, kind: str, config: dict[str, Any] | None = None,
+             index: int | None = None) -> str:
+    if kind not in STEP_KINDS:
+        raise _bad(f"step kind must be one of {', '.join(STEP_KINDS)}; got {kind!r}")
+    steps = _roots(doc)["steps"]
+    step_id = new_id()
+    item = pycrdt.Map({"id": step_id, "kind": kind, "config": dict(config or {})})
+    if index is None or index >= len(steps):
+        steps.append(item)
+    else:
+        steps.insert(max(index, 0), item)
+    return step_id
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return value
+
+
+def snapshot(doc: pycrdt.Doc) -> dict[str, Any]:
+    """The campaign as plain, JSON-ready data with integers restored."""
+    roots = _roots(doc)
+    data: dict[str, Any] = {name: str(roots[name]) for name in TEXT_FIELDS}
+    data.update(_normalise(roots["fields"].to_py() or {}))
+    data["steps"] = _normalise(roots["steps"].to_py() or [])
+    data["variants"] = _normalise(roots["variants"].to_py() or [])
+    return data
+
+
+def revisions(doc: pycrdt.Doc) -> dict[str, str]:
+    return dict(_roots(doc)["revs"].to_py() or {})

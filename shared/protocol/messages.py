@@ -1,0 +1,228 @@
+"""Sync message types, frame builders and the msgpack codec with validation.
+
+A frame is a msgpack map with an integer ``t`` (the message type). ``decode_frame`` checks size,
+encoding, type and every required field before anything else looks at a frame, so a handler never
+meets a malformed one; every refusal is a ``ProtocolError`` with a code from ``ErrorCode``.
+
+Conversation: the device sends HELLO (version, token); the server answers WELCOME or ERROR and
+closes. Then the device sends PUSH batches (events of one priority class, or campaign updates) and
+the server answers each with ACK after the batch is committed. PULL carries the device's state
+vector per campaign; the server answers with DOCS (the updates the device lacks, and whole docs it
+has never seen) and ``done``. The server also sends DOCS unprompted when another device's update
+is committed (live fan-out).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+import msgpack
+
+from .errors import ErrorCode, ProtocolError
+from .events import Event, event_from_wire
+from .ids import is_id
+from .kinds import PRIORITY_CLASSES
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 8 * 1024 * 1024
+MAX_BATCH_EVENTS = 5_000
+MAX_UPDATE_BYTES = 2 * 1024 * 1024
+
+
+class MsgType(IntEnum):
+    HELLO = 1
+    WELCOME = 2
+    PUSH = 3
+    ACK = 4
+    PULL = 5
+    DOCS = 6
+    ERROR = 7
+    NOTICE = 8  # server -> device: something the user should know (e.g. a new conflict)
+
+
+def encode(frame: dict[str, Any]) -> bytes:
+    return msgpack.packb(frame, use_bin_type=True)
+
+
+def hello(*, token: str, device_id: str, version: int = PROTOCOL_VERSION) -> bytes:
+    return encode({"t": MsgType.HELLO, "v": version, "token": token, "device": device_id})
+
+
+def welcome(*, device_id: str, org: str, role: str, user: str, server_time_ms: int) -> bytes:
+    return encode(
+        {
+            "t": MsgType.WELCOME,
+            "v": PROTOCOL_VERSION,
+            "device": device_id,
+            "org": org,
+            "role": role,
+            "user": user,
+            "now": server_time_ms,
+        }
+    )
+
+
+def push_events_raw(batch: int, priority: int, packed_events: list[bytes]) -> bytes:
+    """A PUSH frame from events already msgpack-packed (the outbox stores them packed)."""
+    packer = msgpack.Packer(use_bin_type=True)
+    head = packer.pack_map_header(4)
+    head += packer.pack("t") + packer.pack(int(MsgType.PUSH))
+    head += packer.pack("b") + packer.pack(batch)
+    head += packer.pack("c") + packer.pack(priority)
+    head += packer.pack("e") + packer.pack_array_header(len(packed_events))
+    return head + b"".join(packed_events)
+
+
+def push_updates(batch: int, updates: list[tuple[str, bytes, dict[str, Any]]]) -> bytes:
+    """A PUSH frame of campaign updates: (campaign id, pycrdt update, edit metadata)."""
+    return encode(
+        {"t": MsgType.PUSH, "b": batch, "c": 1, "u": [[c, u, m] for c, u, m in updates]}
+    )
+
+
+def ack(batch: int, *, stored: int, duplicates: int) -> bytes:
+    return encode({"t": MsgType.ACK, "b": batch, "n": stored, "d": duplicates})
+
+
+def pull(state_vectors: dict[str, bytes]) -> bytes:
+    return encode({"t": MsgType.PULL, "s": state_vectors})
+
+
+def docs(updates: list[tuple[str, bytes]], *, done: bool, live: bool = False) -> bytes:
+    return encode(
+        {"t": MsgType.DOCS, "u": [[c, u] for c, u in updates], "done": done, "live": live}
+    )
+
+
+def error(code: ErrorCode, message: str, *, batch: int | None = None) -> bytes:
+    frame: dict[str, Any] = {"t": MsgType.ERROR, "code": str(code), "msg": message}
+    if batch is not None:
+        frame["b"] = batch
+    return encode(frame)
+
+
+def notice(kind: str, body: dict[str, Any]) -> bytes:
+    return encode({"t": MsgType.NOTICE, "kind": kind, "body": body})
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _need(frame: dict[str, Any], key: str, kinds: type | tuple[type, ...], what: str) -> Any:
+    value = frame.get(key)
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"{what} frame needs {key!r} ({_names(kinds)})")
+    return value
+
+
+def _names(kinds: type | tuple[type, ...]) -> str:
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def decode_frame(data: bytes | bytearray | str, *, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, Any]:
+    """Decode and validate one frame. PUSH frames come back with ``events`` as Event objects."""
+    if isinstance(data, str):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "text frame: frames must be binary msgpack")
+    if len(data) > max_bytes:
+        raise ProtocolError(
+            ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes exceeds the limit of {max_bytes}"
+        )
+    try:
+        frame = msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"not a msgpack frame ({exc})") from exc
+    if not isinstance(frame, dict):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "a frame must be a msgpack map")
+    raw_type = frame.get("t")
+    try:
+        mtype = MsgType(raw_type)
+    except ValueError:
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"unknown message type {raw_type!r}") from None
+    frame["t"] = mtype
+    validator = _VALIDATORS.get(mtype)
+    if validator is not None:
+        validator(frame)
+    return frame
+
+
+def _check_hello(frame: dict[str, Any]) -> None:
+    version = _need(frame, "v", int, "HELLO")
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            ErrorCode.BAD_VERSION,
+            f"protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}",
+        )
+    _need(frame, "token", str, "HELLO")
+    _need(frame, "device", str, "HELLO")
+
+
+def _check_push(frame: dict[str, Any]) -> None:
+    _need(frame, "b", int, "PUSH")
+    priority = _need(frame, "c", int, "PUSH")
+    if priority not in PRIORITY_CLASSES:
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"priority class {priority} is not 0..3")
+    if "e" in frame:
+        items = _need(frame, "e", list, "PUSH")
+        if len(items) > MAX_BATCH_EVENTS:
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE, f"{len(items)} events in one batch; at most {MAX_BATCH_EVENTS}"
+            )
+        events: list[Event] = [event_from_wire(item, i) for i, item in enumerate(items)]
+        for i, event in enumerate(events):
+            if event.priority != priority:
+                raise ProtocolError(
+                    ErrorCode.BAD_EVENT,
+                    f"event {i}: kind {event.kind!r} is class {event.priority}, batch is class {priority}",
+                )
+        frame["events"] = events
+    elif "u" in frame:
+        items = _need(frame, "u", list, "PUSH")
+        updates = []
+        for i, item in enumerate(items):
+            if not isinstance(item, list) or len(item) != 3:
+                raise ProtocolError(ErrorCode.BAD_FRAME, f"update {i}: must be [campaign, update, meta]")
+            campaign, update, meta = item
+            if not is_id(campaign):
+                raise ProtocolError(ErrorCode.BAD_FRAME, f"update {i}: campaign {campaign!r} is not an id")
+            if not isinstance(update, bytes) or not 0 < len(update) <= MAX_UPDATE_BYTES:
+                raise ProtocolError(ErrorCode.BAD_UPDATE, f"update {i}: must be non-empty bytes")
+            if not isinstance(meta, dict):
+                raise ProtocolError(ErrorCode.BAD_FRAME, f"update {i}: meta must be a map")
+            updates.append((campaign, update, meta))
+        frame["updates"] = updates
+    else:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "PUSH frame needs 'e' (events) or 'u' (updates)")
+
+
+def _check_ack(frame: dict[str, Any]) -> None:
+    _need(frame, "b", int, "ACK")
+
+
+def _check_pull(frame: dict[str, Any]) -> None:
+    vectors = _need(frame, "s", dict, "PULL")
+    for campaign, vector in vectors.items():
+        if not is_id(campaign) or not isinstance(vector, bytes):
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"PULL state vector for {campaign!r} is invalid")
+
+
+def _check_docs(frame: dict[str, Any]) -> None:
+    for item in _need(frame, "u", list, "DOCS"):
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], bytes)):
+            raise ProtocolError(ErrorCode.BAD_FRAME, "DOCS items must be [campaign, update]")
+
+
+def _check_error(frame: dict[str, Any]) -> None:
+    _need(frame, "code", str, "ERROR")
+    _need(frame, "msg", str, "ERROR")
+
+
+_VALIDATORS = {
+    MsgType.HELLO: _check_hello,
+    MsgType.PUSH: _check_push,
+    MsgType.ACK: _check_ack,
+    MsgType.PULL: _check_pull,
+    MsgType.DOCS: _check_docs,
+    MsgType.ERROR: _check_error,
+}
