@@ -1,0 +1,95 @@
+"""Opening the replica's SQLite file: WAL, pragmas, and the schema migrations.
+
+One file per profile. Every migration runs in its own transaction (sqlite-utils ``Migrations``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from .errors import StoreError
+
+migrations = Migrations("wedsync.replica")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            occurred_at_ms INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            contact TEXT,
+            campaign TEXT,
+            channel TEXT,
+            value_cents INTEGER,
+            payload TEXT,
+            captured_at_ms INTEGER NOT NULL,
+            synced INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX events_by_time ON events (occurred_at_ms);
+        -- The outbox: what has not been acked yet, drained by priority class then sequence.
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            priority INTEGER NOT NULL,
+            item_type TEXT NOT NULL,        -- 'event' | 'campaign'
+            item_id TEXT NOT NULL,          -- event id or campaign id
+            body BLOB NOT NULL,             -- packed event, or pycrdt update
+            meta BLOB                       -- campaign updates: packed edit metadata
+        );
+        CREATE INDEX outbox_by_priority ON outbox (priority, seq);
+        CREATE TABLE campaigns (
+            id TEXT PRIMARY KEY,
+            state BLOB NOT NULL,
+            snapshot TEXT NOT NULL,
+            updated_at_ms INTEGER NOT NULL
+        );
+        CREATE TABLE contacts (
+            email TEXT PRIMARY KEY,
+            fields TEXT NOT NULL,           -- {"field": value}
+            clocks TEXT NOT NULL            -- {"field": [hlc, device]}
+        );
+        -- Items the server refused for good (e.g. a role that may not capture): kept, never dropped.
+        CREATE TABLE rejected (
+            seq INTEGER PRIMARY KEY,
+            priority INTEGER NOT NULL,
+            item_type TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            meta BLOB,
+            code TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at_ms INTEGER NOT NULL
+        );
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE sync_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at_ms INTEGER NOT NULL,
+            ok INTEGER NOT NULL,
+            summary TEXT NOT NULL
+        );
+        """
+    )
+
+
+def open_database(path: Path) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate the replica at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA cache_size=-65536")
+        db = sqlite_utils.Database(conn)
+        migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open the local store {path}: {exc}") from exc
+    return db

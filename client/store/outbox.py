@@ -1,0 +1,110 @@
+"""The outbox: items waiting for the server's ack, drained by priority class then sequence.
+
+Invariant: a row leaves the outbox only in ``ack``, i.e. after the server said it committed the
+batch that carried it. Reading a batch changes nothing, so a crash at any point resends at worst.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgpack
+import sqlite_utils
+
+from shared.protocol.kinds import PRIORITY_CLASSES
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    priority: int
+    first_seq: int
+    last_seq: int
+    packed: list[bytes]  # msgpack-packed wire arrays
+
+
+@dataclass(frozen=True)
+class UpdateBatch:
+    first_seq: int
+    last_seq: int
+    updates: list[tuple[str, bytes, dict]]  # (campaign id, pycrdt update, edit metadata)
+
+
+def enqueue_event(db: sqlite_utils.Database, priority: int, event_id: str, packed: bytes) -> None:
+    db.execute(
+        "INSERT INTO outbox (priority, item_type, item_id, body) VALUES (?, 'event', ?, ?)",
+        (priority, event_id, packed),
+    )
+
+
+def enqueue_update(
+    db: sqlite_utils.Database, priority: int, campaign_id: str, update: bytes, meta: dict
+) -> None:
+    db.execute(
+        "INSERT INTO outbox (priority, item_type, item_id, body, meta) VALUES (?, 'campaign', ?, ?, ?)",
+        (priority, campaign_id, update, msgpack.packb(meta, use_bin_type=True)),
+    )
+
+
+def next_events(
+    db: sqlite_utils.Database, priority: int, after_seq: int, limit: int
+) -> EventBatch | None:
+    rows = db.execute(
+        "SELECT seq, body FROM outbox WHERE priority = ? AND item_type = 'event' AND seq > ? "
+        "ORDER BY seq LIMIT ?",
+        (priority, after_seq, limit),
+    ).fetchall()
+    if not rows:
+        return None
+    return EventBatch(priority, rows[0][0], rows[-1][0], [r[1] for r in rows])
+
+
+def next_updates(db: sqlite_utils.Database, priority: int, after_seq: int, limit: int) -> UpdateBatch | None:
+    rows = db.execute(
+        "SELECT seq, item_id, body, meta FROM outbox WHERE priority = ? AND item_type = 'campaign' "
+        "AND seq > ? ORDER BY seq LIMIT ?",
+        (priority, after_seq, limit),
+    ).fetchall()
+    if not rows:
+        return None
+    updates = [(r[1], bytes(r[2]), msgpack.unpackb(r[3]) if r[3] else {}) for r in rows]
+    return UpdateBatch(rows[0][0], rows[-1][0], updates)
+
+
+def ack(db: sqlite_utils.Database, priority: int, item_type: str, first_seq: int, last_seq: int) -> int:
+    """Drop acked rows (and mark acked events synced); returns how many rows left the outbox."""
+    if item_type == "event":
+        db.execute(
+            "UPDATE events SET synced = 1 WHERE id IN (SELECT item_id FROM outbox WHERE "
+            "priority = ? AND item_type = 'event' AND seq BETWEEN ? AND ?)",
+            (priority, first_seq, last_seq),
+        )
+    cursor = db.execute(
+        "DELETE FROM outbox WHERE priority = ? AND item_type = ? AND seq BETWEEN ? AND ?",
+        (priority, item_type, first_seq, last_seq),
+    )
+    return cursor.rowcount
+
+
+def reject(
+    db: sqlite_utils.Database, priority: int, item_type: str, first_seq: int, last_seq: int,
+    *, code: str, reason: str, at_ms: int,
+) -> int:
+    """Move rows the server refused for good out of the outbox into ``rejected``."""
+    db.execute(
+        "INSERT OR REPLACE INTO rejected (seq, priority, item_type, item_id, body, meta, code, reason, "
+        "at_ms) SELECT seq, priority, item_type, item_id, body, meta, ?, ?, ? FROM outbox "
+        "WHERE priority = ? AND item_type = ? AND seq BETWEEN ? AND ?",
+        (code, reason, at_ms, priority, item_type, first_seq, last_seq),
+    )
+    cursor = db.execute(
+        "DELETE FROM outbox WHERE priority = ? AND item_type = ? AND seq BETWEEN ? AND ?",
+        (priority, item_type, first_seq, last_seq),
+    )
+    return cursor.rowcount
+
+
+def depths(db: sqlite_utils.Database) -> dict[int, int]:
+    counts = dict.fromkeys(PRIORITY_CLASSES, 0)
+    for priority, count in db.execute("SELECT priority, count(*) FROM outbox GROUP BY priority"):
+        counts[priority] = count
+    return counts
