@@ -1,0 +1,40 @@
+"""Administration on the server's data directory (no running server needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .auth import ROLES, hash_password
+from .errors import BadRequest
+from .storage import SQLiteStorage
+
+DEFAULT_ORG = "default"
+
+
+def create_user(
+    data_dir: Path, *, email: str, password: str, role: str, org: str | None = None
+) -> dict[str, Any]:
+    if role not in ROLES:
+        raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+    if "@" not in email or len(email) > 320:
+        raise BadRequest(f"{email!r} is not an email address")
+    if len(password) < 8:
+        raise BadRequest("password must have at least 8 characters")
+    storage = SQLiteStorage(data_dir)
+    try:
+        org_id = storage.ensure_org(org or DEFAULT_ORG)
+        user_id = storage.create_user(
+            org_id=org_id, email=email, password_hash=hash_password(password), role=role
+        )
+    finally:
+        storage.close()
+    return {"id": user_id, "email": email, "role": role, "org": org or DEFAULT_ORG, "org_id": org_id}
+
+
+def stats(data_dir: Path) -> dict[str, Any]:
+    storage = SQLiteStorage(data_dir)
+    try:
+        return storage.stats()
+    finally:
+        storage.close()

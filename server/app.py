@@ -1,0 +1,75 @@
+"""The aiohttp application factory and the server's entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from aiohttp import web
+
+from .campaigns import CampaignDocs
+from .config import ServerConfig
+from .context import ServerContext
+from .http_api import auth_middleware, error_middleware, routes
+from .hub import Hub
+from .storage import SQLiteStorage
+from .sync_ws import CTX, sync_handler
+from .writer import PriorityWriter
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: ServerConfig) -> web.Application:
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1 << 20)
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        storage = SQLiteStorage(config.data_dir)
+        reader = storage.reader()
+        docs = CampaignDocs()
+        writer = PriorityWriter(storage, max_items=config.writer_max_items, on_rollback=docs.clear)
+        ctx = ServerContext(
+            config=config, storage=storage, reader=reader,
+            reader_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-reader"),
+            writer=writer, docs=docs, hub=Hub(),
+        )
+        app[CTX] = ctx
+        writer.start()
+        yield
+        await ctx.hub.close_all()
+        await writer.stop()
+        ctx.reader_executor.shutdown(wait=True)
+        reader.close()
+        storage.close()
+
+    app.cleanup_ctx.append(context)
+    app.router.add_get("/api/v1/sync", sync_handler)
+    app.add_routes(routes)
+    return app
+
+
+async def serve(config: ServerConfig, *, ready: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM."""
+    app = create_app(config)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    log.info("wedsync server on http://%s:%s data in %s", config.host, config.port, config.data_dir)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def open_storage(data_dir: Path) -> SQLiteStorage:
+    return SQLiteStorage(data_dir)

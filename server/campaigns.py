@@ -1,0 +1,117 @@
+"""Campaign documents on the server: merge updates from devices, keep them, serve pulls.
+
+Runs on the writer thread (``apply``) and the reader thread (``updates_for``). The writer keeps
+recently used pycrdt docs in memory; a doc whose update failed to apply is dropped from the cache
+and reloaded from the last committed state, so a bad update can never leak into a later commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pycrdt
+
+from shared.protocol import campaign as schema
+
+from .auth import Principal
+from .errors import BadUpdate, Forbidden
+from .storage import Storage
+
+EMPTY_UPDATE = b"\x00\x00"
+
+
+@dataclass(frozen=True)
+class AppliedUpdate:
+    campaign_id: str
+    org_id: str
+    update: bytes
+    changed: bool
+    notices: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CampaignDocs:
+    """The writer-side cache and merge of campaign docs (writer thread only)."""
+
+    def __init__(self, capacity: int = 2_000) -> None:
+        self._docs: OrderedDict[str, pycrdt.Doc] = OrderedDict()
+        self._capacity = capacity
+        self.hooks: list = []  # callables(storage, principal, campaign_id, doc, before, meta) -> notices
+
+    def _load(self, storage: Storage, campaign_id: str, state: bytes | None) -> pycrdt.Doc:
+        doc = self._docs.get(campaign_id)
+        if doc is None:
+            doc = schema.doc_from_state(state)
+            self._docs[campaign_id] = doc
+            if len(self._docs) > self._capacity:
+                self._docs.popitem(last=False)
+        else:
+            self._docs.move_to_end(campaign_id)
+        return doc
+
+    def clear(self) -> None:
+        self._docs.clear()
+
+    def evict(self, campaign_id: str) -> None:
+        self._docs.pop(campaign_id, None)
+
+    def apply(
+        self, storage: Storage, principal: Principal, campaign_id: str, update: bytes,
+        meta: dict[str, Any],
+    ) -> AppliedUpdate:
+        """Merge one update from a device; call inside the writer's transaction."""
+        principal.require("edit_campaigns")
+        row = storage.campaign(campaign_id)
+        if row is not None and row.org_id != principal.org_id:
+            raise Forbidden(f"campaign {campaign_id} belongs to another organisation")
+        doc = self._load(storage, campaign_id, row.state if row else None)
+        before_state = doc.get_state()
+        before = schema.snapshot(doc) if row else {}
+        revs_before = schema.revisions(doc)
+        try:
+            doc.apply_update(update)
+        except BaseException as exc:  # ValueError, or a pyo3 panic on a hostile update
+            self.evict(campaign_id)
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            raise BadUpdate(f"campaign {campaign_id}: update cannot be applied ({exc})") from None
+        if doc.get_state() == before_state:
+            return AppliedUpdate(campaign_id, principal.org_id, update, changed=False)
+        now = time.time_ns() // 1_000_000
+        notices: list[dict[str, Any]] = []
+        try:
+            for hook in self.hooks:
+                notices.extend(
+                    hook(storage, principal, campaign_id, doc, before, revs_before, meta, now) or []
+                )
+            storage.save_campaign(
+                campaign_id=campaign_id, org_id=principal.org_id, state=doc.get_update(),
+                snapshot=schema.snapshot(doc), at_ms=now,
+            )
+            storage.log_update(
+                campaign_id=campaign_id, org_id=principal.org_id, device_id=principal.device_id,
+                user_id=principal.user_id, update=update, meta=meta, at_ms=now,
+            )
+        except BaseException:
+            self.evict(campaign_id)  # the transaction rolls back: so must the cached doc
+            raise
+        return AppliedUpdate(campaign_id, principal.org_id, update, changed=True, notices=notices)
+
+
+def updates_for(storage: Storage, org_id: str, vectors: dict[str, bytes]) -> list[tuple[str, bytes]]:
+    """What a device lacks of every campaign of its org, given its state vectors (reader thread)."""
+    out = []
+    for row in storage.campaigns(org_id):
+        vector = vectors.get(row.id)
+        if vector is None:
+            out.append((row.id, row.state))
+            continue
+        try:
+            missing = pycrdt.get_update(row.state, vector)
+        except ValueError:  # a state vector we cannot read: send the whole doc
+            missing = row.state
+        if missing != EMPTY_UPDATE:
+            out.append((row.id, missing))
+    return out

@@ -1,0 +1,73 @@
+"""Everything a request handler needs, built once per app (``create_app``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .auth import Principal, hash_token
+from .campaigns import CampaignDocs
+from .config import ServerConfig
+from .errors import AuthError, ServerError
+from .hub import Hub
+from .storage import SQLiteStorage
+from .writer import PriorityWriter
+
+T = TypeVar("T")
+
+
+@dataclass
+class ServerContext:
+    config: ServerConfig
+    storage: SQLiteStorage  # writer connection: writer thread only
+    reader: SQLiteStorage  # reader connection: reader thread only
+    reader_executor: ThreadPoolExecutor
+    writer: PriorityWriter
+    docs: CampaignDocs
+    hub: Hub
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(
+            self.reader_executor, fn, self.reader, *args
+        )
+
+    async def authenticate(self, token: str) -> Principal:
+        if not token or len(token) > 200:
+            raise AuthError("missing or malformed device token; log in again")
+        device = await self.read(lambda st: st.device_by_token_hash(hash_token(token)))
+        if device is None:
+            raise AuthError("unknown or revoked device token; log in again")
+        return Principal(
+            user_id=device.user_id, email=device.email, org_id=device.org_id, role=device.role,
+            device_id=device.device_id,
+        )
+
+    async def audit(
+        self, principal: Principal | None, *, action: str, target: str | None, outcome: str,
+        detail: dict[str, Any] | None = None, org_id: str | None = None,
+    ) -> None:
+        org = org_id or (principal.org_id if principal else None)
+        if org is None:
+            return
+        await self.writer.run_exclusive(
+            lambda st: st.audit(
+                org_id=org,
+                user_id=principal.user_id if principal else None,
+                email=principal.email if principal else None,
+                device_id=principal.device_id if principal else None,
+                action=action, target=target, outcome=outcome, detail=detail or {},
+                at_ms=time.time_ns() // 1_000_000,
+            )
+        )
+
+    async def refuse(self, principal: Principal, error: ServerError, *, action: str,
+                     target: str | None) -> None:
+        """Log a refused attempt (by role or org) in the audit log of the caller's org."""
+        await self.audit(
+            principal, action=action, target=target, outcome=f"refused:{error.code}",
+            detail={"reason": error.message},
+        )

@@ -1,0 +1,218 @@
+"""The HTTP API (JSON): login, accounts, campaigns, audit, stats.
+
+Every route but ``POST /api/v1/login`` needs ``Authorization: Bearer <device token>``; every
+refusal is a JSON problem ``{"error": {"code", "message"}}`` with its HTTP status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from shared.protocol.errors import ErrorCode
+from shared.protocol.ids import is_id
+
+from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
+from .context import ServerContext
+from .errors import AuthError, BadRequest, Forbidden, NotFoundError, ServerError
+from .sync_ws import CTX
+
+log = logging.getLogger(__name__)
+PRINCIPAL: web.AppKey = web.AppKey("principal", Principal)
+MAX_BODY_BYTES = 1 << 20
+PUBLIC_ROUTES = {("POST", "/api/v1/login")}
+routes = web.RouteTableDef()
+
+
+def problem(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable]) -> Any:
+    try:
+        return await handler(request)
+    except ServerError as exc:
+        return problem(exc.http_status, str(exc.code), exc.message)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            code = ErrorCode.NOT_FOUND if exc.status == 404 else ErrorCode.BAD_REQUEST
+            return problem(exc.status, str(code), exc.reason)
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return problem(500, str(ErrorCode.INTERNAL), "internal error")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable]) -> Any:
+    if (request.method, request.path) in PUBLIC_ROUTES or not request.path.startswith("/api/"):
+        return await handler(request)
+    if request.path == "/api/v1/sync":  # the websocket authenticates in its HELLO frame
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise AuthError("missing 'Authorization: Bearer <token>' header")
+    request["principal"] = await request.app[CTX].authenticate(header[7:].strip())
+    return await handler(request)
+
+
+def principal_of(request: web.Request) -> Principal:
+    return request["principal"]
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise BadRequest(f"body larger than {MAX_BODY_BYTES} bytes")
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body is not JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def _str_field(body: dict[str, Any], key: str, *, required: bool = True, limit: int = 320) -> str:
+    value = body.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise BadRequest(f"{key!r} must be a non-empty string of at most {limit} characters")
+    return value
+
+
+async def require(ctx: ServerContext, principal: Principal, action: str, target: str | None) -> None:
+    try:
+        principal.require(action)
+    except Forbidden as exc:
+        await ctx.refuse(principal, exc, action=action, target=target)
+        raise
+
+
+@routes.post("/api/v1/login")
+async def login(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    body = await json_body(request)
+    email = _str_field(body, "email")
+    password = _str_field(body, "password", limit=1024)
+    device_name = _str_field(body, "device_name", required=False, limit=200) or "device"
+    device_hint = body.get("device_id") if is_id(body.get("device_id")) else None
+    user = await ctx.read(lambda st: st.user_by_email(email))
+    ok = user is not None and await asyncio.get_running_loop().run_in_executor(
+        None, verify_password, password, user.password_hash
+    )
+    if not ok:
+        raise AuthError("wrong email or password")
+    token = new_token()
+    device_id = await ctx.writer.run_exclusive(
+        lambda st: st.create_device(
+            user_id=user.id, org_id=user.org_id, name=device_name, token_hash=hash_token(token),
+            device_id=device_hint,
+        )
+    )
+    return web.json_response(
+        {"token": token, "device_id": device_id, "user": user.email, "org": user.org_name,
+         "org_id": user.org_id, "role": user.role}
+    )
+
+
+@routes.get("/api/v1/me")
+async def me(request: web.Request) -> web.Response:
+    p = principal_of(request)
+    return web.json_response(
+        {"user": p.email, "user_id": p.user_id, "org_id": p.org_id, "role": p.role, "device_id": p.device_id}
+    )
+
+
+@routes.get("/api/v1/users")
+async def list_users(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    await require(ctx, p, "manage_users", None)
+    return web.json_response({"users": await ctx.read(lambda st: st.users(p.org_id))})
+
+
+@routes.post("/api/v1/users")
+async def create_user(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    body = await json_body(request)
+    await require(ctx, p, "manage_users", body.get("email") if isinstance(body.get("email"), str) else None)
+    email = _str_field(body, "email")
+    password = _str_field(body, "password", limit=1024)
+    role = body.get("role")
+    if role not in ROLES:
+        raise BadRequest(f"'role' must be one of {', '.join(ROLES)}")
+    hashed = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+    user_id = await ctx.writer.run_exclusive(
+        lambda st: st.create_user(org_id=p.org_id, email=email, password_hash=hashed, role=role)
+    )
+    await ctx.audit(p, action="create_user", target=email, outcome="ok", detail={"role": role})
+    return web.json_response({"id": user_id, "email": email, "role": role}, status=201)
+
+
+@routes.get("/api/v1/campaigns")
+async def list_campaigns(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    rows = await ctx.read(lambda st: st.campaigns(p.org_id))
+    return web.json_response({"campaigns": [{"id": r.id, **r.snapshot} for r in rows]})
+
+
+async def campaign_of_org(ctx: ServerContext, p: Principal, campaign_id: str, action: str):
+    """The campaign, or NOT_FOUND; another org's campaign is refused and audited."""
+    if not is_id(campaign_id):
+        raise BadRequest(f"{campaign_id!r} is not a campaign id")
+    row = await ctx.read(lambda st: st.campaign(campaign_id))
+    if row is None:
+        raise NotFoundError(f"no campaign {campaign_id}")
+    if row.org_id != p.org_id:
+        exc = Forbidden(f"campaign {campaign_id} belongs to another organisation")
+        await ctx.refuse(p, exc, action=action, target=campaign_id)
+        raise exc
+    return row
+
+
+@routes.get("/api/v1/campaigns/{campaign_id}")
+async def get_campaign(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    row = await campaign_of_org(ctx, p, request.match_info["campaign_id"], "read_campaign")
+    return web.json_response({"id": row.id, **row.snapshot})
+
+
+@routes.get("/api/v1/audit")
+async def audit_log(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    await require(ctx, p, "read_audit", None)
+    try:
+        limit = min(int(request.query.get("limit", "200")), 5000)
+    except ValueError:
+        raise BadRequest("'limit' must be an integer") from None
+    return web.json_response({"entries": await ctx.read(lambda st: st.audit_entries(p.org_id, limit))})
+
+
+@routes.get("/api/v1/stats")
+async def stats(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    await require(ctx, p, "manage_users", None)
+    body = await ctx.read(lambda st: st.stats())
+    body["connected_devices"] = ctx.hub.count()
+    w = ctx.writer.stats
+    body["writer"] = {"commits": w.commits, "jobs": w.jobs, "items": w.items,
+                      "queued_items": {str(k): v for k, v in w.queued_items.items()}}
+    return web.json_response(body)
+
+
+@routes.get("/api/v1/health")
+async def health(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    return web.json_response(
+        {"status": "ok", "connected_devices": ctx.hub.count(),
+         "queued_items": {str(k): v for k, v in ctx.writer.stats.queued_items.items()}}
+    )

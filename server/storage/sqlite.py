@@ -1,0 +1,346 @@
+"""The embedded SQLite backend (WAL), one file in the server's data directory.
+
+Two connections: the writer (used only from the writer thread) and a reader (used only from the
+reader thread), so long reports never block ingest. Events are deduplicated by id with
+``INSERT OR IGNORE``; each commit of the writer gets a sequence number kept on its rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from shared.protocol.events import Event
+from shared.protocol.ids import new_id
+from shared.protocol.kinds import EVENT_CLASSES, PRIORITY_CLASSES
+
+from ..errors import AlreadyExists
+from .base import CampaignRow, DeviceAuth, UserRow
+
+DB_FILENAME = "server.sqlite"
+migrations = Migrations("wedsync.server")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL);
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id),
+            email TEXT NOT NULL UNIQUE COLLATE NOCASE, password_hash TEXT NOT NULL,
+            role TEXT NOT NULL, created_at_ms INTEGER NOT NULL
+        );
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY, org_id TEXT NOT NULL, user_id TEXT NOT NULL REFERENCES users(id),
+            name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER, revoked INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY, org_id TEXT NOT NULL, device_id TEXT NOT NULL,
+            kind TEXT NOT NULL, priority INTEGER NOT NULL, occurred_at_ms INTEGER NOT NULL,
+            hlc INTEGER NOT NULL, contact TEXT, campaign TEXT, channel TEXT, value_cents INTEGER,
+            payload BLOB, received_at_ms INTEGER NOT NULL, commit_seq INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX events_by_org_time ON events (org_id, occurred_at_ms);
+        CREATE TABLE commits (
+            seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, priority INTEGER NOT NULL,
+            items INTEGER NOT NULL
+        );
+        CREATE TABLE contacts (
+            org_id TEXT NOT NULL, email TEXT NOT NULL, fields TEXT NOT NULL, clocks TEXT NOT NULL,
+            PRIMARY KEY (org_id, email)
+        ) WITHOUT ROWID;
+        CREATE TABLE campaigns (
+            id TEXT PRIMARY KEY, org_id TEXT NOT NULL, state BLOB NOT NULL, snapshot TEXT NOT NULL,
+            updated_at_ms INTEGER NOT NULL
+        );
+        CREATE INDEX campaigns_by_org ON campaigns (org_id);
+        CREATE TABLE campaign_updates (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, campaign_id TEXT NOT NULL, org_id TEXT NOT NULL,
+            device_id TEXT, user_id TEXT NOT NULL, update_blob BLOB NOT NULL, meta BLOB,
+            received_at_ms INTEGER NOT NULL
+        );
+        CREATE INDEX campaign_updates_by_campaign ON campaign_updates (campaign_id, seq);
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
+            user_id TEXT, email TEXT, device_id TEXT, action TEXT NOT NULL, target TEXT,
+            outcome TEXT NOT NULL, detail TEXT NOT NULL
+        );
+        CREATE INDEX audit_by_org ON audit (org_id, id);
+        """
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA cache_size=-131072")
+    return conn
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SQLiteStorage:
+    """The ``Storage`` protocol on one SQLite file."""
+
+    def __init__(self, data_dir: Path | str) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_FILENAME
+        self.db = sqlite_utils.Database(_connect(self.path))
+        migrations.apply(self.db)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock, self.db.atomic():
+            yield
+
+    def reader(self) -> SQLiteStorage:
+        """A second handle on the same file, for the reader thread."""
+        return SQLiteStorage(self.data_dir)
+
+    # ------------------------------------------------------------------ accounts
+
+    def ensure_org(self, name: str) -> str:
+        with self.transaction():
+            row = self.db.execute("SELECT id FROM orgs WHERE name = ?", (name,)).fetchone()
+            if row:
+                return row[0]
+            org_id = new_id()
+            self.db.execute(
+                "INSERT INTO orgs (id, name, created_at_ms) VALUES (?, ?, ?)", (org_id, name, _now_ms())
+            )
+            return org_id
+
+    def create_user(self, *, org_id: str, email: str, password_hash: str, role: str) -> str:
+        user_id = new_id()
+        try:
+            with self.transaction():
+                self.db.execute(
+                    "INSERT INTO users (id, org_id, email, password_hash, role, created_at_ms) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (user_id, org_id, email, password_hash, role, _now_ms()),
+                )
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f"a user with email {email} already exists") from None
+        return user_id
+
+    def user_by_email(self, email: str) -> UserRow | None:
+        row = self.db.execute(
+            "SELECT u.id, u.org_id, o.name, u.email, u.role, u.password_hash FROM users u "
+            "JOIN orgs o ON o.id = u.org_id WHERE u.email = ?",
+            (email,),
+        ).fetchone()
+        return UserRow(*row) if row else None
+
+    def users(self, org_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, email, role, created_at_ms FROM users WHERE org_id = ? ORDER BY email",
+            (org_id,),
+        )
+        return [dict(zip(("id", "email", "role", "created_at_ms"), r, strict=True)) for r in rows]
+
+    def create_device(
+        self, *, user_id: str, org_id: str, name: str, token_hash: str, device_id: str | None = None
+    ) -> str:
+        """Register a device; the id the device made for itself is kept unless already taken."""
+        with self.transaction():
+            if device_id is None or self.db.execute(
+                "SELECT 1 FROM devices WHERE id = ?", (device_id,)
+            ).fetchone():
+                device_id = new_id()
+            self.db.execute(
+                "INSERT INTO devices (id, org_id, user_id, name, token_hash, created_at_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (device_id, org_id, user_id, name, token_hash, _now_ms()),
+            )
+        return device_id
+
+    def device_by_token_hash(self, token_hash: str) -> DeviceAuth | None:
+        row = self.db.execute(
+            "SELECT d.id, u.id, u.email, u.org_id, u.role FROM devices d JOIN users u "
+            "ON u.id = d.user_id WHERE d.token_hash = ? AND d.revoked = 0",
+            (token_hash,),
+        ).fetchone()
+        return DeviceAuth(*row) if row else None
+
+    def touch_device(self, device_id: str, at_ms: int) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE devices SET last_seen_ms = ? WHERE id = ?", (at_ms, device_id))
+
+    # ------------------------------------------------------------------ events
+
+    def insert_events(
+        self, *, org_id: str, device_id: str, events: list[Event], commit_seq: int
+    ) -> tuple[int, int]:
+        """Store events not stored before; returns (new, duplicates). Call inside transaction()."""
+        now = _now_ms()
+        packb = msgpack.packb
+        rows = [
+            (
+                e.id, org_id, device_id, e.kind, EVENT_CLASSES[e.kind], e.occurred_at_ms, e.hlc,
+                e.contact, e.campaign, e.channel, e.value_cents,
+                packb(e.payload) if e.payload else None, now, commit_seq,
+            )
+            for e in events
+        ]
+        before = self.db.conn.total_changes
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO events (id, org_id, device_id, kind, priority, occurred_at_ms, "
+            "hlc, contact, campaign, channel, value_cents, payload, received_at_ms, commit_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        stored = self.db.conn.total_changes - before
+        return stored, len(rows) - stored
+
+    def event_rows(self, org_id: str, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]:
+        """(id, kind, occurred_at_ms, contact, campaign, channel, value_cents, payload) rows."""
+        lo = from_ms if from_ms is not None else 0
+        hi = to_ms if to_ms is not None else 2**62
+        cursor = self.db.execute(
+            "SELECT id, kind, occurred_at_ms, contact, campaign, channel, value_cents, payload "
+            "FROM events WHERE org_id = ? AND occurred_at_ms >= ? AND occurred_at_ms < ? "
+            "ORDER BY occurred_at_ms",
+            (org_id, lo, hi),
+        )
+        unpackb = msgpack.unpackb
+        for r in cursor:
+            yield (*r[:7], unpackb(r[7]) if r[7] else {})
+
+    def record_commit(self, *, seq: int, priority: int, items: int, at_ms: int) -> None:
+        self.db.execute(
+            "INSERT INTO commits (seq, at_ms, priority, items) VALUES (?, ?, ?, ?)",
+            (seq, at_ms, priority, items),
+        )
+
+    def last_commit_seq(self) -> int:
+        row = self.db.execute("SELECT max(seq) FROM commits").fetchone()
+        return row[0] or 0
+
+    # ------------------------------------------------------------------ contacts
+
+    def merge_contact(
+        self, *, org_id: str, email: str, fields: dict[str, Any], hlc: int, device_id: str
+    ) -> None:
+        """Last writer wins per field on (hybrid clock, device id). Call inside transaction()."""
+        row = self.db.execute(
+            "SELECT fields, clocks FROM contacts WHERE org_id = ? AND email = ?", (org_id, email)
+        ).fetchone()
+        current, clocks = (json.loads(row[0]), json.loads(row[1])) if row else ({}, {})
+        for key, value in fields.items():
+            if tuple(clocks.get(key, (0, ""))) < (hlc, device_id):
+                current[key] = value
+                clocks[key] = [hlc, device_id]
+        self.db.execute(
+            "INSERT INTO contacts (org_id, email, fields, clocks) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(org_id, email) DO UPDATE SET fields = excluded.fields, clocks = excluded.clocks",
+            (org_id, email, json.dumps(current, sort_keys=True), json.dumps(clocks, sort_keys=True)),
+        )
+
+    def contact(self, org_id: str, email: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT fields FROM contacts WHERE org_id = ? AND email = ?", (org_id, email)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    # ------------------------------------------------------------------ campaigns
+
+    def campaign(self, campaign_id: str) -> CampaignRow | None:
+        row = self.db.execute(
+            "SELECT id, org_id, state, snapshot FROM campaigns WHERE id = ?", (campaign_id,)
+        ).fetchone()
+        return CampaignRow(row[0], row[1], bytes(row[2]), json.loads(row[3])) if row else None
+
+    def campaigns(self, org_id: str) -> list[CampaignRow]:
+        rows = self.db.execute(
+            "SELECT id, org_id, state, snapshot FROM campaigns WHERE org_id = ? ORDER BY id",
+            (org_id,),
+        )
+        return [CampaignRow(r[0], r[1], bytes(r[2]), json.loads(r[3])) for r in rows]
+
+    def save_campaign(
+        self, *, campaign_id: str, org_id: str, state: bytes, snapshot: dict[str, Any], at_ms: int
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO campaigns (id, org_id, state, snapshot, updated_at_ms) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
+            "updated_at_ms = excluded.updated_at_ms",
+            (campaign_id, org_id, state, json.dumps(snapshot, sort_keys=True), at_ms),
+        )
+
+    def log_update(
+        self, *, campaign_id: str, org_id: str, device_id: str | None, user_id: str, update: bytes,
+        meta: dict[str, Any], at_ms: int,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO campaign_updates (campaign_id, org_id, device_id, user_id, update_blob, meta, "
+            "received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (campaign_id, org_id, device_id, user_id, update, msgpack.packb(meta), at_ms),
+        )
+
+    # ------------------------------------------------------------------ audit
+
+    def audit(
+        self, *, org_id: str, user_id: str | None, email: str | None, device_id: str | None,
+        action: str, target: str | None, outcome: str, detail: dict[str, Any], at_ms: int,
+    ) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO audit (org_id, at_ms, user_id, email, device_id, action, target, outcome, "
+                "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (org_id, at_ms, user_id, email, device_id, action, target, outcome,
+                 json.dumps(detail, sort_keys=True, default=str)),
+            )
+
+    def audit_entries(self, org_id: str, limit: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, at_ms, user_id, email, device_id, action, target, outcome, detail FROM audit "
+            "WHERE org_id = ? ORDER BY id DESC LIMIT ?",
+            (org_id, limit),
+        )
+        keys = ("id", "at_ms", "user_id", "email", "device_id", "action", "target", "outcome")
+        return [{**dict(zip(keys, r[:8], strict=True)), "detail": json.loads(r[8])} for r in rows]
+
+    # ------------------------------------------------------------------ stats
+
+    def stats(self) -> dict[str, Any]:
+        by_kind = dict(self.db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall())
+        by_class = dict.fromkeys((str(c) for c in PRIORITY_CLASSES), 0)
+        for priority, count in self.db.execute("SELECT priority, count(*) FROM events GROUP BY priority"):
+            by_class[str(priority)] = count
+        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        return {
+            "events": {"total": sum(by_kind.values()), "by_kind": by_kind, "by_class": by_class},
+            "campaigns": one("SELECT count(*) FROM campaigns"),
+            "campaign_updates": one("SELECT count(*) FROM campaign_updates"),
+            "devices": one("SELECT count(*) FROM devices WHERE revoked = 0"),
+            "users": one("SELECT count(*) FROM users"),
+            "orgs": one("SELECT count(*) FROM orgs"),
+            "contacts": one("SELECT count(*) FROM contacts"),
+            "conflicts_open": self._open_conflicts(),
+        }
+
+    def _open_conflicts(self) -> int:
+        if "conflicts" not in self.db.table_names():
+            return 0
+        return self.db.execute("SELECT count(*) FROM conflicts WHERE status = 'open'").fetchone()[0]

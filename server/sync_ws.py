@@ -1,0 +1,213 @@
+"""The websocket sync endpoint: one socket per device, msgpack frames.
+
+Order of business on a socket: HELLO (version, token) -> WELCOME; then PUSH batches, each answered
+by ACK only after the writer committed it (or by ERROR with the batch id, nothing stored); PULL by
+state vector answered by DOCS. Every malformed frame gets an ERROR with its code and the socket
+keeps serving; only a failed handshake closes it. Nothing a device sends can stop the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from shared.protocol import messages as m
+from shared.protocol.errors import ErrorCode, ProtocolError
+from shared.protocol.events import Event
+from shared.protocol.kinds import CONTACTS
+
+from .auth import Principal
+from .campaigns import AppliedUpdate, updates_for
+from .context import ServerContext
+from .errors import Forbidden, ServerError
+from .hub import Connection
+
+log = logging.getLogger(__name__)
+CTX: web.AppKey[ServerContext] = web.AppKey("ctx", ServerContext)
+DOCS_CHUNK_BYTES = 1 << 20
+
+
+async def sync_handler(request: web.Request) -> web.WebSocketResponse:
+    ctx = request.app[CTX]
+    ws = web.WebSocketResponse(
+        max_msg_size=ctx.config.max_frame_bytes * 4, heartbeat=30, compress=False
+    )
+    await ws.prepare(request)
+    principal = await _handshake(ws, ctx)
+    if principal is None:
+        return ws
+    conn = Connection(ws, principal, ctx.config.outgoing_queue_frames)
+    ctx.hub.add(conn)
+    inflight = asyncio.Semaphore(ctx.config.max_inflight_per_connection)
+    tasks: set[asyncio.Task] = set()
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                conn.send(m.error(ErrorCode.BAD_FRAME, "text frame: frames must be binary msgpack"))
+                continue
+            if msg.type != WSMsgType.BINARY:
+                break
+            try:
+                frame = m.decode_frame(msg.data, max_bytes=ctx.config.max_frame_bytes)
+            except ProtocolError as exc:
+                conn.send(m.error(exc.code, exc.message, batch=_batch_id(msg.data)))
+                continue
+            kind = frame["t"]
+            if kind == m.MsgType.PUSH:
+                await inflight.acquire()
+                task = asyncio.create_task(_push(ctx, conn, frame, inflight))
+            elif kind == m.MsgType.PULL:
+                task = asyncio.create_task(_pull(ctx, conn, frame))
+            else:
+                conn.send(m.error(ErrorCode.BAD_FRAME, f"unexpected {kind.name} frame after hello"))
+                continue
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:  # let committed batches be acked before the socket goes
+            await asyncio.wait(tasks, timeout=30)
+            await conn.drain()
+    finally:
+        ctx.hub.remove(conn)
+        for task in tasks:
+            task.cancel()
+        await conn.close()
+    return ws
+
+
+def _batch_id(data: Any) -> int | None:
+    """Best effort: the batch id of a frame that failed validation, so the device can match it."""
+    try:
+        frame = m.msgpack.unpackb(data, raw=False)
+        batch = frame.get("b") if isinstance(frame, dict) else None
+        return batch if isinstance(batch, int) and not isinstance(batch, bool) else None
+    except Exception:  # noqa: BLE001 - the frame is already known to be malformed
+        return None
+
+
+async def _handshake(ws: web.WebSocketResponse, ctx: ServerContext) -> Principal | None:
+    async def refuse(code: ErrorCode, message: str) -> None:
+        await ws.send_bytes(m.error(code, message))
+        await ws.close(code=4401 if code == ErrorCode.UNAUTHENTICATED else 4400)
+
+    try:
+        msg = await ws.receive(timeout=ctx.config.hello_timeout_s)
+    except TimeoutError:
+        await refuse(ErrorCode.UNAUTHENTICATED, "no HELLO within the time limit")
+        return None
+    if msg.type != WSMsgType.BINARY:
+        if msg.type in (WSMsgType.TEXT,):
+            await refuse(ErrorCode.BAD_FRAME, "text frame: frames must be binary msgpack")
+        return None
+    try:
+        frame = m.decode_frame(msg.data, max_bytes=ctx.config.max_frame_bytes)
+    except ProtocolError as exc:
+        await refuse(exc.code, exc.message)
+        return None
+    if frame["t"] != m.MsgType.HELLO:
+        await refuse(ErrorCode.UNAUTHENTICATED, f"{frame['t'].name} before HELLO: authenticate first")
+        return None
+    try:
+        principal = await ctx.authenticate(frame["token"])
+    except ServerError as exc:
+        await refuse(exc.code, exc.message)
+        return None
+    now = time.time_ns() // 1_000_000
+    await ws.send_bytes(
+        m.welcome(device_id=principal.device_id or "", org=principal.org_id, role=principal.role,
+                  user=principal.email, server_time_ms=now)
+    )
+    with contextlib.suppress(Exception):
+        await ctx.writer.run_exclusive(lambda st: st.touch_device(principal.device_id, now))
+    return principal
+
+
+async def _push(ctx: ServerContext, conn: Connection, frame: dict, inflight: asyncio.Semaphore) -> None:
+    batch = frame["b"]
+    principal = conn.principal
+    try:
+        if "events" in frame:
+            action = "capture"
+            principal.require("capture")
+            stored, dup = await ctx.writer.submit(
+                frame["c"], len(frame["events"]), _store_events(principal, frame["events"])
+            )
+            conn.send(m.ack(batch, stored=stored, duplicates=dup))
+        else:
+            action = "edit_campaigns"
+            principal.require("edit_campaigns")
+            updates = frame["updates"]
+            applied: list[AppliedUpdate] = await ctx.writer.submit(
+                frame["c"], len(updates),
+                lambda st, seq: [ctx.docs.apply(st, principal, c, u, meta) for c, u, meta in updates],
+            )
+            conn.send(m.ack(batch, stored=sum(a.changed for a in applied),
+                            duplicates=sum(not a.changed for a in applied)))
+            _fan_out(ctx, conn, applied)
+    except Forbidden as exc:
+        conn.send(m.error(exc.code, exc.message, batch=batch))
+        await ctx.refuse(principal, exc, action=action, target=_target(frame))
+    except ServerError as exc:
+        conn.send(m.error(exc.code, exc.message, batch=batch))
+    except ConnectionAbortedError:
+        conn.send(m.error(ErrorCode.UNAVAILABLE, "server shutting down; retry", batch=batch))
+    except Exception as exc:  # a bug: the device retries later, the server keeps serving
+        log.exception("push batch %s from device %s failed", batch, principal.device_id)
+        conn.send(m.error(ErrorCode.INTERNAL, f"internal error ({type(exc).__name__})", batch=batch))
+    finally:
+        inflight.release()
+
+
+def _target(frame: dict) -> str | None:
+    updates = frame.get("updates")
+    return ",".join(sorted({u[0] for u in updates})) if updates else None
+
+
+def _store_events(principal: Principal, events: list[Event]):
+    def run(storage, seq: int) -> tuple[int, int]:
+        result = storage.insert_events(
+            org_id=principal.org_id, device_id=principal.device_id or "", events=events,
+            commit_seq=seq,
+        )
+        for event in events:
+            if event.priority == CONTACTS and event.contact and isinstance(
+                event.payload.get("fields"), dict
+            ):
+                storage.merge_contact(
+                    org_id=principal.org_id, email=event.contact, fields=event.payload["fields"],
+                    hlc=event.hlc, device_id=principal.device_id or "",
+                )
+        return result
+
+    return run
+
+
+def _fan_out(ctx: ServerContext, origin: Connection, applied: list[AppliedUpdate]) -> None:
+    changed = [(a.campaign_id, a.update) for a in applied if a.changed]
+    if changed:
+        ctx.hub.broadcast(origin.principal.org_id, m.docs(changed, done=False, live=True), exclude=origin)
+    for item in applied:
+        for notice in item.notices:
+            ctx.hub.broadcast(item.org_id, m.notice(notice["kind"], notice), roles=notice.get("roles"))
+
+
+async def _pull(ctx: ServerContext, conn: Connection, frame: dict) -> None:
+    try:
+        updates = await ctx.read(updates_for, conn.principal.org_id, frame["s"])
+    except Exception as exc:
+        log.exception("pull for device %s failed", conn.principal.device_id)
+        conn.send(m.error(ErrorCode.INTERNAL, f"pull failed ({type(exc).__name__})"))
+        return
+    chunk: list[tuple[str, bytes]] = []
+    size = 0
+    for campaign_id, update in updates:
+        if chunk and size + len(update) > DOCS_CHUNK_BYTES:
+            conn.send(m.docs(chunk, done=False))
+            chunk, size = [], 0
+        chunk.append((campaign_id, update))
+        size += len(update)
+    conn.send(m.docs(chunk, done=True))

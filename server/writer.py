@@ -1,0 +1,147 @@
+"""The single writer with a priority queue in front of it.
+
+Every write of synced data goes through here. Jobs wait in one queue ordered by
+(priority class, arrival), shared by all connections, so when many devices push at once the
+server commits class 0 before class 1 before 2 before 3 across all of them. The writer takes the
+best job plus every queued job of the same class (up to ``max_items`` items), runs them in one
+SQLite transaction on its own thread — each job in a savepoint, so one bad job fails alone — and
+only then resolves the jobs' futures: commit, then ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(order=True)
+class _Queued:
+    priority: int
+    arrival: int
+    size: int = field(compare=False)
+    run: Callable[[Storage, int], Any] = field(compare=False)
+    future: asyncio.Future = field(compare=False)
+
+
+@dataclass
+class WriterStats:
+    commits: int = 0
+    jobs: int = 0
+    items: int = 0
+    busy_s: float = 0.0
+    queued_items: dict[int, int] = field(default_factory=lambda: dict.fromkeys(range(4), 0))
+
+
+class PriorityWriter:
+    def __init__(
+        self, storage: Storage, *, max_items: int = 20_000,
+        on_rollback: Callable[[], None] | None = None,
+    ) -> None:
+        self._storage = storage
+        self._on_rollback = on_rollback
+        self._max_items = max_items
+        self._queue: asyncio.PriorityQueue[_Queued] = asyncio.PriorityQueue()
+        self._arrivals = itertools.count()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-writer")
+        self._task: asyncio.Task | None = None
+        self._commit_seq = storage.last_commit_seq()
+        self.stats = WriterStats()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="priority-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if not job.future.done():
+                job.future.set_exception(ConnectionAbortedError("server shutting down"))
+        self._executor.shutdown(wait=True)
+
+    async def submit(self, priority: int, size: int, run: Callable[[Storage, int], Any]) -> Any:
+        """Queue ``run(storage, commit_seq)``; resolves after the transaction holding it committed."""
+        future = asyncio.get_running_loop().create_future()
+        self.stats.queued_items[priority] += size
+        await self._queue.put(_Queued(priority, next(self._arrivals), size, run, future))
+        return await future
+
+    async def run_exclusive(self, run: Callable[[Storage], Any]) -> Any:
+        """Run a write outside the queue's batching (account changes, admin actions), on the
+        writer thread so it never races a batch."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, run, self._storage)
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            items = first.size
+            while not self._queue.empty() and items < self._max_items:
+                head = self._queue._queue[0]  # peek: PriorityQueue keeps a heap in _queue
+                if head.priority != first.priority:
+                    break
+                nxt = self._queue.get_nowait()
+                batch.append(nxt)
+                items += nxt.size
+            self._commit_seq += 1
+            seq = self._commit_seq
+            started = time.perf_counter()
+            try:
+                results = await loop.run_in_executor(self._executor, self._commit, batch, seq)
+            except BaseException as exc:  # the transaction failed as a whole: fail every job
+                log.exception("commit %s failed", seq)
+                if self._on_rollback is not None:
+                    self._on_rollback()
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            self.stats.busy_s += time.perf_counter() - started
+            self.stats.commits += 1
+            self.stats.jobs += len(batch)
+            self.stats.items += items
+            self.stats.queued_items[first.priority] -= items
+            for job, (ok, value) in zip(batch, results, strict=True):
+                if job.future.done():
+                    continue
+                if ok:
+                    job.future.set_result(value)
+                else:
+                    job.future.set_exception(value)
+
+    def _commit(self, batch: list[_Queued], seq: int) -> list[tuple[bool, Any]]:
+        storage = self._storage
+        results: list[tuple[bool, Any]] = []
+        with storage.transaction():
+            for job in batch:
+                try:
+                    with storage.transaction():  # a savepoint: a failing job rolls back alone
+                        results.append((True, job.run(storage, seq)))
+                except Exception as exc:  # reported to the job's caller, who answers the device
+                    results.append((False, exc))
+                except BaseException as exc:  # pyo3 PanicException from a malformed CRDT update
+                    if isinstance(exc, KeyboardInterrupt | SystemExit):
+                        raise
+                    results.append((False, RuntimeError(f"internal panic: {exc}")))
+            storage.record_commit(
+                seq=seq, priority=batch[0].priority, items=sum(j.size for j in batch),
+                at_ms=time.time_ns() // 1_000_000,
+            )
+        return results
