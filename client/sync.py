@@ -1,0 +1,402 @@
+"""The sync engine: push the outbox by priority class, pull campaign docs by state vector.
+
+No Qt here. Replica work runs on one worker thread so the event loop (and, in the desktop app,
+the GUI thread it shares) never waits on disk.
+
+Invariants:
+* classes drain strictly in order: every batch of class c is acked before class c+1 is sent;
+* a row leaves the outbox only when its batch is acked (commit-then-ack on the server), so a crash
+  or cut at any moment resends at worst, and the server's dedup by id stores it once;
+* a batch the server refuses for good (bad event, forbidden) is moved to ``rejected``, kept and
+  reported, never dropped; a transient refusal ends the sync to be retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from shared.protocol import messages as m
+from shared.protocol.errors import ErrorCode, ProtocolError
+from shared.protocol.kinds import CAMPAIGN_UPDATE_CLASS, PRIORITY_CLASSES
+
+from .credentials import TokenStore, account_for
+from .store import Replica
+
+log = logging.getLogger(__name__)
+
+PERMANENT = {
+    str(ErrorCode.BAD_EVENT), str(ErrorCode.BAD_UPDATE), str(ErrorCode.FORBIDDEN),
+    str(ErrorCode.TOO_LARGE), str(ErrorCode.BAD_FRAME),
+}
+
+
+class SyncError(Exception):
+    code = "sync_failed"
+
+
+class OfflineError(SyncError):
+    code = "offline"
+
+
+class NotLoggedIn(SyncError):
+    code = "not_logged_in"
+
+
+class RemoteError(SyncError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"server refused ({code}): {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class SyncReport:
+    pushed: dict[int, int] = field(default_factory=lambda: dict.fromkeys(PRIORITY_CLASSES, 0))
+    duplicates: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    class_done_ms: dict[int, float] = field(default_factory=dict)
+    duration_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pushed": {str(k): v for k, v in self.pushed.items()},
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "pulled": self.pulled,
+            "class_done_ms": {str(k): round(v, 1) for k, v in self.class_done_ms.items()},
+            "duration_ms": round(self.duration_ms, 1),
+        }
+
+
+def backoff_delays(base_s: float = 0.5, cap_s: float = 30.0, rng: random.Random | None = None):
+    """Exponential backoff with full jitter (AWS architecture blog's recommendation)."""
+    rng = rng or random.Random()
+    attempt = 0
+    while True:
+        yield rng.uniform(0, min(cap_s, base_s * 2**attempt))
+        attempt += 1
+
+
+class _Session:
+    """One open websocket: a reader task matching ACKs to batches and applying DOCS."""
+
+    def __init__(self, engine: SyncEngine, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.engine = engine
+        self.ws = ws
+        self.pending: dict[int, asyncio.Future] = {}
+        self.pull_waiter: asyncio.Future | None = None
+        self.pulled = 0
+        self.failure: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._batch_ids = iter(range(1, 2**62))
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    def next_batch_id(self) -> int:
+        return next(self._batch_ids)
+
+    async def _read(self) -> None:
+        try:
+            async for msg in self.ws:
+                if msg.type != aiohttp.WSMsgType.BINARY:
+                    break
+                await self._dispatch(m.decode_frame(msg.data))
+            self._fail(SyncError(f"server closed the connection ({self.ws.close_code})"))
+        except ProtocolError as exc:
+            self._fail(SyncError(f"server sent an invalid frame: {exc.message}"))
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            self._fail(SyncError(f"connection lost: {exc}"))
+
+    def _fail(self, exc: Exception) -> None:
+        if not self.failure.done():
+            self.failure.set_exception(exc)
+        for fut in list(self.pending.values()) + [self.pull_waiter]:
+            if fut is not None and not fut.done():
+                fut.set_exception(exc)
+
+    async def _dispatch(self, frame: dict[str, Any]) -> None:
+        kind = frame["t"]
+        if kind == m.MsgType.ACK:
+            fut = self.pending.pop(frame["b"], None)
+            if fut is not None and not fut.done():
+                fut.set_result(frame)
+        elif kind == m.MsgType.ERROR:
+            err = RemoteError(frame["code"], frame["msg"])
+            fut = self.pending.pop(frame.get("b"), None) if "b" in frame else None
+            if fut is not None and not fut.done():
+                fut.set_exception(err)
+            elif not frame.get("b"):
+                self._fail(err)
+        elif kind == m.MsgType.DOCS:
+            updates = [(c, bytes(u)) for c, u in frame["u"]]
+            if updates:
+                changes = await self.engine.run_db(self.engine.replica.apply_remote_updates, updates)
+                self.pulled += len(changes.campaigns)
+            if frame.get("done") and self.pull_waiter is not None and not self.pull_waiter.done():
+                self.pull_waiter.set_result(None)
+        elif kind == m.MsgType.NOTICE:
+            for callback in self.engine.notice_callbacks:
+                callback(frame["kind"], frame["body"])
+
+    async def send(self, data: bytes) -> None:
+        if self.failure.done():
+            self.failure.result()  # raises the failure
+        await self.ws.send_bytes(data)
+
+    async def close(self) -> None:
+        self.reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.reader
+        await self.ws.close()
+
+
+class SyncEngine:
+    def __init__(
+        self, replica: Replica, *, tokens: TokenStore, batch_size: int = 1000, window: int = 8,
+        timeout_s: float = 60.0,
+    ) -> None:
+        self.replica = replica
+        self.tokens = tokens
+        self.batch_size = batch_size
+        self.window = window
+        self.timeout_s = timeout_s
+        self.notice_callbacks: list[Callable[[str, dict], None]] = []
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-replica")
+        self._http: aiohttp.ClientSession | None = None
+
+    async def run_db(self, fn: Callable, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        self._executor.shutdown(wait=True)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        return self._http
+
+    # ------------------------------------------------------------------ login
+
+    async def login(self, server_url: str, email: str, password: str, device_name: str) -> dict:
+        """Log in, keep the device token in the token store, remember server and user."""
+        url = server_url.rstrip("/")
+        body = {"email": email, "password": password, "device_name": device_name,
+                "device_id": self.replica.device_id}
+        try:
+            async with self._client().post(f"{url}/api/v1/login", json=body) as resp:
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SyncError(f"cannot reach {url}: {exc}") from None
+        except ValueError:
+            raise SyncError(f"{url} did not answer like a WedSync server") from None
+        if resp.status != 200:
+            err = data.get("error", {}) if isinstance(data, dict) else {}
+            raise RemoteError(err.get("code", str(resp.status)), err.get("message", "login failed"))
+        self.tokens.set(account_for(self.replica.device_id), data["token"])
+        for key, value in (("server_url", url), ("user_email", data["user"]), ("org", data["org"]),
+                           ("role", data["role"]), ("server_device_id", data["device_id"])):
+            await self.run_db(self.replica.set_setting, key, value)
+        return {k: v for k, v in data.items() if k != "token"}
+
+    def _token(self) -> tuple[str, str]:
+        url = self.replica.get_setting("server_url")
+        token = self.tokens.get(account_for(self.replica.device_id)) if url else None
+        if not url or not token:
+            raise NotLoggedIn("this profile is not logged in: run `wedsync client login` first")
+        return url, token
+
+    # ------------------------------------------------------------------ one sync
+
+    async def connect(self) -> _Session:
+        if self.replica.offline:
+            raise OfflineError("this profile is offline: `wedsync client offline off` to sync")
+        url, token = self._token()
+        ws_url = url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/api/v1/sync"
+        try:
+            ws = await self._client().ws_connect(
+                ws_url, compress=0, max_msg_size=m.MAX_FRAME_BYTES * 4, heartbeat=30
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise SyncError(f"cannot reach {url}: {exc}") from None
+        await ws.send_bytes(m.hello(token=token, device_id=self.replica.device_id))
+        msg = await ws.receive(timeout=self.timeout_s)
+        if msg.type != aiohttp.WSMsgType.BINARY:
+            await ws.close()
+            raise SyncError(f"server closed the connection during the handshake ({msg.type.name})")
+        frame = m.decode_frame(msg.data)
+        if frame["t"] == m.MsgType.ERROR:
+            await ws.close()
+            raise RemoteError(frame["code"], frame["msg"])
+        if frame["t"] != m.MsgType.WELCOME:
+            await ws.close()
+            raise SyncError(f"expected WELCOME, got {frame['t'].name}")
+        return _Session(self, ws)
+
+    async def sync_once(self) -> SyncReport:
+        """Connect, push everything queued by class, pull what is missing, disconnect."""
+        session = await self.connect()
+        try:
+            report = await self._exchange(session)
+        except Exception as exc:
+            await self._record(ok=False, summary={"error": str(exc)})
+            raise
+        finally:
+            await session.close()
+        await self._record(ok=True, summary=report.to_dict())
+        return report
+
+    async def _record(self, *, ok: bool, summary: dict) -> None:
+        await self.run_db(lambda: self.replica.record_sync(ok=ok, summary=summary))
+
+    async def _exchange(self, session: _Session) -> SyncReport:
+        report = SyncReport()
+        started = time.perf_counter()
+        await self.push(session, report, started)
+        await self.pull(session)
+        report.pulled = session.pulled
+        report.duration_ms = (time.perf_counter() - started) * 1000
+        return report
+
+    async def push(self, session: _Session, report: SyncReport, started: float) -> None:
+        for priority in PRIORITY_CLASSES:
+            await self._drain(session, report, priority, "event")
+            if priority == CAMPAIGN_UPDATE_CLASS:
+                await self._drain(session, report, priority, "campaign")
+            report.class_done_ms[priority] = (time.perf_counter() - started) * 1000
+
+    async def _drain(self, session: _Session, report: SyncReport, priority: int, item_type: str) -> None:
+        """Send every queued item of one class and type, ``window`` batches in flight."""
+        after = 0
+        inflight: dict[asyncio.Future, tuple[int, int, int]] = {}
+        exhausted = False
+        while True:
+            while not exhausted and len(inflight) < self.window:
+                if item_type == "event":
+                    batch = await self.run_db(
+                        self.replica.next_event_batch, priority, after, self.batch_size
+                    )
+                    frame_items = len(batch.packed) if batch else 0
+                else:
+                    batch = await self.run_db(self.replica.next_update_batch, after, 100)
+                    frame_items = len(batch.updates) if batch else 0
+                if batch is None:
+                    exhausted = True
+                    break
+                after = batch.last_seq
+                batch_id = session.next_batch_id()
+                fut = asyncio.get_running_loop().create_future()
+                session.pending[batch_id] = fut
+                inflight[fut] = (batch.first_seq, batch.last_seq, frame_items)
+                if item_type == "event":
+                    await session.send(m.push_events_raw(batch_id, priority, batch.packed))
+                else:
+                    await session.send(m.push_updates(batch_id, batch.updates))
+            if not inflight:
+                return
+            done, _ = await asyncio.wait(
+                inflight, timeout=self.timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                raise SyncError(f"no ACK from the server within {self.timeout_s:.0f} s")
+            for fut in done:
+                first, last, count = inflight.pop(fut)
+                try:
+                    ack = fut.result()
+                except RemoteError as exc:
+                    if exc.code not in PERMANENT:
+                        raise
+                    await self.run_db(
+                        lambda: self.replica.reject(priority, item_type, first, last,
+                                                    code=exc.code, reason=exc.message)
+                    )
+                    report.rejected += count
+                    log.warning("server refused %s %s item(s): %s", count, item_type, exc.message)
+                    continue
+                await self.run_db(self.replica.ack, priority, item_type, first, last)
+                report.pushed[priority] += ack.get("n", 0)
+                report.duplicates += ack.get("d", 0)
+
+    async def pull(self, session: _Session) -> None:
+        vectors = await self.run_db(self.replica.state_vectors)
+        session.pull_waiter = asyncio.get_running_loop().create_future()
+        await session.send(m.pull(vectors))
+        await asyncio.wait_for(session.pull_waiter, self.timeout_s)
+
+    # ------------------------------------------------------------------ live
+
+    async def run_forever(
+        self, stop: asyncio.Event, *, on_report: Callable[[SyncReport | Exception], None] | None = None,
+        poll_s: float = 1.0,
+    ) -> None:
+        """Stay connected: sync, then push whatever is captured and apply live updates as they
+        come; reconnect with backoff and jitter; wait while the profile is offline."""
+        delays = backoff_delays()
+        changed = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        unsubscribe = self.replica.subscribe(
+            lambda ch: loop.call_soon_threadsafe(changed.set) if ch.outbox else None
+        )
+        try:
+            while not stop.is_set():
+                if self.replica.offline:
+                    await _wait_any(stop, changed, timeout_s=poll_s)
+                    changed.clear()
+                    continue
+                try:
+                    session = await self.connect()
+                except NotLoggedIn:
+                    raise
+                except SyncError as exc:
+                    if on_report:
+                        on_report(exc)
+                    await _wait_any(stop, timeout_s=next(delays))
+                    continue
+                try:
+                    delays = backoff_delays()
+                    while not stop.is_set() and not self.replica.offline:
+                        changed.clear()
+                        report = await self._exchange(session)
+                        await self._record(ok=True, summary=report.to_dict())
+                        if on_report:
+                            on_report(report)
+                        await _wait_any(stop, changed, session.failure, timeout_s=30)
+                        if session.failure.done():
+                            session.failure.result()
+                except (SyncError, aiohttp.ClientError, ConnectionError) as exc:
+                    await self._record(ok=False, summary={"error": str(exc)})
+                    if on_report:
+                        on_report(exc)
+                    await _wait_any(stop, timeout_s=next(delays))
+                finally:
+                    await session.close()
+        finally:
+            unsubscribe()
+
+
+async def _wait_any(*waitables: Any, timeout_s: float) -> None:
+    tasks = []
+    for w in waitables:
+        if isinstance(w, asyncio.Event):
+            tasks.append(asyncio.ensure_future(w.wait()))
+        elif isinstance(w, asyncio.Future):
+            tasks.append(asyncio.ensure_future(asyncio.shield(w)))
+    try:
+        await asyncio.wait(tasks, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t
