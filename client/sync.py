@@ -210,6 +210,25 @@ class SyncEngine:
             await self.run_db(self.replica.set_setting, key, value)
         return {k: v for k, v in data.items() if k != "token"}
 
+    async def api(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
+        """Call the server's JSON API as this device (``path`` like ``/api/v1/conflicts``)."""
+        if self.replica.offline:
+            raise OfflineError("this profile is offline: `wedsync client offline off` first")
+        url, token = self._token()
+        try:
+            async with self._client().request(
+                method, url + path, json=body, headers={"Authorization": f"Bearer {token}"}
+            ) as resp:
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SyncError(f"cannot reach {url}: {exc}") from None
+        except ValueError:
+            raise SyncError(f"{url}{path} did not answer JSON") from None
+        if resp.status >= 400:
+            err = data.get("error", {}) if isinstance(data, dict) else {}
+            raise RemoteError(err.get("code", str(resp.status)), err.get("message", resp.reason or ""))
+        return data
+
     def _token(self) -> tuple[str, str]:
         url = self.replica.get_setting("server_url")
         token = self.tokens.get(account_for(self.replica.device_id)) if url else None
