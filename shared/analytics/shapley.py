@@ -29,14 +29,38 @@ DEFAULT_MAX_EXACT = 15
 DEFAULT_PERMUTATIONS = 2000
 
 
-def _path_sets(paths: PathSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (path, label) pairs of converting paths, plus per-path conversions and value."""
+def _path_sets(paths: PathSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct label sets of converting paths: (set id, label) pairs and per-set weights.
+
+    Paths with the same set of labels are merged (their conversions and value summed), so the
+    work depends on the number of distinct sets, not of paths. Sets are told apart by a sum of
+    random 64-bit keys per label (a collision is as likely as 2^-64 per pair of sets).
+    """
     tp = paths.touch_path
     conv_touch = (paths.conversions[tp] > 0) | (paths.value[tp] != 0)
-    pair = tp[conv_touch].astype(np.int64) * len(paths.labels) + paths.touch_label[conv_touch]
-    pair = np.unique(pair)
-    p, lab = np.divmod(pair, len(paths.labels))
-    return p, lab, paths.conversions, paths.value
+    n_labels = len(paths.labels)
+    pair = np.unique(tp[conv_touch].astype(np.int64) * n_labels + paths.touch_label[conv_touch])
+    p, lab = np.divmod(pair, n_labels)
+    keys = np.random.default_rng(0x5EED).integers(0, 2**63, n_labels, dtype=np.uint64)
+    n_paths = paths.n_paths
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(p) else np.zeros(0, np.int64)
+    with np.errstate(over="ignore"):
+        hashes = np.add.reduceat(keys[lab], starts) if len(p) else np.zeros(0, np.uint64)
+    uniq, group = np.unique(hashes, return_inverse=True)
+    path_of_start = p[starts]
+    weights = np.column_stack([
+        np.bincount(group, weights=paths.conversions[path_of_start], minlength=len(uniq)),
+        np.bincount(group, weights=paths.value[path_of_start], minlength=len(uniq)),
+    ])
+    # keep the pairs of one representative path per set
+    rep = np.zeros(n_paths, dtype=bool)
+    first_of_group = np.unique(group, return_index=True)[1]
+    rep[path_of_start[first_of_group]] = True
+    set_of_path = np.full(n_paths, -1, dtype=np.int64)
+    set_of_path[path_of_start] = group
+    mine = rep[p]
+    order = np.argsort(set_of_path[p[mine]], kind="stable")
+    return set_of_path[p[mine]][order], lab[mine][order], weights
 
 
 def _exact(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndarray,
@@ -97,8 +121,7 @@ def shapley(
     permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0,
 ) -> Credit:
     """Shapley credit per label (exact up to ``max_exact`` players, else sampled)."""
-    p, lab, conv, value = _path_sets(paths)
-    weights = np.column_stack([conv, value])
+    p, lab, weights = _path_sets(paths)
     players = np.unique(lab)
     n_labels = len(paths.labels)
     extra: dict = {"players": len(players)}
