@@ -40,7 +40,6 @@ def test_attribution_recovers_known_channel_effects_roughly():
     data = generate(seed=9, suppliers=20, couples=4000, campaigns=4, days=150)
     paths = build_paths(EventFrame.from_rows(data.rows)).channels
     from shared.analytics.models import run_model
-
     from shared.analytics.synthetic import attribution_accuracy
 
     truth = data.truth["shares"]
