@@ -12,8 +12,8 @@ conversions ending there ÷ its out-weight), so ``x[start]`` is the expected val
 Removing a label sends every transition into a state containing it to ``(null)``: the reduced
 system drops those states. ``removal_effect = 1 − P_removed / P``; credit is the removal effects
 normalised to sum to the total conversions (and value). Self-loops never change absorption
-probabilities, so repeated channels affect order 1 only through nothing, higher orders through
-their states. Invariant: ``x[start]`` equals the observed conversion rate of the paths.
+probabilities, so repeated channels do not matter at order 1; at higher orders they are part of
+the states. Invariant: ``x[start]`` equals the observed conversion rate of the paths.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .attribution import Credit
 from .paths import PathSet
 
 MAX_ORDER = 4
-_DENSE_LIMIT = 1500  # below this many transient states a dense solve is faster
+_DENSE_LIMIT = 300  # below this many transient states a dense solve is faster
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,20 +7,20 @@ from .attribution import time_decay_weights as _time_decay
 from .errors import UnknownModelError
 from .markov import markov
 from .paths import PathSet
-from .shapley import shapley
+from .shapley import DEFAULT_PERMUTATIONS, shapley
 
 MODELS: tuple[str, ...] = (*HEURISTICS, "markov", "shapley")
 
 
 def run_model(
     paths: PathSet, model: str, *, order: int = 1, half_life_ms: float = DEFAULT_HALF_LIFE_MS,
-    half_life_steps: float = 1.0, seed: int = 0,
+    half_life_steps: float = 1.0, seed: int = 0, permutations: int = DEFAULT_PERMUTATIONS,
 ) -> Credit:
     """Credit under ``model`` (one of ``MODELS``)."""
     if model == "markov":
         return markov(paths, order=order)
     if model == "shapley":
-        return shapley(paths, seed=seed)
+        return shapley(paths, seed=seed, permutations=permutations)
     if model == "time_decay":
         weights = _time_decay(paths, half_life_ms=half_life_ms, half_life_steps=half_life_steps)
         return credit_from_weights(paths, weights, model)

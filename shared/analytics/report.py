@@ -51,14 +51,17 @@ def build_roi_report(
     frame: EventFrame, *, from_ms: int, to_ms: int, campaigns: list[dict] | None = None,
     cost_model: CostModel | None = None, lookback_ms: int = DEFAULT_LOOKBACK_MS,
     roi_model: str = "linear", markov_order: int = 1, top: int = 10,
+    shapley_permutations: int = 200,
 ) -> dict:
     """Assemble the ROI report for ``[from_ms, to_ms)``. ``roi_model`` attributes campaign
-    revenue (one of ``MODELS``)."""
+    revenue (one of ``MODELS``). Sampled Shapley (more than 15 players, e.g. campaigns) uses
+    ``shapley_permutations`` permutations; its standard errors are in the details."""
     campaigns = list(campaigns or [])
     cost = cost_model or CostModel()
     journeys = build_paths(frame, from_ms=from_ms, to_ms=to_ms, lookback_ms=lookback_ms)
     by_channel = {m: run_model(journeys.channels, m, order=markov_order) for m in MODELS}
-    by_campaign = {m: run_model(journeys.campaigns, m, order=markov_order) for m in MODELS}
+    by_campaign = {m: run_model(journeys.campaigns, m, order=markov_order,
+                                 permutations=shapley_permutations) for m in MODELS}
     roi_rows = campaign_roi(frame, campaigns, by_campaign[roi_model], from_ms=from_ms,
                             to_ms=to_ms, cost=cost)
     channels = channel_performance(frame, by_channel, from_ms=from_ms, to_ms=to_ms, cost=cost)
