@@ -74,6 +74,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=event_import)
 
     p = csub.add_parser("sync", parents=[common], help="push the queue by priority, pull campaigns")
+    p.add_argument("--batch-size", type=int, default=1000, help="events per frame (1..5000)")
     p.set_defaults(handler=sync)
     p = csub.add_parser("status", parents=[common], help="online/offline, queue per class, last sync")
     p.set_defaults(handler=lambda a: _replica(a).status())
@@ -200,7 +201,11 @@ def event_import(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def sync(args: argparse.Namespace) -> dict[str, Any]:
-    return _run(_engine(args), lambda e: _sync(e))
+    if not 1 <= args.batch_size <= 5000:
+        raise InvalidInput("--batch-size must be between 1 and 5000")
+    engine = _engine(args)
+    engine.batch_size = args.batch_size
+    return _run(engine, lambda e: _sync(e))
 
 
 async def _sync(engine: SyncEngine) -> dict[str, Any]:

@@ -153,6 +153,10 @@ class _Session:
         await self.ws.send_bytes(data)
 
     async def close(self) -> None:
+        # Batches left in flight when the connection failed: their error is the session's error.
+        for fut in [*self.pending.values(), self.failure, self.pull_waiter]:
+            if fut is not None and fut.done() and not fut.cancelled():
+                fut.exception()
         self.reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self.reader
@@ -170,6 +174,9 @@ class SyncEngine:
         self.window = window
         self.timeout_s = timeout_s
         self.notice_callbacks: list[Callable[[str, dict], None]] = []
+        #: observers of the push: callback(step, priority, item_type, items) with step "sent" or
+        #: "acked" (the app's sync log, tests of the priority order)
+        self.trace: list[Callable[[str, int, str, int], None]] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-replica")
         self._http: aiohttp.ClientSession | None = None
 
@@ -322,6 +329,8 @@ class SyncEngine:
                     await session.send(m.push_events_raw(batch_id, priority, batch.packed))
                 else:
                     await session.send(m.push_updates(batch_id, batch.updates))
+                for observer in self.trace:
+                    observer("sent", priority, item_type, frame_items)
             if not inflight:
                 return
             done, _ = await asyncio.wait(
@@ -344,6 +353,8 @@ class SyncEngine:
                     log.warning("server refused %s %s item(s): %s", count, item_type, exc.message)
                     continue
                 await self.run_db(self.replica.ack, priority, item_type, first, last)
+                for observer in self.trace:
+                    observer("acked", priority, item_type, count)
                 report.pushed[priority] += ack.get("n", 0)
                 report.duplicates += ack.get("d", 0)
 

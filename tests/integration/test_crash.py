@@ -1,0 +1,144 @@
+"""kill -9 the client or the server in the middle of a sync: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from client.store import Replica
+from client.sync import SyncEngine, SyncError
+from server import admin
+from tests.conftest import PASSWORD, USERS, free_port, start_server
+
+pytestmark = pytest.mark.slow
+N = 20_000
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # The tests' own file keyring in a temporary home, never the user's.
+    env["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+    env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    return env
+
+
+async def wedsync(env, *args, check=True):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "client.cli", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    if check:
+        assert proc.returncode == 0, err.decode()
+    return proc.returncode, out.decode(), err.decode()
+
+
+def count(data_dir: Path) -> int:
+    conn = sqlite3.connect(data_dir / "server.sqlite", timeout=10)
+    try:
+        return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def queue(profile: Path, n: int) -> set[str]:
+    replica = Replica(profile)
+    events = [replica.make_event(kind="touchpoint", channel="email", contact=f"c{i}@x.test")
+              for i in range(n)]
+    replica.capture_many(events)
+    replica.close()
+    return {e.id for e in events}
+
+
+async def kill_when_partly_stored(proc, data_dir: Path, total: int) -> int:
+    """SIGKILL ``proc`` as soon as the server holds some but not all events."""
+    for _ in range(20_000):
+        stored = count(data_dir)
+        if 0 < stored < total:
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            return stored
+        if proc.returncode is not None or stored >= total:
+            break
+        await asyncio.sleep(0.002)
+    proc.kill()
+    await proc.wait()
+    return count(data_dir)
+
+
+async def test_client_killed_mid_sync_then_resynced_stores_each_event_once(tmp_path):
+    server = await start_server(tmp_path)
+    env = cli_env(tmp_path)
+    profile = tmp_path / "laptop"
+    try:
+        await wedsync(env, "client", "--profile", str(profile), "login", "--server", server.url,
+                      "--email", USERS["marketer"][0], "--password", PASSWORD)
+        ids = queue(profile, N)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "client.cli", "client", "--profile", str(profile), "sync",
+            "--batch-size", "50", env=env, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        at_kill = await kill_when_partly_stored(proc, server.data_dir, N)
+        assert 0 < at_kill < N, "the kill must land in the middle of the sync"
+        await wedsync(env, "client", "--profile", str(profile), "sync", "--json")
+        conn = sqlite3.connect(server.data_dir / "server.sqlite")
+        stored = [r[0] for r in conn.execute("SELECT id FROM events")]
+        conn.close()
+        assert len(stored) == N and set(stored) == ids
+        _, out, _ = await wedsync(env, "client", "--profile", str(profile), "status", "--json")
+        assert '"0": 0' in out
+    finally:
+        await server.runner.cleanup()
+
+
+async def test_server_killed_mid_batch_then_restarted_stores_each_event_once(tmp_path):
+    data_dir = tmp_path / "server"
+    for email, role, org in USERS.values():
+        admin.create_user(data_dir, email=email, password=PASSWORD, role=role, org=org)
+    port = free_port()
+    env = cli_env(tmp_path)
+
+    async def start():
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "client.cli", "server", "--data-dir", str(data_dir),
+            "--port", str(port), env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert b"listening" in line
+        return proc
+
+    proc = await start()
+    replica = Replica(tmp_path / "laptop")
+    engine = SyncEngine(replica, tokens=__import__("client.credentials").credentials.MemoryTokens())
+    engine.batch_size = 50
+    try:
+        await engine.login(f"http://127.0.0.1:{port}", USERS["marketer"][0], PASSWORD, "laptop")
+        replica.capture_many(
+            [replica.make_event(kind="conversion", value_cents=100) for _ in range(N)]
+        )
+        sync = asyncio.create_task(engine.sync_once())
+        at_kill = await kill_when_partly_stored(proc, data_dir, N)
+        assert 0 < at_kill < N, "the kill must land in the middle of the sync"
+        with pytest.raises(SyncError):
+            await sync
+        assert replica.queue_depths()[0] > 0
+        proc = await start()
+        await engine.sync_once()
+        assert count(data_dir) == N
+        assert replica.queue_depths()[0] == 0
+        conn = sqlite3.connect(data_dir / "server.sqlite")
+        assert conn.execute("SELECT count(DISTINCT id) FROM events").fetchone()[0] == N
+        conn.close()
+    finally:
+        await engine.close()
+        replica.close()
+        proc.send_signal(signal.SIGTERM)
+        await proc.wait()

@@ -1,0 +1,107 @@
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.protocol import messages as m
+from shared.protocol.errors import ErrorCode, ProtocolError
+from shared.protocol.events import Event, event_from_wire
+from shared.protocol.hlc import HybridClock, unpack
+from shared.protocol.ids import is_id, new_id
+from shared.protocol.kinds import EVENT_CLASSES
+
+kinds = st.sampled_from(sorted(EVENT_CLASSES))
+payload_values = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=20))
+events = st.builds(
+    Event,
+    id=st.builds(lambda: new_id()),
+    kind=kinds,
+    occurred_at_ms=st.integers(946_684_800_000, 4_102_444_800_000),
+    hlc=st.integers(0, 2**63 - 1),
+    contact=st.one_of(st.none(), st.emails()),
+    campaign=st.one_of(st.none(), st.builds(lambda: new_id())),
+    channel=st.one_of(st.none(), st.sampled_from(["email", "wedding_fair", "paid_search"])),
+    value_cents=st.one_of(st.none(), st.integers(-(10**13), 10**13)),
+    payload=st.dictionaries(st.text(min_size=1, max_size=10), payload_values, max_size=5),
+)
+
+
+@given(events)
+def test_event_survives_the_wire(event):
+    packed = msgpack.packb(event.to_wire(), use_bin_type=True)
+    frame = m.decode_frame(m.push_events_raw(7, event.priority, [packed]))
+    assert frame["b"] == 7
+    assert frame["events"] == [event]
+
+
+def test_new_ids_are_ulids_and_ordered():
+    ids = [new_id() for _ in range(1000)]
+    assert all(is_id(i) for i in ids)
+    assert len(set(ids)) == 1000
+
+
+def test_hybrid_clock_is_monotonic_when_the_wall_clock_goes_back():
+    wall = [1_000_000]
+    clock = HybridClock(now_ms=lambda: wall[0])
+    a = clock.now()
+    wall[0] -= 5_000
+    b = clock.now()
+    assert b > a and unpack(b)[0] == 1_000_000
+    remote = (2_000_000 << 16) | 3
+    c = clock.observe(remote)
+    assert c > remote
+    assert clock.now() > c
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"\xc1garbage", ErrorCode.BAD_FRAME),
+        (msgpack.packb([1, 2, 3]), ErrorCode.BAD_FRAME),
+        (msgpack.packb({"t": 99}), ErrorCode.BAD_FRAME),
+        (msgpack.packb({"t": 1, "v": 999, "token": "x", "device": "d"}), ErrorCode.BAD_VERSION),
+        (msgpack.packb({"t": 1, "v": 1}), ErrorCode.BAD_FRAME),
+        (msgpack.packb({"t": 3, "b": 1, "c": 9, "e": []}), ErrorCode.BAD_FRAME),
+        (msgpack.packb({"t": 3, "b": 1, "c": 0}), ErrorCode.BAD_FRAME),
+        (msgpack.packb({"t": 3, "b": 1, "c": 0, "e": [["nope"]]}), ErrorCode.BAD_EVENT),
+        (msgpack.packb({"t": 5, "s": {"x": b""}}), ErrorCode.BAD_FRAME),
+        ("text", ErrorCode.BAD_FRAME),
+    ],
+)
+def test_malformed_frames_get_precise_codes(data, code):
+    with pytest.raises(ProtocolError) as info:
+        m.decode_frame(data)
+    assert info.value.code == code
+
+
+def test_oversized_frame_is_too_large():
+    with pytest.raises(ProtocolError) as info:
+        m.decode_frame(b"\x00" * 101, max_bytes=100)
+    assert info.value.code == ErrorCode.TOO_LARGE
+
+
+def test_event_of_wrong_class_in_batch_is_refused():
+    ev = Event(new_id(), "attachment", 1_700_000_000_000, 1)
+    packed = msgpack.packb(ev.to_wire())
+    with pytest.raises(ProtocolError, match="class 3, batch is class 0"):
+        m.decode_frame(m.push_events_raw(1, 0, [packed]))
+
+
+@pytest.mark.parametrize(
+    ("index", "value", "message"),
+    [
+        (0, "not-an-id", "not a ULID"),
+        (1, "teleport", "unknown kind"),
+        (2, 12, "between 2000 and 2100"),
+        (3, -1, "63-bit"),
+        (6, "Has Spaces", "lowercase name"),
+        (7, 10**14, r"at most 10\^13"),
+        (7, True, "integer"),
+        (8, [1], "payload must be a map"),
+    ],
+)
+def test_event_validation_names_the_field(index, value, message):
+    wire = Event(new_id(), "conversion", 1_700_000_000_000, 1).to_wire()
+    wire[index] = value
+    with pytest.raises(ProtocolError, match=message):
+        event_from_wire(wire)

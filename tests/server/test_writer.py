@@ -1,0 +1,57 @@
+import asyncio
+
+from server.storage import SQLiteStorage
+from server.writer import PriorityWriter
+
+
+async def test_queued_jobs_commit_by_class_across_all_submitters(tmp_path):
+    storage = SQLiteStorage(tmp_path)
+    writer = PriorityWriter(storage, max_items=10)
+    order: list[int] = []
+    gate = asyncio.Event()
+
+    def job(priority):
+        def run(st, seq):
+            order.append(priority)
+            return priority
+        return run
+
+    # Block the writer thread so every job below is queued before the first commit.
+    blocker = asyncio.get_running_loop().run_in_executor(writer._executor, lambda: asyncio.run(_wait(gate)))
+    writer.start()
+    submissions = [writer.submit(p, 5, job(p)) for p in (3, 1, 3, 2, 0, 1, 0, 3, 2, 0)]
+    tasks = [asyncio.create_task(s) for s in submissions]
+    await asyncio.sleep(0)  # let every submit reach the queue
+    gate.set()
+    await blocker
+    results = await asyncio.gather(*tasks)
+    assert results == [3, 1, 3, 2, 0, 1, 0, 3, 2, 0]
+    assert order == sorted(order)
+    assert writer.stats.commits >= 4  # at most 10 items (two jobs) per commit
+    await writer.stop()
+    storage.close()
+
+
+async def _wait(event):
+    while not event.is_set():
+        await asyncio.sleep(0.001)
+
+
+async def test_a_failing_job_fails_alone(tmp_path):
+    storage = SQLiteStorage(tmp_path)
+    writer = PriorityWriter(storage)
+    writer.start()
+
+    def bad(st, seq):
+        st.ensure_org("half-written")
+        raise ValueError("boom")
+
+    results = await asyncio.gather(
+        writer.submit(0, 1, bad), writer.submit(0, 1, lambda st, seq: st.ensure_org("kept")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], ValueError)
+    names = [r[0] for r in storage.db.execute("SELECT name FROM orgs")]
+    assert names == ["kept"]
+    await writer.stop()
+    storage.close()
