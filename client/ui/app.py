@@ -1,0 +1,100 @@
+"""Start the desktop app for one profile: QApplication, theme, qasync loop, the login dialog on
+first start, the main window, and an orderly shutdown (pending writes drained, sync stopped)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from client.credentials import KeyringTokens, TokenStore
+from client.store import Replica
+from client.sync import SyncEngine
+
+from .login_dialog import LOCAL_ONLY, LoginDialog
+from .main_window import MainWindow
+from .theme import ThemeWatcher
+
+
+def application() -> QApplication:
+    """The process's QApplication, created with high-DPI settings and the theme on first call."""
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("WedSync Marketing")
+        app.setOrganizationName("WedSync")
+        app.setDesktopFileName("wedsync")
+    if not hasattr(app, "_wedsync_theme"):
+        app._wedsync_theme = ThemeWatcher(app)  # type: ignore[attr-defined]
+    return app  # type: ignore[return-value]
+
+
+def needs_login(replica: Replica) -> bool:
+    return not replica.get_setting("server_url") and replica.get_setting(LOCAL_ONLY) != "1"
+
+
+async def run_window(
+    profile_dir: Path,
+    *,
+    tokens: TokenStore | None = None,
+    setup: Callable[[], Awaitable[Any]] | None = None,
+    on_window: Callable[[MainWindow], None] | None = None,
+) -> int:
+    """Run the app in the current (qasync) loop until the window closes."""
+    if setup is not None:
+        await setup()
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    replica = Replica(profile_dir)
+    engine = SyncEngine(replica, tokens=tokens or KeyringTokens())
+    window = MainWindow(engine)
+    closed = asyncio.get_running_loop().create_future()
+    window.closed.connect(lambda: closed.done() or closed.set_result(None))
+    try:
+        if needs_login(replica):
+            dialog = LoginDialog(window.ops)
+            answered = asyncio.get_running_loop().create_future()
+            dialog.finished.connect(lambda result: answered.done() or answered.set_result(result))
+            dialog.open()
+            if not await answered:
+                return 0
+        window.show()
+        window.start()
+        if on_window is not None:
+            on_window(window)
+        await closed
+        return 0
+    finally:
+        await window.shutdown()
+        await engine.close()
+        replica.close()
+
+
+def open_app(
+    profile_dir: Path | str,
+    *,
+    tokens: TokenStore | None = None,
+    setup: Callable[[], Awaitable[Any]] | None = None,
+) -> int:
+    """Open the desktop app on ``profile_dir`` and block until it is closed.
+
+    ``tokens``: where the device token lives (default: the OS keyring). ``setup``: a coroutine
+    factory run inside the app's event loop before the window opens (e.g. the demo starts its
+    local server there, so the server and the app share the loop)."""
+    app = application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(run_window(Path(profile_dir), tokens=tokens, setup=setup))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)

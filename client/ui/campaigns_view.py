@@ -1,0 +1,269 @@
+"""The Campaigns page: the filterable list, and the builder for the campaign being edited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from client.store import Changes
+from shared.protocol import campaign as schema
+
+from . import components, icons, theme
+from .campaign_builder import CampaignBuilder
+from .campaign_list import ID_ROLE, CampaignFilter, CampaignListModel
+from .ops import Ops
+
+
+class NewCampaignDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New campaign")
+        self.setMinimumWidth(380)
+        form = QFormLayout(self)
+        self.name = QLineEdit(placeholderText="e.g. Spring open day")
+        self.type = QComboBox()
+        for kind in schema.CAMPAIGN_TYPES:
+            self.type.addItem(components.label(kind), kind)
+        form.addRow("Name", self.name)
+        form.addRow("Type", self.type)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setObjectName("Primary")
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _accept(self) -> None:
+        if self.name.text().strip():
+            self.accept()
+        else:
+            self.name.setFocus()
+            self.name.setPlaceholderText("A campaign needs a name")
+
+
+class CampaignsPage(QWidget):
+    conflicts_requested = Signal(str)
+
+    def __init__(self, ops: Ops, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ops = ops
+        self.stack = QStackedWidget(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 20, 24, 16)
+        outer.addWidget(self.stack)
+
+        # list page
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(12)
+        self.header = components.PageHeader("Campaigns", "Build flows, schedule and track them.")
+        self.new_button = QPushButton(
+            icons.icon("plus", "#ffffff", 16), "New campaign", objectName="Primary"
+        )
+        self.new_button.setToolTip("Ctrl+N")
+        self.header.actions.addWidget(self.new_button)
+        v.addWidget(self.header)
+        filters = QHBoxLayout()
+        self.search = QLineEdit(
+            placeholderText="Search campaigns  (Ctrl+F)", clearButtonEnabled=True
+        )
+        self.search.addAction(
+            icons.icon("search", theme.current().muted, 16),
+            QLineEdit.ActionPosition.LeadingPosition,
+        )
+        self.search.setAccessibleName("Search campaigns")
+        self.type_filter = QComboBox()
+        self.type_filter.addItem("All types", "")
+        for kind in schema.CAMPAIGN_TYPES:
+            self.type_filter.addItem(components.label(kind), kind)
+        self.status_filter = QComboBox()
+        self.status_filter.addItem("Any status", "")
+        for status in schema.STATUSES:
+            self.status_filter.addItem(components.label(status), status)
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.type_filter)
+        filters.addWidget(self.status_filter)
+        v.addLayout(filters)
+
+        self.model = CampaignListModel(self)
+        self.proxy = CampaignFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(34)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(False)
+        self.table.setTabKeyNavigation(False)
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, 6):
+            head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        head.setHighlightSections(False)
+        self.table.setAccessibleName("Campaigns")
+        self.empty = components.EmptyState(
+            "No campaigns yet",
+            "Press Ctrl+N to create one. Campaigns you build offline sync when you reconnect.",
+        )
+        self.list_stack = QStackedWidget()
+        self.list_stack.addWidget(self.table)
+        self.list_stack.addWidget(self.empty)
+        v.addWidget(self.list_stack, 1)
+        self.stack.addWidget(page)
+
+        self.builder = CampaignBuilder(ops)
+        self.stack.addWidget(self.builder)
+
+        self.new_button.clicked.connect(self.new_campaign)
+        self.search.textChanged.connect(self._filter_search)
+        self.type_filter.currentIndexChanged.connect(
+            lambda: self._filter(self.proxy.set_type, self.type_filter.currentData())
+        )
+        self.status_filter.currentIndexChanged.connect(
+            lambda: self._filter(self.proxy.set_status, self.status_filter.currentData())
+        )
+        self.table.activated.connect(self._open_index)
+        self.builder.back_requested.connect(self.show_list)
+        self.builder.conflicts_requested.connect(self.conflicts_requested)
+        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        QShortcut(QKeySequence.StandardKey.New, self, context=ctx).activated.connect(
+            self.new_campaign
+        )
+        QShortcut(QKeySequence.StandardKey.Find, page, context=ctx).activated.connect(
+            self._focus_search
+        )
+        self.setTabOrder(self.search, self.type_filter)
+        self.setTabOrder(self.type_filter, self.status_filter)
+        self.setTabOrder(self.status_filter, self.table)
+        self._loaded = False
+
+    # ------------------------------------------------------------------ data
+
+    def reload(self) -> None:
+        self.ops.read(self.ops.replica.campaigns, success=self._loaded_rows)
+
+    def _loaded_rows(self, rows: list[dict[str, Any]]) -> None:
+        selected = self.selected_id()
+        self.model.set_campaigns(rows)
+        self._loaded = True
+        self._update_empty()
+        if selected:
+            self.select(selected)
+
+    def on_changes(self, changes: Changes) -> None:
+        if changes.campaigns:
+            self.reload()
+            self.builder.on_changes(changes)
+
+    def set_conflicts(self, counts: dict[str, int]) -> None:
+        self.model.set_open_conflicts(counts)
+        if self.builder.campaign_id:
+            self.builder.set_open_conflicts(counts.get(self.builder.campaign_id, 0))
+
+    # ------------------------------------------------------------------ actions
+
+    def selected_id(self) -> str | None:
+        index = self.table.currentIndex()
+        return index.data(ID_ROLE) if index.isValid() else None
+
+    def select(self, campaign_id: str) -> None:
+        row = self.model.row_of(campaign_id)
+        if row >= 0:
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+            if index.isValid():
+                self.table.setCurrentIndex(index)
+
+    def _focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _filter_search(self, text: str) -> None:
+        self._filter(self.proxy.set_search, text)
+
+    def _filter(self, setter, value) -> None:  # noqa: ANN001
+        setter(value)
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        if self.model.rowCount() == 0:
+            self.empty.set_text(
+                "No campaigns yet",
+                "Press Ctrl+N to create one. Campaigns you build offline sync when you reconnect.",
+            )
+            self.list_stack.setCurrentWidget(self.empty)
+        elif self.proxy.rowCount() == 0:
+            self.empty.set_text(
+                "Nothing matches", "Clear the search or the filters to see every campaign."
+            )
+            self.list_stack.setCurrentWidget(self.empty)
+        else:
+            self.list_stack.setCurrentWidget(self.table)
+            if not self.table.currentIndex().isValid():
+                self.table.setCurrentIndex(self.proxy.index(0, 0))
+
+    def _open_index(self, index: QModelIndex) -> None:
+        campaign_id = index.data(ID_ROLE)
+        if campaign_id:
+            self.open_campaign(campaign_id)
+
+    def open_campaign(self, campaign_id: str) -> None:
+        self.builder.set_open_conflicts(self.model.conflicts_for(campaign_id))
+        self.builder.open(campaign_id)
+        self.stack.setCurrentWidget(self.builder)
+
+    def show_list(self) -> None:
+        self.stack.setCurrentWidget(self.stack.widget(0))
+        if self.builder.campaign_id:
+            self.select(self.builder.campaign_id)
+        self.table.setFocus()
+
+    def new_campaign(self) -> None:
+        dialog = NewCampaignDialog(self)
+        dialog.setModal(True)
+        dialog.finished.connect(
+            lambda result: (
+                result
+                and self.create_campaign(
+                    name=dialog.name.text().strip(), campaign_type=dialog.type.currentData()
+                )
+            )
+        )
+        dialog.open()
+
+    def create_campaign(self, *, name: str, campaign_type: str) -> None:
+        replica = self.ops.replica
+
+        def made(result: tuple[str, Changes]) -> None:
+            self.open_campaign(result[0])
+
+        self.ops.write(
+            lambda: replica.create_campaign(
+                name=name, campaign_type=campaign_type, owner=replica.get_setting("user_email")
+            ),
+            success=made,
+        )
