@@ -18,7 +18,7 @@ from aiohttp import WSMsgType, web
 
 from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
-from shared.protocol.events import Event
+from shared.protocol.events import event_from_row
 from shared.protocol.kinds import CONTACTS
 
 from .auth import Principal
@@ -134,7 +134,8 @@ async def _push(ctx: ServerContext, conn: Connection, frame: dict, inflight: asy
             action = "capture"
             principal.require("capture")
             stored, dup = await ctx.writer.submit(
-                frame["c"], len(frame["events"]), _store_events(principal, frame["events"])
+                frame["c"], len(frame["events"]),
+                _store_events(principal, frame["c"], frame["events"]),
             )
             conn.send(m.ack(batch, stored=stored, duplicates=dup))
         else:
@@ -167,20 +168,19 @@ def _target(frame: dict) -> str | None:
     return ",".join(sorted({u[0] for u in updates})) if updates else None
 
 
-def _store_events(principal: Principal, events: list[Event]):
+def _store_events(principal: Principal, priority: int, events: list[list[Any]]):
     def run(storage, seq: int) -> tuple[int, int]:
         result = storage.insert_events(
             org_id=principal.org_id, device_id=principal.device_id or "", events=events,
-            commit_seq=seq,
+            priority=priority, commit_seq=seq,
         )
-        for event in events:
-            if event.priority == CONTACTS and event.contact and isinstance(
-                event.payload.get("fields"), dict
-            ):
-                storage.merge_contact(
-                    org_id=principal.org_id, email=event.contact, fields=event.payload["fields"],
-                    hlc=event.hlc, device_id=principal.device_id or "",
-                )
+        if priority == CONTACTS:
+            for event in map(event_from_row, events):
+                if event.contact and isinstance(event.payload.get("fields"), dict):
+                    storage.merge_contact(
+                        org_id=principal.org_id, email=event.contact, fields=event.payload["fields"],
+                        hlc=event.hlc, device_id=principal.device_id or "",
+                    )
         return result
 
     return run

@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.protocol.events import Event
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ class Storage(Protocol):
 
     # events
     def insert_events(
-        self, *, org_id: str, device_id: str, events: list[Event], commit_seq: int
+        self, *, org_id: str, device_id: str, events: list[list[Any]], priority: int, commit_seq: int
     ) -> tuple[int, int]: ...
     def event_rows(self, org_id: str, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]: ...
     def record_commit(self, *, seq: int, priority: int, items: int, at_ms: int) -> None: ...

@@ -20,9 +20,8 @@ import msgpack
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from shared.protocol.events import Event
 from shared.protocol.ids import new_id
-from shared.protocol.kinds import EVENT_CLASSES, PRIORITY_CLASSES
+from shared.protocol.kinds import PRIORITY_CLASSES
 
 from ..errors import AlreadyExists
 from .base import CampaignRow, DeviceAuth, UserRow
@@ -190,17 +189,15 @@ class SQLiteStorage:
     # ------------------------------------------------------------------ events
 
     def insert_events(
-        self, *, org_id: str, device_id: str, events: list[Event], commit_seq: int
+        self, *, org_id: str, device_id: str, events: list[list[Any]], priority: int, commit_seq: int
     ) -> tuple[int, int]:
-        """Store events not stored before; returns (new, duplicates). Call inside transaction()."""
+        """Store validated wire arrays not stored before; returns (new, duplicates).
+        Call inside transaction()."""
         now = _now_ms()
         packb = msgpack.packb
         rows = [
-            (
-                e.id, org_id, device_id, e.kind, EVENT_CLASSES[e.kind], e.occurred_at_ms, e.hlc,
-                e.contact, e.campaign, e.channel, e.value_cents,
-                packb(e.payload) if e.payload else None, now, commit_seq,
-            )
+            (e[0], org_id, device_id, e[1], priority, e[2], e[3], e[4], e[5], e[6], e[7],
+             packb(e[8]) if e[8] else None, now, commit_seq)
             for e in events
         ]
         before = self.db.conn.total_changes

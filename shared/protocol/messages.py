@@ -20,7 +20,7 @@ from typing import Any
 import msgpack
 
 from .errors import ErrorCode, ProtocolError
-from .events import Event, event_from_wire
+from .events import validate_batch
 from .ids import is_id
 from .kinds import PRIORITY_CLASSES
 
@@ -169,14 +169,7 @@ def _check_push(frame: dict[str, Any]) -> None:
             raise ProtocolError(
                 ErrorCode.TOO_LARGE, f"{len(items)} events in one batch; at most {MAX_BATCH_EVENTS}"
             )
-        events: list[Event] = [event_from_wire(item, i) for i, item in enumerate(items)]
-        for i, event in enumerate(events):
-            if event.priority != priority:
-                raise ProtocolError(
-                    ErrorCode.BAD_EVENT,
-                    f"event {i}: kind {event.kind!r} is class {event.priority}, batch is class {priority}",
-                )
-        frame["events"] = events
+        frame["events"] = validate_batch(items, priority)  # wire arrays, validated
     elif "u" in frame:
         items = _need(frame, "u", list, "PUSH")
         updates = []

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
-from shared.protocol.events import Event, event_from_wire
+from shared.protocol.events import Event, event_from_row, event_from_wire, validate_batch
 from shared.protocol.hlc import HybridClock, unpack
 from shared.protocol.ids import is_id, new_id
 from shared.protocol.kinds import EVENT_CLASSES
@@ -31,7 +31,7 @@ def test_event_survives_the_wire(event):
     packed = msgpack.packb(event.to_wire(), use_bin_type=True)
     frame = m.decode_frame(m.push_events_raw(7, event.priority, [packed]))
     assert frame["b"] == 7
-    assert frame["events"] == [event]
+    assert [event_from_row(row) for row in frame["events"]] == [event]
 
 
 def test_new_ids_are_ulids_and_ordered():
@@ -105,3 +105,29 @@ def test_event_validation_names_the_field(index, value, message):
     wire[index] = value
     with pytest.raises(ProtocolError, match=message):
         event_from_wire(wire)
+
+
+@given(st.lists(events, min_size=1, max_size=20), st.data())
+def test_batch_fast_path_accepts_exactly_what_single_validation_accepts(batch, data):
+    priority = batch[0].priority
+    wires = [e.to_wire() for e in batch if e.priority == priority]
+    # corrupt one field of one event, or nothing
+    if data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(wires) - 1))
+        field = data.draw(st.integers(0, 8))
+        wires[i][field] = data.draw(
+            st.one_of(st.none(), st.integers(), st.text(max_size=30), st.booleans(), st.just([]))
+        )
+    try:
+        for i, w in enumerate(wires):
+            ev = event_from_wire(list(w), i)
+            assert ev.priority == priority
+        single_ok = True
+    except (ProtocolError, AssertionError):
+        single_ok = False
+    try:
+        validate_batch(wires, priority)
+        batch_ok = True
+    except ProtocolError:
+        batch_ok = False
+    assert batch_ok == single_ok
