@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     server_cli.register(sub, common)
     commands.register(sub, common)
+    commands.register_reports(sub, common)
     from . import demo
 
     demo.register(sub, common)

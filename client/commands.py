@@ -80,6 +80,40 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=lambda a: _replica(a).status())
 
 
+def register_reports(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    r = sub.add_parser("report", help="business-intelligence reports")
+    rsub = r.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+    p = rsub.add_parser("roi", parents=[common], help="the ROI report (attribution, viral, LTV/CAC, "
+                        "predictions, recommendations)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--profile", type=Path, help="ask the server this profile is logged in to")
+    where.add_argument("--data-dir", type=Path, help="read a server's data directory directly")
+    p.add_argument("--org", default="Demo Weddings", help="with --data-dir: the organisation")
+    p.add_argument("--from", dest="from_", metavar="ISO", help="start of the window")
+    p.add_argument("--to", metavar="ISO", help="end of the window (exclusive)")
+    p.set_defaults(handler=report_roi)
+
+
+def report_roi(args: argparse.Namespace) -> dict[str, Any]:
+    from_ms, to_ms = _occurred(args.from_), _occurred(args.to)
+    if args.profile is not None:
+        query = "&".join(f"{k}={v}" for k, v in (("from", from_ms), ("to", to_ms)) if v is not None)
+        return _run(_engine(args), lambda e: e.api("GET", "/api/v1/reports/roi?" + query))
+    from server.reports import ReportService  # reading a server's files: the server's code
+    from server.storage import SQLiteStorage
+
+    storage = SQLiteStorage(args.data_dir)
+    org = storage.db.execute("SELECT id FROM orgs WHERE name = ?", (args.org,)).fetchone()
+    if org is None:
+        storage.close()
+        raise InvalidInput(f"no organisation {args.org!r} in {args.data_dir}")
+    service = ReportService(storage)
+    try:
+        return service.roi_sync(org[0], from_ms, to_ms)
+    finally:
+        service.close()
+
+
 def _replica(args: argparse.Namespace) -> Replica:
     return Replica(args.profile)
 

@@ -17,7 +17,8 @@ from .context import ServerContext
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
 from .storage import SQLiteStorage
-from .sync_ws import CTX, sync_handler
+from .reports import ReportService
+from .sync_ws import CTX, REPORTS, sync_handler
 from .writer import PriorityWriter
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,10 @@ def create_app(config: ServerConfig) -> web.Application:
             writer=writer, docs=docs, hub=Hub(),
         )
         app[CTX] = ctx
+        app[REPORTS] = ReportService(storage.reader())
         writer.start()
         yield
+        app[REPORTS].close()
         await ctx.hub.close_all()
         await writer.stop()
         ctx.reader_executor.shutdown(wait=True)

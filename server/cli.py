@@ -11,6 +11,7 @@ from typing import Any
 from . import admin
 from .app import serve
 from .config import ServerConfig
+from .seed import seed_demo
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -32,6 +33,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         args.data_dir, email=args.email, password=args.password, role=args.role, org=args.org))
     st = asub.add_parser("stats", parents=[common], help="what the server holds")
     st.set_defaults(handler=lambda args: admin.stats(args.data_dir))
+
+    sd = sub.add_parser("seed-demo", parents=[common],
+                        help="write synthetic suppliers, couples, campaigns and journeys")
+    sd.add_argument("--data-dir", type=Path, required=True)
+    sd.add_argument("--org", default="Demo Weddings")
+    sd.add_argument("--seed", type=int, default=42)
+    sd.add_argument("--suppliers", type=int, default=300)
+    sd.add_argument("--couples", type=int, default=3000)
+    sd.add_argument("--campaigns", type=int, default=12)
+    sd.add_argument("--days", type=int, default=180)
+    sd.set_defaults(handler=lambda a: seed_demo(
+        a.data_dir, org=a.org, seed=a.seed, suppliers=a.suppliers, couples=a.couples,
+        campaigns=a.campaigns, days=a.days))
 
 
 def run_server(args: argparse.Namespace) -> dict[str, Any] | None:

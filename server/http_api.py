@@ -15,15 +15,17 @@ from typing import Any
 from aiohttp import web
 
 from shared.protocol.errors import ErrorCode
+from shared.protocol.errors import ProtocolError
+from shared.protocol.events import ms_from_iso
 from shared.protocol.ids import is_id
 
 from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
 from .context import ServerContext
 from .errors import AuthError, BadRequest, Forbidden, NotFoundError, ServerError
-from .sync_ws import CTX
+from .sync_ws import CTX, REPORTS
 
 log = logging.getLogger(__name__)
-PRINCIPAL: web.AppKey = web.AppKey("principal", Principal)
+PRINCIPAL = web.RequestKey("principal", Principal)
 MAX_BODY_BYTES = 1 << 20
 PUBLIC_ROUTES = {("POST", "/api/v1/login")}
 routes = web.RouteTableDef()
@@ -58,12 +60,12 @@ async def auth_middleware(request: web.Request, handler: Callable[[web.Request],
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise AuthError("missing 'Authorization: Bearer <token>' header")
-    request["principal"] = await request.app[CTX].authenticate(header[7:].strip())
+    request[PRINCIPAL] = await request.app[CTX].authenticate(header[7:].strip())
     return await handler(request)
 
 
 def principal_of(request: web.Request) -> Principal:
-    return request["principal"]
+    return request[PRINCIPAL]
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -207,6 +209,29 @@ async def stats(request: web.Request) -> web.Response:
     body["writer"] = {"commits": w.commits, "jobs": w.jobs, "items": w.items,
                       "queued_items": {str(k): v for k, v in w.queued_items.items()}}
     return web.json_response(body)
+
+
+def _time_param(request: web.Request, key: str) -> int | None:
+    raw = request.query.get(key)
+    if raw is None or raw == "":
+        return None
+    if raw.isdigit():
+        return int(raw)
+    try:
+        return ms_from_iso(raw)
+    except ProtocolError:
+        raise BadRequest(f"{key!r} must be an ISO-8601 time or epoch milliseconds") from None
+
+
+@routes.get("/api/v1/reports/roi")
+async def roi_report(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    await require(ctx, p, "read", None)
+    from_ms, to_ms = _time_param(request, "from"), _time_param(request, "to")
+    if from_ms is not None and to_ms is not None and from_ms >= to_ms:
+        raise BadRequest("'from' must be before 'to'")
+    report = await request.app[REPORTS].roi(p.org_id, from_ms=from_ms, to_ms=to_ms)
+    return web.json_response(report)
 
 
 @routes.get("/api/v1/health")

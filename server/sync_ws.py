@@ -29,6 +29,7 @@ from .hub import Connection
 
 log = logging.getLogger(__name__)
 CTX: web.AppKey[ServerContext] = web.AppKey("ctx", ServerContext)
+REPORTS: web.AppKey = web.AppKey("reports")
 DOCS_CHUNK_BYTES = 1 << 20
 
 

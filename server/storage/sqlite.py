@@ -224,6 +224,20 @@ class SQLiteStorage:
         for r in cursor:
             yield (*r[:7], unpackb(r[7]) if r[7] else {})
 
+    def event_time_range(self, org_id: str) -> tuple[int | None, int | None]:
+        row = self.db.execute(
+            "SELECT min(occurred_at_ms), max(occurred_at_ms) FROM events WHERE org_id = ?", (org_id,)
+        ).fetchone()
+        return row[0], row[1]
+
+    def data_version(self, org_id: str) -> tuple[int, int]:
+        """Changes whenever events or campaigns change (any org; cheap to read)."""
+        commits = self.db.execute("SELECT max(seq) FROM commits").fetchone()[0] or 0
+        updates = self.db.execute(
+            "SELECT max(seq) FROM campaign_updates WHERE org_id = ?", (org_id,)
+        ).fetchone()[0] or 0
+        return commits, updates
+
     def record_commit(self, *, seq: int, priority: int, items: int, at_ms: int) -> None:
         self.db.execute(
             "INSERT INTO commits (seq, at_ms, priority, items) VALUES (?, ?, ?, ?)",
