@@ -114,7 +114,9 @@ async def settle(window) -> None:  # noqa: ANN001
 
 @pytest.fixture
 async def open_window(tmp_path: Path, qtbot):
-    """Factory: a started main window on a new profile (``name``), optionally logged in."""
+    """Factory: a started main window on a new profile (``name``), optionally logged in.
+
+    Tests that also use ``server`` must request it first, so windows close before it stops."""
     from client.ui.main_window import MainWindow
 
     made = []

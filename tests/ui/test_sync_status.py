@@ -1,0 +1,65 @@
+"""Status bar, Work offline and the Sync page against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from .conftest import eventually, settle
+
+pytestmark = pytest.mark.ui
+
+
+async def test_toggle_offline_and_back_syncs_what_was_queued(server, open_window, qtbot):
+    window = await open_window(server=server)
+    replica = window.replica
+    await eventually(lambda: window.sync.state == "online", what="first sync")
+    assert "Online" in window.connection.text()
+
+    qtbot.keyClick(window, Qt.Key.Key_O,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    await settle(window)
+    assert window.offline_toggle.isChecked()
+    assert replica.offline
+    await eventually(lambda: "Offline" in window.connection.text(), what="offline pill")
+
+    replica.capture(kind="touchpoint", contact="ann@example.com", channel="wedding_fair")
+    replica.capture(kind="conversion", contact="ann@example.com", value_cents=90_000)
+    await settle(window)
+    await eventually(lambda: "Queue 2" in window.queue.text(), what="queue in status bar")
+    assert not any(e["synced"] for e in replica.recent_events())
+
+    window.offline_toggle.click()  # back online
+    await eventually(lambda: replica.queue_depths().get(0, 0) == 0, what="queue drained")
+    await eventually(lambda: all(e["synced"] for e in replica.recent_events()), what="synced")
+    await settle(window)
+    await eventually(lambda: "Queue 0" in window.queue.text(), what="status bar queue")
+    assert "never" not in window.last_sync.text()
+
+    window.go("sync")
+    page = window.sync_page
+    page.reload()
+    await settle(window)
+    sentences = [page.model.index(i, 0).data() for i in range(page.model.rowCount())]
+    assert any("attribution" in s for s in sentences), sentences
+    assert page.class_values[0].text() == "0"
+
+
+async def test_sync_now_logs_the_sync_in_plain_words(server, open_window, qtbot):
+    window = await open_window(server=server)
+    await eventually(lambda: window.sync.state == "online", what="first sync")
+    await window.sync.stop()
+    await window.sync.sync_now()
+    await settle(window)
+    window.sync_page.reload()
+    await settle(window)
+    first = window.sync_page.model.index(0, 0).data()
+    assert "Up to date" in first or "Sent" in first or "Received" in first
+
+
+async def test_local_only_profile_shows_local_state(open_window):
+    window = await open_window()
+    await settle(window)
+    assert "Local only" in window.connection.text()
+    assert not window.offline_toggle.isEnabled()
+    assert window.sync_page.empty.isVisibleTo(window.sync_page)
