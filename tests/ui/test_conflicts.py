@@ -1,0 +1,158 @@
+"""The Conflicts page: an admin resolves a conflict; a marketer sees no resolve controls and the
+server refuses them.
+
+The server's conflict endpoints are being built in parallel; until they land, these tests mount
+the agreed contract (``GET /api/v1/conflicts``, ``POST /api/v1/conflicts/{id}/resolve``) on the
+real server app, with the real authentication and role check (``resolve_conflicts``).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from aiohttp import web
+
+from .conftest import PASSWORD, Server, eventually, settle
+
+pytestmark = pytest.mark.ui
+
+
+def _contract_routes(campaign_id: str) -> tuple[web.RouteTableDef, dict]:
+    from server.http_api import principal_of
+
+    now = time.time_ns() // 1_000_000
+    record = {
+        "id": "01J00000000000000000000001", "campaign_id": campaign_id,
+        "campaign_name": "Spring open day", "field": "budget_cents", "kind": "concurrent_edit",
+        "status": "open", "provisional": 60_000, "created_at_ms": now,
+        "candidates": [
+            {"value": 50_000, "author": "anna@venue.test", "device": "Anna's laptop",
+             "hlc": 1, "at_ms": now - 60_000, "edit": "01J0000000000000000000000A"},
+            {"value": 60_000, "author": "ben@venue.test", "device": "Ben's laptop",
+             "hlc": 2, "at_ms": now - 30_000, "edit": "01J0000000000000000000000B"},
+        ],
+    }
+    state = {"conflicts": {record["id"]: record}, "resolutions": []}
+    routes = web.RouteTableDef()
+
+    @routes.get("/api/v1/conflicts")
+    async def listing(request: web.Request) -> web.Response:
+        principal_of(request)
+        wanted = request.query.get("status")
+        items = [c for c in state["conflicts"].values() if not wanted or c["status"] == wanted]
+        return web.json_response({"conflicts": items})
+
+    @routes.post("/api/v1/conflicts/{cid}/resolve")
+    async def resolve(request: web.Request) -> web.Response:
+        principal_of(request).require("resolve_conflicts")
+        body = await request.json()
+        c = state["conflicts"][request.match_info["cid"]]
+        value = c["candidates"][body["candidate"]]["value"] if "candidate" in body else body["value"]
+        c.update(status="resolved", value=value, comment=body.get("comment"))
+        state["resolutions"].append(body)
+        return web.json_response(c)
+
+    return routes, state
+
+
+@pytest.fixture
+async def conflict_server(tmp_path):
+    from server import admin
+    from server.app import create_app
+    from server.config import ServerConfig
+
+    data_dir = tmp_path / "server"
+    for email, role in (("admin@venue.test", "admin"), ("mia@venue.test", "marketer")):
+        admin.create_user(data_dir, email=email, password=PASSWORD, role=role, org="Venue")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(ServerConfig(data_dir=data_dir, port=port))
+    routes, state = _contract_routes("01J000000000000000000000C1")
+    app.add_routes(routes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = Server(f"http://127.0.0.1:{port}", data_dir)
+    server.state = state  # type: ignore[attr-defined]
+    yield server
+    await runner.cleanup()
+
+
+async def test_admin_resolves_a_conflict_side_by_side(conflict_server, open_window, qtbot):
+    window = await open_window(server=conflict_server, email="admin@venue.test")
+    page = window.conflicts
+    window.go("conflicts")
+    page.reload()
+    await eventually(lambda: page.current is not None, what="conflicts loaded")
+    await settle(window)
+    assert page.list.count() == 1
+    assert page.cards.count() == 2  # both candidates, side by side
+    first = page.cards.itemAt(0).widget()
+    texts = " ".join(w.text() for card in (page.cards.itemAt(i).widget() for i in range(2))
+                     for w in card.findChildren(type(page.title)))
+    assert "anna@venue.test" in texts and "Ben's laptop" in texts and "£600.00" in texts
+    assert page.resolve_box.isVisibleTo(page)
+
+    first.choice.click()
+    qtbot.keyClicks(page.comment, "Anna's budget was approved")
+    page.resolve_button.click()
+    await eventually(lambda: conflict_server.state["resolutions"], what="resolution posted")
+    assert conflict_server.state["resolutions"][0] == {
+        "candidate": 0, "comment": "Anna's budget was approved"}
+    await settle(window)
+    await eventually(lambda: page.current is None, what="list refreshed")
+    assert page.stack.currentWidget() is page.empty
+
+
+async def test_admin_can_enter_a_value_of_their_own(conflict_server, open_window, qtbot):
+    window = await open_window(server=conflict_server, email="admin@venue.test")
+    page = window.conflicts
+    page.reload()
+    await eventually(lambda: page.current is not None, what="conflicts loaded")
+    await settle(window)
+    qtbot.keyClicks(page.custom_value, "550")
+    assert page.custom_choice.isChecked()
+    page.resolve_button.click()
+    await eventually(lambda: conflict_server.state["resolutions"], what="resolution posted")
+    assert conflict_server.state["resolutions"][0] == {"value": 55_000}
+
+
+async def test_marketer_sees_no_resolve_controls_and_is_denied(conflict_server, open_window):
+    window = await open_window(server=conflict_server, email="mia@venue.test")
+    page = window.conflicts
+    page.reload()
+    await eventually(lambda: page.current is not None, what="conflicts loaded")
+    await settle(window)
+    assert not page.resolve_box.isVisibleTo(page)
+    assert page.viewer_note.isVisibleTo(page)
+    assert "Only admins" in page.viewer_note.text()
+    # even if the controls were reached, the server refuses and the page says so
+    page.group.button(0).setEnabled(True)
+    page.group.button(0).click()
+    page.resolve()
+    await settle(window)
+    await eventually(lambda: page.message.text(), what="denied message")
+    assert "Only admins" in page.message.text(), page.message.text()
+    assert conflict_server.state["resolutions"] == []
+    assert conflict_server.state["conflicts"]["01J00000000000000000000001"]["status"] == "open"
+
+
+async def test_campaign_with_an_open_conflict_shows_a_badge_linking_to_it(
+        conflict_server, open_window, qtbot):
+    window = await open_window(server=conflict_server, email="admin@venue.test")
+    page = window.conflicts
+    page.reload()
+    await eventually(lambda: page.current is not None, what="conflicts loaded")
+    await settle(window)
+    assert window.campaigns.model.conflicts_for("01J000000000000000000000C1") == 1
+    builder = window.campaigns.builder
+    builder.set_open_conflicts(1)
+    assert builder.conflict_badge.text() == "1 open conflict"
+    received = []
+    builder.conflicts_requested.connect(received.append)
+    builder.session = type("S", (), {"campaign_id": "01J000000000000000000000C1"})()
+    builder.conflict_badge.click()
+    assert received == ["01J000000000000000000000C1"]
