@@ -18,8 +18,8 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ import aiohttp
 from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
 from shared.protocol.kinds import CAMPAIGN_UPDATE_CLASS, PRIORITY_CLASSES
+from shared.protocol.transport import Transport
 
 from .credentials import TokenStore, account_for
 from .store import Replica
@@ -88,10 +89,37 @@ def backoff_delays(base_s: float = 0.5, cap_s: float = 30.0, rng: random.Random 
         attempt += 1
 
 
-class _Session:
-    """One open websocket: a reader task matching ACKs to batches and applying DOCS."""
+class WebSocketTransport:
+    """``Transport`` over an aiohttp client websocket."""
 
-    def __init__(self, engine: SyncEngine, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+
+    @property
+    def close_code(self) -> int | None:
+        return self.ws.close_code
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+    async def receive(self, timeout_s: float | None = None) -> bytes | str | None:
+        msg = await self.ws.receive(timeout=timeout_s)
+        if msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+            return msg.data
+        return None
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
+        return await self.ws.close(code=code, message=message)
+
+
+#: Opens a transport to a sync URL (``ws://host:port/api/v1/sync``).
+Connector = Callable[[str], Awaitable[Transport]]
+
+
+class _Session:
+    """One open connection: a reader task matching ACKs to batches and applying DOCS."""
+
+    def __init__(self, engine: SyncEngine, ws: Transport) -> None:
         self.engine = engine
         self.ws = ws
         self.pending: dict[int, asyncio.Future] = {}
@@ -106,10 +134,11 @@ class _Session:
 
     async def _read(self) -> None:
         try:
-            async for msg in self.ws:
-                if msg.type != aiohttp.WSMsgType.BINARY:
+            while True:
+                data = await self.ws.receive()
+                if not isinstance(data, bytes):
                     break
-                await self._dispatch(m.decode_frame(msg.data))
+                await self._dispatch(m.decode_frame(data))
             self._fail(SyncError(f"server closed the connection ({self.ws.close_code})"))
         except ProtocolError as exc:
             self._fail(SyncError(f"server sent an invalid frame: {exc.message}"))
@@ -166,8 +195,12 @@ class _Session:
 class SyncEngine:
     def __init__(
         self, replica: Replica, *, tokens: TokenStore, batch_size: int = 1000, window: int = 8,
-        timeout_s: float = 60.0,
+        timeout_s: float = 60.0, connector: Connector | None = None,
+        executor: Executor | None = None, rng: random.Random | None = None,
     ) -> None:
+        """``connector`` opens the sync connection (default: an aiohttp websocket); ``executor``
+        runs replica work (default: one worker thread); ``rng`` draws the reconnect jitter. The
+        simulator passes its own three to run the engine on virtual time, deterministically."""
         self.replica = replica
         self.tokens = tokens
         self.batch_size = batch_size
@@ -177,7 +210,11 @@ class SyncEngine:
         #: observers of the push: callback(step, priority, item_type, items) with step "sent" or
         #: "acked" (the app's sync log, tests of the priority order)
         self.trace: list[Callable[[str, int, str, int], None]] = []
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-replica")
+        self._executor = executor or ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="wedsync-replica"
+        )
+        self._connector = connector or self._ws_connect
+        self._rng = rng
         self._http: aiohttp.ClientSession | None = None
 
     async def run_db(self, fn: Callable, *args: Any) -> Any:
@@ -251,17 +288,16 @@ class SyncEngine:
         url, token = self._token()
         ws_url = url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/api/v1/sync"
         try:
-            ws = await self._client().ws_connect(
-                ws_url, compress=0, max_msg_size=m.MAX_FRAME_BYTES * 4, heartbeat=30
-            )
+            ws = await self._connector(ws_url)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise SyncError(f"cannot reach {url}: {exc}") from None
         await ws.send_bytes(m.hello(token=token, device_id=self.replica.device_id))
-        msg = await ws.receive(timeout=self.timeout_s)
-        if msg.type != aiohttp.WSMsgType.BINARY:
+        data = await ws.receive(timeout_s=self.timeout_s)
+        if not isinstance(data, bytes):
             await ws.close()
-            raise SyncError(f"server closed the connection during the handshake ({msg.type.name})")
-        frame = m.decode_frame(msg.data)
+            what = "a text frame" if isinstance(data, str) else f"close code {ws.close_code}"
+            raise SyncError(f"server closed the connection during the handshake ({what})")
+        frame = m.decode_frame(data)
         if frame["t"] == m.MsgType.ERROR:
             await ws.close()
             raise RemoteError(frame["code"], frame["msg"])
@@ -269,6 +305,12 @@ class SyncEngine:
             await ws.close()
             raise SyncError(f"expected WELCOME, got {frame['t'].name}")
         return _Session(self, ws)
+
+    async def _ws_connect(self, ws_url: str) -> Transport:
+        ws = await self._client().ws_connect(
+            ws_url, compress=0, max_msg_size=m.MAX_FRAME_BYTES * 4, heartbeat=30
+        )
+        return WebSocketTransport(ws)
 
     async def sync_once(self) -> SyncReport:
         """Connect, push everything queued by class, pull what is missing, disconnect."""
@@ -338,7 +380,7 @@ class SyncEngine:
             )
             if not done:
                 raise SyncError(f"no ACK from the server within {self.timeout_s:.0f} s")
-            for fut in done:
+            for fut in [f for f in inflight if f in done]:  # in send order: reproducible runs
                 first, last, count = inflight.pop(fut)
                 try:
                     ack = fut.result()
@@ -372,7 +414,7 @@ class SyncEngine:
     ) -> None:
         """Stay connected: sync, then push whatever is captured and apply live updates as they
         come; reconnect with backoff and jitter; wait while the profile is offline."""
-        delays = backoff_delays()
+        delays = backoff_delays(rng=self._rng)
         changed = asyncio.Event()
         loop = asyncio.get_running_loop()
         unsubscribe = self.replica.subscribe(
@@ -394,7 +436,7 @@ class SyncEngine:
                     await _wait_any(stop, timeout_s=next(delays))
                     continue
                 try:
-                    delays = backoff_delays()
+                    delays = backoff_delays(rng=self._rng)
                     while not stop.is_set() and not self.replica.offline:
                         changed.clear()
                         report = await self._exchange(session)

@@ -58,15 +58,16 @@ class Connection:
 
 class Hub:
     def __init__(self) -> None:
-        self._by_org: dict[str, set[Connection]] = defaultdict(set)
+        # Connections in arrival order (a dict, not a set): fan-out order is reproducible.
+        self._by_org: dict[str, dict[Connection, None]] = defaultdict(dict)
 
     def add(self, conn: Connection) -> None:
-        self._by_org[conn.principal.org_id].add(conn)
+        self._by_org[conn.principal.org_id][conn] = None
 
     def remove(self, conn: Connection) -> None:
         conns = self._by_org.get(conn.principal.org_id)
         if conns is not None:
-            conns.discard(conn)
+            conns.pop(conn, None)
             if not conns:
                 del self._by_org[conn.principal.org_id]
 

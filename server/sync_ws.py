@@ -20,6 +20,7 @@ from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
 from shared.protocol.events import event_from_row
 from shared.protocol.kinds import CONTACTS
+from shared.protocol.transport import Transport
 
 from .auth import Principal
 from .campaigns import AppliedUpdate, updates_for
@@ -33,30 +34,61 @@ REPORTS: web.AppKey = web.AppKey("reports")
 DOCS_CHUNK_BYTES = 1 << 20
 
 
+class WebSocketTransport:
+    """``Transport`` over an aiohttp server websocket."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    @property
+    def close_code(self) -> int | None:
+        return self.ws.close_code
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+    async def receive(self, timeout_s: float | None = None) -> bytes | str | None:
+        msg = await self.ws.receive(timeout=timeout_s)
+        if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT):
+            return msg.data
+        return None
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
+        return await self.ws.close(code=code, message=message)
+
+
 async def sync_handler(request: web.Request) -> web.WebSocketResponse:
     ctx = request.app[CTX]
     ws = web.WebSocketResponse(
         max_msg_size=ctx.config.max_frame_bytes * 4, heartbeat=30, compress=False
     )
     await ws.prepare(request)
+    await serve_connection(ctx, WebSocketTransport(ws))
+    return ws
+
+
+async def serve_connection(ctx: ServerContext, ws: Transport) -> None:
+    """Serve one device's connection until it closes (any ``Transport``: a websocket, or the
+    simulator's channel)."""
     principal = await _handshake(ws, ctx)
     if principal is None:
-        return ws
+        return
     conn = Connection(ws, principal, ctx.config.outgoing_queue_frames)
     ctx.hub.add(conn)
     inflight = asyncio.Semaphore(ctx.config.max_inflight_per_connection)
-    tasks: set[asyncio.Task] = set()
+    tasks: dict[asyncio.Task, None] = {}  # insertion-ordered: teardown is reproducible
     try:
-        async for msg in ws:
-            if msg.type == WSMsgType.TEXT:
+        while True:
+            data = await ws.receive()
+            if isinstance(data, str):
                 conn.send(m.error(ErrorCode.BAD_FRAME, "text frame: frames must be binary msgpack"))
                 continue
-            if msg.type != WSMsgType.BINARY:
+            if data is None:
                 break
             try:
-                frame = m.decode_frame(msg.data, max_bytes=ctx.config.max_frame_bytes)
+                frame = m.decode_frame(data, max_bytes=ctx.config.max_frame_bytes)
             except ProtocolError as exc:
-                conn.send(m.error(exc.code, exc.message, batch=_batch_id(msg.data)))
+                conn.send(m.error(exc.code, exc.message, batch=_batch_id(data)))
                 continue
             kind = frame["t"]
             if kind == m.MsgType.PUSH:
@@ -67,17 +99,16 @@ async def sync_handler(request: web.Request) -> web.WebSocketResponse:
             else:
                 conn.send(m.error(ErrorCode.BAD_FRAME, f"unexpected {kind.name} frame after hello"))
                 continue
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            tasks[task] = None
+            task.add_done_callback(lambda t: tasks.pop(t, None))
         if tasks:  # let committed batches be acked before the socket goes
             await asyncio.wait(tasks, timeout=30)
             await conn.drain()
     finally:
         ctx.hub.remove(conn)
-        for task in tasks:
+        for task in list(tasks):
             task.cancel()
         await conn.close()
-    return ws
 
 
 def _batch_id(data: Any) -> int | None:
@@ -90,22 +121,22 @@ def _batch_id(data: Any) -> int | None:
         return None
 
 
-async def _handshake(ws: web.WebSocketResponse, ctx: ServerContext) -> Principal | None:
+async def _handshake(ws: Transport, ctx: ServerContext) -> Principal | None:
     async def refuse(code: ErrorCode, message: str) -> None:
         await ws.send_bytes(m.error(code, message))
         await ws.close(code=4401 if code == ErrorCode.UNAUTHENTICATED else 4400)
 
     try:
-        msg = await ws.receive(timeout=ctx.config.hello_timeout_s)
+        data = await ws.receive(timeout_s=ctx.config.hello_timeout_s)
     except TimeoutError:
         await refuse(ErrorCode.UNAUTHENTICATED, "no HELLO within the time limit")
         return None
-    if msg.type != WSMsgType.BINARY:
-        if msg.type in (WSMsgType.TEXT,):
+    if not isinstance(data, bytes):
+        if isinstance(data, str):
             await refuse(ErrorCode.BAD_FRAME, "text frame: frames must be binary msgpack")
         return None
     try:
-        frame = m.decode_frame(msg.data, max_bytes=ctx.config.max_frame_bytes)
+        frame = m.decode_frame(data, max_bytes=ctx.config.max_frame_bytes)
     except ProtocolError as exc:
         await refuse(exc.code, exc.message)
         return None

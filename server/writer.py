@@ -16,7 +16,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,14 +46,18 @@ class WriterStats:
 class PriorityWriter:
     def __init__(
         self, storage: Storage, *, max_items: int = 20_000,
-        on_rollback: Callable[[], None] | None = None,
+        on_rollback: Callable[[], None] | None = None, executor: Executor | None = None,
     ) -> None:
+        """``executor`` runs the commits (default: one writer thread; the simulator passes an
+        inline one so a run is reproducible)."""
         self._storage = storage
         self._on_rollback = on_rollback
         self._max_items = max_items
         self._queue: asyncio.PriorityQueue[_Queued] = asyncio.PriorityQueue()
         self._arrivals = itertools.count()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-writer")
+        self._executor = executor or ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="wedsync-writer"
+        )
         self._task: asyncio.Task | None = None
         self._commit_seq = storage.last_commit_seq()
         self.stats = WriterStats()
