@@ -34,6 +34,8 @@ def application() -> QApplication:
         app.setApplicationName("WedSync Marketing")
         app.setOrganizationName("WedSync")
         app.setDesktopFileName("wedsync")
+        # The loop shuts the app down itself after the window closes (drains writes, stops sync).
+        app.setQuitOnLastWindowClosed(False)
     if not hasattr(app, "_wedsync_theme"):
         app._wedsync_theme = ThemeWatcher(app)  # type: ignore[attr-defined]
     return app  # type: ignore[return-value]

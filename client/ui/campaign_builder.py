@@ -130,7 +130,8 @@ class CampaignBuilder(QWidget):
         split.addWidget(left)
 
         self.tabs = QTabWidget()
-        self.tabs.setMinimumWidth(380)
+        self.tabs.setMinimumWidth(440)
+        self.tabs.setUsesScrollButtons(False)
         apply = self.apply
         self.step_panel = StepPanel(apply)
         self.panels = [

@@ -169,6 +169,14 @@ class MainWindow(QMainWindow):
         self.sync.start()
 
     async def shutdown(self) -> None:
+        self.bridge.changes_applied.disconnect(self.on_changes)
+        for timer in (
+            self._status_timer,
+            self._clock,
+            self.capture._refresh,
+            self.sync_page._refresh,
+        ):
+            timer.stop()
         self.campaigns.builder.flush()
         await self.ops.drain()
         await self.sync.stop()

@@ -154,6 +154,10 @@ def style_sheet(t: Theme) -> str:
         padding: 4px 6px; selection-background-color: {t.accent}; }}
     QLineEdit:focus, QPlainTextEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus,
     QComboBox:focus, QDateTimeEdit:focus, QTimeEdit:focus {{ border: 1px solid {t.accent}; }}
+    QComboBox::drop-down {{ border: none; width: 20px; }}
+    QSpinBox::up-button, QSpinBox::down-button, QDoubleSpinBox::up-button,
+    QDoubleSpinBox::down-button, QDateTimeEdit::up-button, QDateTimeEdit::down-button,
+    QTimeEdit::up-button, QTimeEdit::down-button {{ border: none; width: 16px; }}
     QPushButton, QToolButton {{ background: {t.surface}; border: 1px solid {t.border};
         border-radius: 6px; padding: 5px 12px; }}
     QPushButton:hover, QToolButton:hover {{ border-color: {t.muted}; }}
@@ -174,7 +178,7 @@ def style_sheet(t: Theme) -> str:
         border-bottom: 1px solid {t.border}; padding: 6px; font-weight: 600; }}
     QTabWidget::pane {{ border: 1px solid {t.border}; border-radius: 8px; background: {t.surface};
         top: -1px; }}
-    QTabBar::tab {{ padding: 6px 10px; border: none; color: {t.muted}; }}
+    QTabBar::tab {{ padding: 6px 7px; border: none; color: {t.muted}; }}
     QTabBar::tab:selected {{ color: {t.text}; border-bottom: 2px solid {t.accent}; font-weight: 600; }}
     QStatusBar {{ background: {t.sunken}; border-top: 1px solid {t.border}; color: {t.muted}; }}
     QStatusBar QLabel {{ padding: 0 8px; }}

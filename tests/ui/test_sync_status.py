@@ -16,8 +16,11 @@ async def test_toggle_offline_and_back_syncs_what_was_queued(server, open_window
     await eventually(lambda: window.sync.state == "online", what="first sync")
     assert "Online" in window.connection.text()
 
-    qtbot.keyClick(window, Qt.Key.Key_O,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_O,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     await settle(window)
     assert window.offline_toggle.isChecked()
     assert replica.offline
