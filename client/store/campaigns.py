@@ -52,9 +52,10 @@ def apply_update(db: sqlite_utils.Database, campaign_id: str, update: bytes) -> 
     """Merge a remote update; True if the campaign changed."""
     row = db.execute("SELECT state FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
     doc = schema.doc_from_state(row[0] if row else None)
-    before = doc.get_state()
+    before = doc.get_update()
     doc.apply_update(update)
-    if row is not None and doc.get_state() == before:
+    # a deletion does not move the state vector: compare the encoded docs (deterministic)
+    if row is not None and doc.get_update() == before:
         return False
     save_doc(db, campaign_id, doc)
     return True

@@ -6,12 +6,18 @@ One pycrdt ``Doc`` per campaign:
 * ``name``, ``description``, ``notes`` (Text): free text, merged by character, never flagged;
 * ``steps`` (Array of Map): the flow (send_email, wait, branch, goal);
 * ``variants`` (Array of Map): content variants (subject, body);
-* ``revs`` (Map): for each guarded field, the id of the edit that last set it.
+* ``revs`` (Map): one entry per guarded edit, ``edit id -> [field key, [base ids]]``;
+* ``conflicts`` (Map): open conflicts, ``conflict id -> [field, kind]``, written by the server
+  so that every replica, offline ones included, learns of them through ordinary sync.
 
-A guarded edit records the edit it replaced (``base``) so the server can tell a sequential edit
-(base is the current head) from a concurrent one (base is older): see ``GuardedEdit``.
+A guarded edit records every edit of its field that the replica had seen and not yet seen
+superseded (the field's *heads*) as its bases. Edits form a DAG per field: two edits are
+concurrent iff neither is an ancestor of the other, so the server can tell a sequential edit
+from a concurrent one exactly (see ``GuardedEdit``, ``heads``, ``ancestors``).
 
-pycrdt returns numbers as floats: ``snapshot`` turns integer fields back into ints.
+pycrdt returns numbers as floats: ``snapshot`` turns integer fields back into ints. No value in
+the doc is a plain dict (Yrs encodes those in hash order): structured fields are canonical JSON
+strings and records are lists, so replicas with the same content encode to the same bytes.
 """
 
 from __future__ import annotations
@@ -80,9 +86,9 @@ GUARDED_VARIANT_FIELD = "subject"
 class GuardedEdit:
     """What a replica knew when it edited a guarded field."""
 
-    field: str
+    field: str  # a guarded field, or "variants.<id>.subject"
     edit: str  # id of this edit
-    base: str | None  # id of the edit this replica had seen last for the field (None: never set)
+    base: list[str]  # the field's heads this replica had seen (empty: never set before)
     value: Any
 
     def to_meta(self) -> dict[str, Any]:
@@ -128,6 +134,10 @@ def parse_value(field: str, raw: Any) -> Any:
     return raw
 
 
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def new_doc(*, client_id: int | None = None) -> pycrdt.Doc:
     doc = pycrdt.Doc(client_id=client_id) if client_id is not None else pycrdt.Doc()
     _roots(doc)
@@ -140,6 +150,7 @@ def _roots(doc: pycrdt.Doc) -> dict[str, Any]:
     roots["steps"] = doc.get("steps", type=pycrdt.Array)
     roots["variants"] = doc.get("variants", type=pycrdt.Array)
     roots["revs"] = doc.get("revs", type=pycrdt.Map)
+    roots["conflicts"] = doc.get("conflicts", type=pycrdt.Map)
     return roots
 
 
@@ -171,12 +182,73 @@ def set_field(doc: pycrdt.Doc, field: str, raw: Any) -> GuardedEdit | None:
     if FIELDS[field].kind == "text":
         replace_text(roots[field], value)
         return None
-    roots["fields"][field] = value
+    roots["fields"][field] = canonical_json(value) if FIELDS[field].kind == "json" else value
     if field not in GUARDED_FIELDS:
         return None
-    edit = GuardedEdit(field=field, edit=new_id(), base=roots["revs"].get(field), value=value)
-    roots["revs"][field] = edit.edit
+    return record_guarded_edit(doc, field, value)
+
+
+def record_guarded_edit(doc: pycrdt.Doc, key: str, value: Any) -> GuardedEdit:
+    """Record that this replica set guarded ``key`` (inside the caller's transaction)."""
+    bases = heads(doc, key)
+    edit = GuardedEdit(field=key, edit=new_id(), base=bases, value=value)
+    _roots(doc)["revs"][edit.edit] = [key, bases]
     return edit
+
+
+def revisions(doc: pycrdt.Doc) -> dict[str, dict[str, Any]]:
+    """Every guarded edit in the doc: ``edit id -> {"f": key, "b": [bases]}``."""
+    return {
+        k: {"f": v[0], "b": list(v[1] or [])}
+        for k, v in (_roots(doc)["revs"].to_py() or {}).items()
+        if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str)
+    }
+
+
+def heads(doc: pycrdt.Doc, key: str, revs: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    """The edits of ``key`` that no other edit in the doc is based on, sorted."""
+    revs = revisions(doc) if revs is None else revs
+    edits = {e for e, r in revs.items() if r.get("f") == key}
+    superseded = {b for e in edits for b in revs[e].get("b") or ()}
+    return sorted(edits - superseded)
+
+
+def ancestors(revs: dict[str, dict[str, Any]], edits: list[str] | set[str]) -> set[str]:
+    """``edits`` and everything they are (transitively) based on."""
+    seen: set[str] = set()
+    stack = list(edits)
+    while stack:
+        edit = stack.pop()
+        if edit in seen:
+            continue
+        seen.add(edit)
+        stack.extend((revs.get(edit) or {}).get("b") or ())
+    return seen
+
+
+def guard_heads(doc: pycrdt.Doc) -> dict[str, list[str]]:
+    """``key -> heads`` for every guarded key with edits (compare before/after an undo)."""
+    revs = revisions(doc)
+    return {key: heads(doc, key, revs) for key in {r.get("f") for r in revs.values()} if key}
+
+
+def open_conflicts(doc: pycrdt.Doc) -> dict[str, dict[str, Any]]:
+    """``conflict id -> {"field", "kind"}`` for the conflicts the server flagged and not closed."""
+    return {
+        k: {"field": v[0], "kind": v[1]}
+        for k, v in (_roots(doc)["conflicts"].to_py() or {}).items()
+        if isinstance(v, list) and len(v) == 2
+    }
+
+
+def mark_conflict(doc: pycrdt.Doc, conflict_id: str, field: str, kind: str) -> None:
+    _roots(doc)["conflicts"][conflict_id] = [field, kind]
+
+
+def clear_conflict(doc: pycrdt.Doc, conflict_id: str) -> None:
+    conflicts = _roots(doc)["conflicts"]
+    if conflict_id in conflicts:
+        del conflicts[conflict_id]
 
 
 def add_step(doc: pycrdt.Doc, kind: str, config: dict[str, Any] | None = None,
@@ -185,7 +257,7 @@ def add_step(doc: pycrdt.Doc, kind: str, config: dict[str, Any] | None = None,
         raise _bad(f"step kind must be one of {', '.join(STEP_KINDS)}; got {kind!r}")
     steps = _roots(doc)["steps"]
     step_id = new_id()
-    item = pycrdt.Map({"id": step_id, "kind": kind, "config": dict(config or {})})
+    item = pycrdt.Map({"id": step_id, "kind": kind, "config": pycrdt.Map(dict(config or {}))})
     if index is None or index >= len(steps):
         steps.append(item)
     else:
@@ -209,11 +281,15 @@ def snapshot(doc: pycrdt.Doc) -> dict[str, Any]:
     """The campaign as plain, JSON-ready data with integers restored."""
     roots = _roots(doc)
     data: dict[str, Any] = {name: str(roots[name]) for name in TEXT_FIELDS}
-    data.update(_normalise(roots["fields"].to_py() or {}))
+    fields = _normalise(roots["fields"].to_py() or {})
+    for name, value in fields.items():
+        if name in FIELDS and FIELDS[name].kind == "json" and isinstance(value, str):
+            try:
+                fields[name] = json.loads(value)
+            except json.JSONDecodeError:
+                pass  # written by hand elsewhere: show it as it is
+    data.update(fields)
     data["steps"] = _normalise(roots["steps"].to_py() or [])
     data["variants"] = _normalise(roots["variants"].to_py() or [])
+    data["open_conflicts"] = open_conflicts(doc)
     return data
-
-
-def revisions(doc: pycrdt.Doc) -> dict[str, str]:
-    return dict(_roots(doc)["revs"].to_py() or {})

@@ -69,10 +69,10 @@ def test_campaign_edit_stores_state_and_queues_update_with_guard_metadata(tmp_pa
     assert [u[0] for u in batch.updates] == [cid, cid]
     guards = batch.updates[1][2]["guards"]
     assert guards[0]["field"] == "budget_cents" and guards[0]["value"] == 50_000
-    assert guards[0]["base"] is None  # first time the budget is set
+    assert guards[0]["base"] == []  # first time the budget is set
     replica.set_campaign_field(cid, "budget_cents", 60_000)
     second = replica.next_update_batch(0, 100).updates[2][2]["guards"][0]
-    assert second["base"] == guards[0]["edit"]  # the replica had seen its own edit
+    assert second["base"] == [guards[0]["edit"]]  # the replica had seen its own edit
     with pytest.raises(InvalidInput, match="whole number"):
         replica.set_campaign_field(cid, "budget_cents", "lots")
     with pytest.raises(NotFound):
