@@ -13,6 +13,7 @@ from aiohttp import web
 
 from .campaigns import CampaignDocs
 from .config import ServerConfig
+from .conflicts import ConflictDetector
 from .context import ServerContext
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
@@ -31,6 +32,7 @@ def create_app(config: ServerConfig) -> web.Application:
         storage = SQLiteStorage(config.data_dir)
         reader = storage.reader()
         docs = CampaignDocs()
+        docs.hooks.append(ConflictDetector())
         writer = PriorityWriter(storage, max_items=config.writer_max_items, on_rollback=docs.clear)
         ctx = ServerContext(
             config=config, storage=storage, reader=reader,

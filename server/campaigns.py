@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import pycrdt
 from shared.protocol import campaign as schema
 
 from .auth import Principal
-from .errors import BadUpdate, Forbidden
+from .errors import BadUpdate, Forbidden, NotFoundError
 from .storage import Storage
 
 EMPTY_UPDATE = b"\x00\x00"
@@ -68,6 +69,7 @@ class CampaignDocs:
             raise Forbidden(f"campaign {campaign_id} belongs to another organisation")
         doc = self._load(storage, campaign_id, row.state if row else None)
         before_state = doc.get_state()
+        before_bytes = doc.get_update()
         before = schema.snapshot(doc) if row else {}
         revs_before = schema.revisions(doc)
         try:
@@ -77,8 +79,41 @@ class CampaignDocs:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             raise BadUpdate(f"campaign {campaign_id}: update cannot be applied ({exc})") from None
-        if doc.get_state() == before_state:
+        # A deletion does not move the state vector: compare the encoded docs (deterministic).
+        if doc.get_update() == before_bytes:
             return AppliedUpdate(campaign_id, principal.org_id, update, changed=False)
+        return self._commit(storage, principal, campaign_id, doc, before_state, before,
+                            revs_before, meta, update)
+
+    def edit(
+        self, storage: Storage, principal: Principal, campaign_id: str,
+        change: Callable[[pycrdt.Doc], Any],
+    ) -> AppliedUpdate:
+        """A change made by the server on a user's behalf (an admin's resolution): an ordinary
+        campaign update, stored, logged and fanned out like any device's."""
+        row = storage.campaign(campaign_id)
+        if row is None:
+            raise NotFoundError(f"no campaign {campaign_id}")
+        if row.org_id != principal.org_id:
+            raise Forbidden(f"campaign {campaign_id} belongs to another organisation")
+        doc = self._load(storage, campaign_id, row.state)
+        before_state, before_bytes = doc.get_state(), doc.get_update()
+        before, revs_before = schema.snapshot(doc), schema.revisions(doc)
+        try:
+            with doc.transaction(origin="server"):
+                change(doc)
+        except BaseException:
+            self.evict(campaign_id)
+            raise
+        if doc.get_update() == before_bytes:
+            return AppliedUpdate(campaign_id, principal.org_id, b"", changed=False)
+        update = doc.get_update(before_state)
+        meta = {"author": principal.email, "by_server_for": principal.user_id}
+        return self._commit(storage, principal, campaign_id, doc, before_state, before,
+                            revs_before, meta, update)
+
+    def _commit(self, storage, principal, campaign_id, doc, before_state, before, revs_before,
+                meta, update) -> AppliedUpdate:
         now = time.time_ns() // 1_000_000
         notices: list[dict[str, Any]] = []
         try:
@@ -97,7 +132,9 @@ class CampaignDocs:
         except BaseException:
             self.evict(campaign_id)  # the transaction rolls back: so must the cached doc
             raise
-        return AppliedUpdate(campaign_id, principal.org_id, update, changed=True, notices=notices)
+        # What others lack: the device's update plus whatever the server added (conflict marks).
+        return AppliedUpdate(campaign_id, principal.org_id, doc.get_update(before_state),
+                             changed=True, notices=notices)
 
 
 def updates_for(storage: Storage, org_id: str, vectors: dict[str, bytes]) -> list[tuple[str, bytes]]:

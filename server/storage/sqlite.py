@@ -81,6 +81,29 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_conflicts(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Every guarded edit the server has merged, with who made it: the candidates of conflicts.
+        CREATE TABLE guarded_edits (
+            edit TEXT PRIMARY KEY, org_id TEXT NOT NULL, campaign_id TEXT NOT NULL,
+            field TEXT NOT NULL, bases TEXT NOT NULL, value TEXT, user_id TEXT, author TEXT,
+            device_id TEXT, hlc INTEGER, at_ms INTEGER NOT NULL
+        );
+        CREATE TABLE conflicts (
+            id TEXT PRIMARY KEY, org_id TEXT NOT NULL, campaign_id TEXT NOT NULL,
+            field TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+            candidates TEXT NOT NULL, provisional TEXT, created_at_ms INTEGER NOT NULL,
+            updated_at_ms INTEGER NOT NULL, resolved_by TEXT, resolved_at_ms INTEGER,
+            resolution TEXT, comment TEXT
+        );
+        CREATE INDEX conflicts_by_org ON conflicts (org_id, status, created_at_ms);
+        CREATE INDEX conflicts_open ON conflicts (campaign_id, field, kind, status);
+        """
+    )
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -309,6 +332,79 @@ class SQLiteStorage:
             (campaign_id, org_id, device_id, user_id, update, msgpack.packb(meta), at_ms),
         )
 
+    # ------------------------------------------------------------------ conflicts
+
+    def record_guarded_edit(self, edit: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO guarded_edits (edit, org_id, campaign_id, field, bases, value, "
+            "user_id, author, device_id, hlc, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (edit["edit"], edit["org_id"], edit["campaign_id"], edit["field"],
+             json.dumps(edit["bases"]), json.dumps(edit.get("value")), edit.get("user_id"),
+             edit.get("author"), edit.get("device"), edit.get("hlc"), edit["at_ms"]),
+        )
+
+    def guarded_edits(self, edit_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not edit_ids:
+            return {}
+        marks = ",".join("?" * len(edit_ids))
+        rows = self.db.execute(
+            f"SELECT edit, field, value, author, device_id, hlc, at_ms FROM guarded_edits "
+            f"WHERE edit IN ({marks})",
+            list(edit_ids),
+        )
+        return {
+            r[0]: {"edit": r[0], "field": r[1], "value": json.loads(r[2]) if r[2] else None,
+                   "author": r[3], "device": r[4], "hlc": r[5], "at_ms": r[6]}
+            for r in rows
+        }
+
+    _CONFLICT_COLUMNS = ("id", "org_id", "campaign_id", "field", "kind", "status", "candidates",
+                         "provisional", "created_at_ms", "updated_at_ms", "resolved_by",
+                         "resolved_at_ms", "resolution", "comment")
+
+    def _conflict(self, row: tuple) -> dict[str, Any]:
+        item = dict(zip(self._CONFLICT_COLUMNS, row, strict=True))
+        for key in ("candidates", "provisional", "resolution"):
+            item[key] = json.loads(item[key]) if item[key] is not None else None
+        return item
+
+    def open_conflict(self, campaign_id: str, field: str, kind: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            f"SELECT {', '.join(self._CONFLICT_COLUMNS)} FROM conflicts WHERE campaign_id = ? "
+            "AND field = ? AND kind = ? AND status = 'open'",
+            (campaign_id, field, kind),
+        ).fetchone()
+        return self._conflict(row) if row else None
+
+    def save_conflict(self, conflict: dict[str, Any]) -> None:
+        values = dict(conflict)
+        for key in ("candidates", "provisional", "resolution"):
+            values[key] = json.dumps(values.get(key)) if values.get(key) is not None else None
+        self.db.execute(
+            f"INSERT OR REPLACE INTO conflicts ({', '.join(self._CONFLICT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(self._CONFLICT_COLUMNS))})",
+            [values.get(c) for c in self._CONFLICT_COLUMNS],
+        )
+
+    def conflict(self, conflict_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            f"SELECT {', '.join(self._CONFLICT_COLUMNS)} FROM conflicts WHERE id = ?", (conflict_id,)
+        ).fetchone()
+        return self._conflict(row) if row else None
+
+    def conflicts(self, org_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(self._CONFLICT_COLUMNS)} FROM conflicts WHERE org_id = ?"
+        args: list[Any] = [org_id]
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        rows = self.db.execute(sql + " ORDER BY created_at_ms, id", args)
+        return [self._conflict(r) for r in rows]
+
+    def contacts_of(self, org_id: str) -> list[tuple[str, dict[str, Any]]]:
+        rows = self.db.execute("SELECT email, fields FROM contacts WHERE org_id = ?", (org_id,))
+        return [(r[0], json.loads(r[1])) for r in rows]
+
     # ------------------------------------------------------------------ audit
 
     def audit(
@@ -352,6 +448,4 @@ class SQLiteStorage:
         }
 
     def _open_conflicts(self) -> int:
-        if "conflicts" not in self.db.table_names():
-            return 0
         return self.db.execute("SELECT count(*) FROM conflicts WHERE status = 'open'").fetchone()[0]
