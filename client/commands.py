@@ -17,7 +17,7 @@ from shared.protocol.errors import ProtocolError
 
 from .credentials import KeyringTokens, account_for
 from .store import InvalidInput, Replica
-from .sync import SyncEngine
+from .sync import SyncEngine, SyncError
 
 EVENT_FIELDS = {"id", "kind", "contact", "campaign", "channel", "value_cents", "occurred_at", "payload"}
 
@@ -72,6 +72,26 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = esub.add_parser("import", parents=[common], help="import a JSONL file (all or nothing)")
     p.add_argument("file", type=Path)
     p.set_defaults(handler=event_import)
+
+    con = csub.add_parser("conflicts", help="campaign conflicts flagged by the server")
+    consub = con.add_subparsers(dest="conflicts_command", required=True, metavar="ACTION")
+    p = consub.add_parser("list", parents=[common])
+    p.add_argument("--status", choices=("open", "resolved", "all"), default="open")
+    p.set_defaults(handler=lambda a: _api(a, "GET", f"/api/v1/conflicts?status={a.status}"))
+    p = consub.add_parser("show", parents=[common])
+    p.add_argument("id")
+    p.set_defaults(handler=lambda a: _api(a, "GET", f"/api/v1/conflicts/{a.id}"))
+    p = consub.add_parser("resolve", parents=[common], help="admins: pick a candidate or a value")
+    p.add_argument("id")
+    choice = p.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--candidate", type=int, help="index of the candidate to keep")
+    choice.add_argument("--value", help="a value of your own (JSON for structured fields)")
+    p.add_argument("--comment")
+    p.set_defaults(handler=conflicts_resolve)
+
+    p = csub.add_parser("audit", parents=[common], help="admins: resolutions and refused attempts")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(handler=lambda a: _api(a, "GET", f"/api/v1/audit?limit={a.limit}"))
 
     p = csub.add_parser("sync", parents=[common], help="push the queue by priority, pull campaigns")
     p.add_argument("--batch-size", type=int, default=1000, help="events per frame (1..5000)")
@@ -130,6 +150,29 @@ def _run(engine: SyncEngine, coro_fn) -> Any:
             await engine.close()
 
     return asyncio.run(main())
+
+
+def _api(args: argparse.Namespace, method: str, path: str, body: dict | None = None) -> Any:
+    return _run(_engine(args), lambda e: e.api(method, path, body))
+
+
+def conflicts_resolve(args: argparse.Namespace) -> dict[str, Any]:
+    body: dict[str, Any] = {"comment": args.comment}
+    if args.candidate is not None:
+        body["candidate"] = args.candidate
+    else:
+        try:
+            body["value"] = json.loads(args.value)
+        except json.JSONDecodeError:
+            body["value"] = args.value  # plain text
+    result = _api(args, "POST", f"/api/v1/conflicts/{args.id}/resolve", body)
+    try:  # bring the resolution into this replica straight away; the next sync would anyway
+        _run(_engine(args), lambda e: _sync(e))
+        result["synced"] = True
+    except SyncError as exc:
+        result["synced"] = False
+        result["sync_error"] = str(exc)
+    return result
 
 
 def login(args: argparse.Namespace) -> dict[str, Any]:

@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from shared.protocol.errors import ErrorCode
+from shared.protocol import messages as m
 from shared.protocol.errors import ProtocolError
 from shared.protocol.events import ms_from_iso
 from shared.protocol.ids import is_id
 
 from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
+from . import conflicts
 from .context import ServerContext
 from .errors import AuthError, BadRequest, Forbidden, NotFoundError, ServerError
 from .sync_ws import CTX, REPORTS
@@ -209,6 +212,75 @@ async def stats(request: web.Request) -> web.Response:
     body["writer"] = {"commits": w.commits, "jobs": w.jobs, "items": w.items,
                       "queued_items": {str(k): v for k, v in w.queued_items.items()}}
     return web.json_response(body)
+
+
+def _conflict_view(conflict: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    view = {k: v for k, v in conflict.items() if k != "org_id"}
+    view["campaign_name"] = names.get(conflict["campaign_id"])
+    return view
+
+
+@routes.get("/api/v1/conflicts")
+async def list_conflicts(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    status = request.query.get("status", "open")
+    if status not in ("open", "resolved", "all"):
+        raise BadRequest("'status' must be open, resolved or all")
+
+    def read(st):
+        names = {r.id: r.snapshot.get("name") for r in st.campaigns(p.org_id)}
+        items = st.conflicts(p.org_id, None if status == "all" else status)
+        return [_conflict_view(c, names) for c in items]
+
+    return web.json_response({"conflicts": await ctx.read(read)})
+
+
+async def _conflict_or_refuse(ctx: ServerContext, p: Principal, conflict_id: str, action: str):
+    if not is_id(conflict_id):
+        raise BadRequest(f"{conflict_id!r} is not a conflict id")
+    try:
+        return await ctx.read(lambda st: conflicts.conflict_for(st, p, conflict_id))
+    except Forbidden as exc:
+        await ctx.refuse(p, exc, action=action, target=conflict_id)
+        raise
+
+
+@routes.get("/api/v1/conflicts/{conflict_id}")
+async def get_conflict(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    conflict = await _conflict_or_refuse(ctx, p, request.match_info["conflict_id"], "read_conflict")
+    row = await ctx.read(lambda st: st.campaign(conflict["campaign_id"]))
+    return web.json_response(_conflict_view(conflict, {row.id: row.snapshot.get("name")} if row else {}))
+
+
+@routes.post("/api/v1/conflicts/{conflict_id}/resolve")
+async def resolve_conflict(request: web.Request) -> web.Response:
+    ctx, p = request.app[CTX], principal_of(request)
+    conflict_id = request.match_info["conflict_id"]
+    body = await json_body(request)
+    await require(ctx, p, "resolve_conflicts", conflict_id)
+    await _conflict_or_refuse(ctx, p, conflict_id, "resolve_conflicts")
+    comment = body.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
+        raise BadRequest("'comment' must be text of at most 2000 characters")
+    candidate = body.get("candidate")
+    if candidate is not None and (not isinstance(candidate, int) or isinstance(candidate, bool)):
+        raise BadRequest("'candidate' must be an integer index")
+    now = int(time.time() * 1000)
+    record, applied = await ctx.writer.submit(
+        1, 1, lambda st, seq: conflicts.resolve(
+            st, ctx.docs, p, conflict_id, candidate=candidate, value=body.get("value"),
+            comment=comment, now=now),
+    )
+    changed = [(a.campaign_id, a.update) for a in applied]
+    if changed:
+        ctx.hub.broadcast(p.org_id, m.docs(changed, done=False, live=True))
+    ctx.hub.broadcast(p.org_id, m.notice("conflict_resolved", {"conflict": record}),
+                      roles=conflicts.ADMINS)
+    await ctx.audit(p, action="resolve_conflict", target=conflict_id, outcome="ok",
+                    detail={"campaign": record["campaign_id"], "field": record["field"],
+                            "resolution": record["resolution"], "comment": comment})
+    return web.json_response(_conflict_view(record, {}))
 
 
 def _time_param(request: web.Request, key: str) -> int | None:
