@@ -34,9 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     server_cli.register(sub, common)
     commands.register(sub, common)
     commands.register_reports(sub, common)
-    from . import demo
+    from . import app_main, demo
 
     demo.register(sub, common)
+    app_main.register(sub, common)
     try:
         from . import analytics_cli
     except ImportError:  # the analytics commands are optional until installed
@@ -57,10 +58,14 @@ def _human(value: Any, indent: str = "") -> str:
                 lines.append(f"{indent}{key}: {item}")
         return "\n".join(lines)
     if isinstance(value, list):
-        return "\n".join(
-            _human(item, indent + "  ") if isinstance(item, dict | list) else f"{indent}- {item}"
-            for item in value
-        )
+        lines = []
+        for item in value:
+            if isinstance(item, dict | list) and item:
+                block = _human(item, indent + "  ")
+                lines.append(f"{indent}- " + block.lstrip())  # the first line carries the bullet
+            else:
+                lines.append(f"{indent}- {item}")
+        return "\n".join(lines)
     return f"{indent}{value}"
 
 

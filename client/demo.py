@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
+import os
 import random
 import socket
 import tempfile
@@ -26,6 +28,7 @@ from .store import Replica
 from .sync import SyncEngine
 
 DEMO_PASSWORD = "wedsync-demo"
+DEMO_ORG = "Demo Weddings"
 CHANNELS = ("wedding_fair", "venue_visit", "instagram", "email", "referral", "paid_search")
 
 
@@ -44,7 +47,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_demo(args: argparse.Namespace) -> dict[str, Any]:
+def _can_open_window() -> bool:
+    from .app_main import display_available
+
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return False  # nobody would see the window
+    if not display_available():
+        return False
+    return importlib.util.find_spec("PySide6") is not None
+
+
+def run_demo(args: argparse.Namespace) -> dict[str, Any] | int:
     if args.events < 0 or args.events > 1_000_000:
         raise ValueError("--events must be between 0 and 1,000,000")
     if args.data_dir is None:
@@ -52,7 +65,19 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     else:
         base = args.data_dir
         base.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_demo(base, args.events, args.seed))
+    if args.headless or not _can_open_window():
+        return asyncio.run(_demo(base, args.events, args.seed))
+    # The app and the demo's server share the app's event loop; the window opens on Anna's laptop.
+    from .app_main import open_app
+
+    tokens = MemoryTokens()
+
+    async def setup() -> None:
+        summary = await _demo(base, args.events, args.seed, tokens=tokens, keep_server=True)
+        print(json.dumps(summary, indent=2, sort_keys=True, default=str) if args.json
+              else f"demo server {summary['server']}, data in {summary['data_dir']}", flush=True)
+
+    return open_app(base / "laptop-anna", tokens=tokens, setup=setup)
 
 
 def _capture_offline(replica: Replica, rng: random.Random, count: int, campaign_id: str) -> None:
@@ -75,10 +100,16 @@ def _capture_offline(replica: Replica, rng: random.Random, count: int, campaign_
     replica.capture_many(events)
 
 
-async def _demo(base: Path, events: int, seed: int) -> dict[str, Any]:
+async def _demo(
+    base: Path, events: int, seed: int, *, tokens: MemoryTokens | None = None,
+    keep_server: bool = False,
+) -> dict[str, Any]:
+    """Run the scenario; with ``keep_server`` the server keeps running in this loop (for the app)."""
     from server import admin
     from server.app import create_app
     from server.config import ServerConfig
+
+    from server.seed import seed_demo
 
     rng = random.Random(seed)
     data_dir = base / "server"
@@ -86,17 +117,20 @@ async def _demo(base: Path, events: int, seed: int) -> dict[str, Any]:
     for name, email in users.items():
         try:
             admin.create_user(data_dir, email=email, password=DEMO_PASSWORD,
-                              role="admin" if name == "admin" else "marketer", org="Demo Weddings")
+                              role="admin" if name == "admin" else "marketer", org=DEMO_ORG)
         except Exception as exc:  # a kept --data-dir already has them
             if getattr(exc, "code", None) != "conflict":
                 raise
+    # six months of history (suppliers, couples, campaigns, journeys) for the reports
+    history = seed_demo(data_dir, org=DEMO_ORG, seed=seed, suppliers=120, couples=1200,
+                        campaigns=8, days=120)
     port = _free_port()
     runner = web.AppRunner(create_app(ServerConfig(data_dir=data_dir, port=port)))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     url = f"http://127.0.0.1:{port}"
-    tokens = MemoryTokens()  # throwaway devices: their tokens live only as long as the demo
-    laptops = {name: Replica(base / f"laptop-{name}") for name in ("anna", "ben")}
+    tokens = tokens or MemoryTokens()  # throwaway devices: tokens live only as long as the demo
+    laptops = {name: Replica(base / f"laptop-{name}") for name in ("anna", "ben", "admin")}
     engines = {name: SyncEngine(r, tokens=tokens) for name, r in laptops.items()}
     try:
         for name, engine in engines.items():
@@ -106,39 +140,65 @@ async def _demo(base: Path, events: int, seed: int) -> dict[str, Any]:
                                          fields={"budget_cents": 50_000,
                                                  "description": "Invite couples to the barn."})
         anna.create_campaign(name="Refer a couple", campaign_type="viral_referral")
-        await engines["anna"].sync_once()
-        await engines["ben"].sync_once()
+        for name in ("anna", "ben", "admin"):
+            await engines[name].sync_once()
 
-        for replica in laptops.values():
-            replica.set_offline(True)
+        # Both laptops go offline at the venue and work on the same campaign.
+        for name in ("anna", "ben"):
+            laptops[name].set_offline(True)
         anna.set_campaign_field(spring, "description", "Invite couples to the barn in May.")
         anna.set_campaign_field(spring, "quiet_hours", "21:00-08:00")
+        anna.set_campaign_field(spring, "budget_cents", 80_000)
         ben.set_campaign_field(spring, "description", "Warmly invite couples to the barn.")
         ben.set_campaign_field(spring, "notes", "Ask the florist for a stand.")
+        ben.set_campaign_field(spring, "budget_cents", 60_000)
         _capture_offline(anna, rng, events, spring)
         _capture_offline(ben, rng, events, spring)
-        queued = {name: r.queue_depths() for name, r in laptops.items()}
+        queued = {name: laptops[name].queue_depths() for name in ("anna", "ben")}
 
-        synced = {}
+        # Back online: attribution data first, then engagement and campaign edits, then bulk.
+        synced: dict[str, list] = {}
         for name in ("anna", "ben", "anna"):
             laptops[name].set_offline(False)
             synced.setdefault(name, []).append((await engines[name].sync_once()).to_dict())
-        same = anna.campaign_state(spring) and json.dumps(anna.campaign(spring)["description"]) == \
-            json.dumps(ben.campaign(spring)["description"])
-        stats = admin.stats(data_dir)
+
+        # The two budgets were set without either laptop seeing the other: the admin decides.
+        boss = engines["admin"]
+        conflicts = (await boss.api("GET", "/api/v1/conflicts?status=open"))["conflicts"]
+        resolutions = []
+        for conflict in conflicts:
+            resolutions.append(await boss.api(
+                "POST", f"/api/v1/conflicts/{conflict['id']}/resolve",
+                {"value": 70_000, "comment": "meet in the middle"}))
+        for name in ("admin", "anna", "ben"):
+            await engines[name].sync_once()
+        states = {laptops[n].campaign_state(spring) for n in laptops}
+        report = await boss.api("GET", "/api/v1/reports/roi")
         return {
             "server": url,
             "data_dir": str(base),
+            "history_seeded": {k: history[k] for k in ("events", "campaigns")},
             "queued_offline": {n: {str(k): v for k, v in q.items()} for n, q in queued.items()},
             "syncs": synced,
-            "campaign_after_merge": {k: anna.campaign(spring)[k] for k in ("name", "description", "notes", "quiet_hours", "budget_cents")},
-            "replicas_identical": bool(same) and anna.campaign(spring) | {"updated_at_ms": 0}
-            == ben.campaign(spring) | {"updated_at_ms": 0},
-            "server_stats": stats,
+            "conflicts_flagged": [
+                {"field": c["field"], "kind": c["kind"],
+                 "candidates": [[x["value"], x["author"]] for x in c["candidates"]],
+                 "provisional": c["provisional"]} for c in conflicts
+            ],
+            "conflicts_resolved": [
+                {"field": r["field"], "value": r["resolution"]["value"], "by": r["resolved_by"]}
+                for r in resolutions
+            ],
+            "campaign_after_merge": {k: anna.campaign(spring)[k] for k in (
+                "name", "description", "notes", "quiet_hours", "budget_cents")},
+            "replicas_identical": len(states) == 1,
+            "report_summary": report["summary"],
+            "server_stats": admin.stats(data_dir),
         }
     finally:
         for engine in engines.values():
             await engine.close()
         for replica in laptops.values():
             replica.close()
-        await runner.cleanup()
+        if not keep_server:
+            await runner.cleanup()

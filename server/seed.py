@@ -14,7 +14,7 @@ from typing import Any
 from shared.analytics import generate
 from shared.protocol import campaign as schema
 from shared.protocol.events import validate_batch
-from shared.protocol.kinds import EVENT_CLASSES
+from shared.protocol.kinds import CONTACTS, EVENT_CLASSES
 
 from .storage import SQLiteStorage
 
@@ -59,6 +59,11 @@ def seed_demo(
                                                      events=chunk, priority=priority, commit_seq=seq)
                     stored += new
                     duplicates += dup
+            for row in by_class.get(CONTACTS, []):
+                fields = (row[8] or {}).get("fields")
+                if row[4] and isinstance(fields, dict):
+                    storage.merge_contact(org_id=org_id, email=row[4], fields=fields, hlc=row[3],
+                                          device_id="seed-demo")
             storage.record_commit(seq=seq, priority=0, items=stored, at_ms=now)
     finally:
         storage.close()
