@@ -1,0 +1,111 @@
+"""The headless CLI: JSON output, one-line errors on stderr, nothing half-written."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from client.cli import main
+from client.store import Replica
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_campaign_commands_print_json(tmp_path, capsys):
+    p = str(tmp_path / "p")
+    code, out, _ = run(capsys, "client", "--profile", p, "campaign", "create", "--name", "Fair",
+                       "--type", "premium", "--json")
+    assert code == 0
+    cid = json.loads(out)["id"]
+    code, out, _ = run(capsys, "client", "--profile", p, "campaign", "set", cid, "budget_cents",
+                       "25000", "--json")
+    assert code == 0 and json.loads(out)["budget_cents"] == 25_000
+    code, out, _ = run(capsys, "client", "--profile", p, "campaign", "list", "--json")
+    (only,) = json.loads(out)["campaigns"]
+    assert only["id"] == cid and only["type"] == "premium" and only["status"] == "draft"
+    code, out, _ = run(capsys, "client", "--profile", p, "status", "--json")
+    status = json.loads(out)
+    assert status["queue"]["1"] == 2 and status["online"] is True and status["last_sync_ms"] is None
+    run(capsys, "client", "--profile", p, "offline", "on")
+    code, out, _ = run(capsys, "client", "--profile", p, "status", "--json")
+    assert json.loads(out)["online"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["event", "add", "--kind", "teleport"], "unknown kind"),
+        (["event", "add", "--kind", "touchpoint", "--occurred-at", "yesterday"], "ISO-8601"),
+        (["event", "add", "--kind", "lead", "--payload", "[1]"], "JSON object"),
+        (["campaign", "set", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "budget_cents", "1"], "no campaign"),
+        (["campaign", "show", "nope"], "not a campaign id"),
+        (["sync"], "not logged in"),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_a_nonzero_exit(tmp_path, capsys, args, message):
+    code, out, err = run(capsys, "client", "--profile", str(tmp_path / "p"), *args)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("wedsync: error [") and message in err
+
+
+def test_import_is_all_or_nothing_and_names_the_bad_line(tmp_path, capsys):
+    good = {"kind": "conversion", "contact": "a@b.test", "value_cents": 5000,
+            "occurred_at": "2026-05-01T10:00:00Z", "channel": "wedding_fair"}
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "value_cents": "lots"}) + "\n")
+    code, _, err = run(capsys, "client", "--profile", str(tmp_path / "p"), "event", "import",
+                       str(path))
+    assert code == 1 and "events.jsonl:2" in err and "value_cents" in err
+    assert Replica(tmp_path / "p").event_count() == 0
+    lines = [json.dumps({**good, "id": f"01ARZ3NDEKTSV4RRFFQ69G5FA{c}"}) for c in "ABC"]
+    path.write_text("\n".join(lines) + "\n")
+    code, out, _ = run(capsys, "client", "--profile", str(tmp_path / "p"), "event", "import",
+                       str(path), "--json")
+    assert json.loads(out) == {"imported": 3, "already_present": 0}
+    code, out, _ = run(capsys, "client", "--profile", str(tmp_path / "p"), "event", "import",
+                       str(path), "--json")
+    assert json.loads(out) == {"imported": 0, "already_present": 3}
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["client"])
+    assert info.value.code == 2
+
+
+def test_login_without_a_keyring_says_so_and_names_the_fix(tmp_path):
+    env = dict(os.environ, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    # The login never reaches the server: the keyring is checked when the token is stored, so
+    # point it at a server that answers, started by the admin command's sibling.
+    from tests.conftest import free_port
+
+    port = free_port()
+    data = tmp_path / "srv"
+    subprocess.run([sys.executable, "-m", "client.cli", "admin", "--data-dir", str(data),
+                    "create-user", "--email", "m@x.test", "--password", "password1",
+                    "--role", "marketer"], check=True, env=env, capture_output=True)
+    server = subprocess.Popen([sys.executable, "-m", "client.cli", "server", "--data-dir",
+                               str(data), "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    try:
+        assert b"listening" in server.stdout.readline()
+        result = subprocess.run(
+            [sys.executable, "-m", "client.cli", "client", "--profile", str(tmp_path / "p"),
+             "login", "--server", f"http://127.0.0.1:{port}", "--email", "m@x.test",
+             "--password", "password1"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert result.returncode == 1
+    assert "keyring_unavailable" in result.stderr and "keyrings.alt" in result.stderr
+    assert result.stderr.count("\n") == 1
+    # a failed login leaves the profile as it was
+    assert Replica(tmp_path / "p").get_setting("server_url") is None
