@@ -30,8 +30,12 @@ PASSWORD = "benchmark-password"
 
 def make_events(replica: Replica, n: int, kinds=("touchpoint", "open", "conversion", "click")):
     return [
-        replica.make_event(kind=kinds[i % len(kinds)], contact=f"c{i % 5000}@x.test",
-                           channel="email", value_cents=1000 if i % 4 == 2 else None)
+        replica.make_event(
+            kind=kinds[i % len(kinds)],
+            contact=f"c{i % 5000}@x.test",
+            channel="email",
+            value_cents=1000 if i % 4 == 2 else None,
+        )
         for i in range(n)
     ]
 
@@ -47,8 +51,25 @@ def raw_insert_rate(tmp: Path, events) -> float:
         "channel TEXT, value_cents INTEGER, payload BLOB, received_at_ms INTEGER, commit_seq INTEGER"
         ") WITHOUT ROWID"
     )
-    rows = [(e.id, "org", "dev", e.kind, e.priority, e.occurred_at_ms, e.hlc, e.contact, e.campaign,
-             e.channel, e.value_cents, None, 0, 1) for e in events]
+    rows = [
+        (
+            e.id,
+            "org",
+            "dev",
+            e.kind,
+            e.priority,
+            e.occurred_at_ms,
+            e.hlc,
+            e.contact,
+            e.campaign,
+            e.channel,
+            e.value_cents,
+            None,
+            0,
+            1,
+        )
+        for e in events
+    ]
     started = time.perf_counter()
     conn.execute("BEGIN")
     conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -71,11 +92,21 @@ class ServerProcess:
 
 async def start(tmp: Path):
     data_dir = tmp / "server"
-    admin.create_user(data_dir, email="bench@x.test", password=PASSWORD, role="marketer", org="Bench")
+    admin.create_user(
+        data_dir, email="bench@x.test", password=PASSWORD, role="marketer", org="Bench"
+    )
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "client.cli", "server", "--data-dir", str(data_dir), "--port", str(port),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "client.cli",
+        "server",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     line = await asyncio.wait_for(proc.stdout.readline(), 30)
     if b"listening" not in line:
@@ -90,8 +121,13 @@ async def device(tmp: Path, name: str, url: str) -> SyncEngine:
 
 
 async def bench(n_events: int, n_reconnect: int, captures: int) -> dict:
-    result: dict = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                                "platform": platform.platform()}}
+    result: dict = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        }
+    }
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         runner, url = await start(tmp)
@@ -106,7 +142,8 @@ async def bench(n_events: int, n_reconnect: int, captures: int) -> dict:
             elapsed = time.perf_counter() - started
             assert sum(report.pushed.values()) == n_events, report
             result["sync"] = {
-                "events": n_events, "seconds": round(elapsed, 3),
+                "events": n_events,
+                "seconds": round(elapsed, 3),
                 "events_per_s": round(n_events / elapsed),
                 "raw_sqlite_executemany_per_s": round(raw),
                 "ratio_to_raw": round(n_events / elapsed / raw, 3),
@@ -121,17 +158,23 @@ async def bench(n_events: int, n_reconnect: int, captures: int) -> dict:
                 samples.append((time.perf_counter() - t0) * 1000)
             samples.sort()
             result["capture"] = {
-                "captures": captures, "p50_ms": round(statistics.median(samples), 3),
-                "p99_ms": round(samples[int(len(samples) * 0.99) - 1], 3), "goal_p99_ms": 5,
+                "captures": captures,
+                "p50_ms": round(statistics.median(samples), 3),
+                "p99_ms": round(samples[int(len(samples) * 0.99) - 1], 3),
+                "goal_p99_ms": 5,
             }
             # 3. reconnect with 10,000 queued class-0/1 events
             other = await device(tmp, "reconnect", url)
-            other.replica.capture_many(make_events(other.replica, n_reconnect, ("touchpoint", "open")))
+            other.replica.capture_many(
+                make_events(other.replica, n_reconnect, ("touchpoint", "open"))
+            )
             started = time.perf_counter()
             report = await other.sync_once()
             result["reconnect"] = {
-                "events": n_reconnect, "seconds_until_all_acked": round(time.perf_counter() - started, 3),
-                "class_done_ms": report.to_dict()["class_done_ms"], "goal_s": 1.0,
+                "events": n_reconnect,
+                "seconds_until_all_acked": round(time.perf_counter() - started, 3),
+                "class_done_ms": report.to_dict()["class_done_ms"],
+                "goal_s": 1.0,
             }
             await engine.close()
             await other.close()
@@ -146,7 +189,9 @@ def main() -> None:
     parser.add_argument("--reconnect-events", type=int, default=10_000)
     parser.add_argument("--captures", type=int, default=2_000)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(bench(args.events, args.reconnect_events, args.captures)), indent=2))
+    print(
+        json.dumps(asyncio.run(bench(args.events, args.reconnect_events, args.captures)), indent=2)
+    )
 
 
 if __name__ == "__main__":

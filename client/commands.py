@@ -12,14 +12,23 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from shared.protocol.events import ms_from_iso
 from shared.protocol.errors import ProtocolError
+from shared.protocol.events import ms_from_iso
 
 from .credentials import KeyringTokens, account_for
 from .store import InvalidInput, Replica
 from .sync import SyncEngine, SyncError
 
-EVENT_FIELDS = {"id", "kind", "contact", "campaign", "channel", "value_cents", "occurred_at", "payload"}
+EVENT_FIELDS = {
+    "id",
+    "kind",
+    "contact",
+    "campaign",
+    "channel",
+    "value_cents",
+    "occurred_at",
+    "payload",
+}
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -27,7 +36,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     c.add_argument("--profile", type=Path, required=True, help="profile directory (created if new)")
     csub = c.add_subparsers(dest="client_command", required=True, metavar="COMMAND")
 
-    p = csub.add_parser("login", parents=[common], help="log in; the device token goes to the keyring")
+    p = csub.add_parser(
+        "login", parents=[common], help="log in; the device token goes to the keyring"
+    )
     p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8765")
     p.add_argument("--email", required=True)
     p.add_argument("--password", required=True)
@@ -47,7 +58,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--name", required=True)
     p.add_argument("--type", default="nurture")
     p.set_defaults(handler=campaign_create)
-    p = csub2.add_parser("set", parents=[common], help="set one field (text fields merge by character)")
+    p = csub2.add_parser(
+        "set", parents=[common], help="set one field (text fields merge by character)"
+    )
     p.add_argument("id")
     p.add_argument("field")
     p.add_argument("value")
@@ -96,15 +109,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = csub.add_parser("sync", parents=[common], help="push the queue by priority, pull campaigns")
     p.add_argument("--batch-size", type=int, default=1000, help="events per frame (1..5000)")
     p.set_defaults(handler=sync)
-    p = csub.add_parser("status", parents=[common], help="online/offline, queue per class, last sync")
+    p = csub.add_parser(
+        "status", parents=[common], help="online/offline, queue per class, last sync"
+    )
     p.set_defaults(handler=lambda a: _replica(a).status())
 
 
 def register_reports(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     r = sub.add_parser("report", help="business-intelligence reports")
     rsub = r.add_subparsers(dest="report_command", required=True, metavar="REPORT")
-    p = rsub.add_parser("roi", parents=[common], help="the ROI report (attribution, viral, LTV/CAC, "
-                        "predictions, recommendations)")
+    p = rsub.add_parser(
+        "roi",
+        parents=[common],
+        help="the ROI report (attribution, viral, LTV/CAC, predictions, recommendations)",
+    )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--profile", type=Path, help="ask the server this profile is logged in to")
     where.add_argument("--data-dir", type=Path, help="read a server's data directory directly")
@@ -176,7 +194,9 @@ def conflicts_resolve(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def login(args: argparse.Namespace) -> dict[str, Any]:
-    return _run(_engine(args), lambda e: e.login(args.server, args.email, args.password, args.device_name))
+    return _run(
+        _engine(args), lambda e: e.login(args.server, args.email, args.password, args.device_name)
+    )
 
 
 def logout(args: argparse.Namespace) -> dict[str, Any]:
@@ -231,8 +251,12 @@ def _occurred(raw: Any) -> int | None:
 def event_add(args: argparse.Namespace) -> dict[str, Any]:
     replica = _replica(args)
     result = replica.capture(
-        kind=args.kind, contact=args.contact, campaign=args.campaign, channel=args.channel,
-        value_cents=args.value_cents, occurred_at_ms=_occurred(args.occurred_at),
+        kind=args.kind,
+        contact=args.contact,
+        campaign=args.campaign,
+        channel=args.channel,
+        value_cents=args.value_cents,
+        occurred_at_ms=_occurred(args.occurred_at),
         payload=_payload(args.payload),
     )
     return result.events[0].to_dict()
@@ -259,22 +283,31 @@ def event_import(args: argparse.Namespace) -> dict[str, Any]:
             raise InvalidInput(f"{args.file}:{number}: each line must be a JSON object")
         unknown = set(obj) - EVENT_FIELDS
         if unknown:
-            raise InvalidInput(f"{args.file}:{number}: unknown field(s) {', '.join(sorted(unknown))}")
+            raise InvalidInput(
+                f"{args.file}:{number}: unknown field(s) {', '.join(sorted(unknown))}"
+            )
         if "kind" not in obj:
             raise InvalidInput(f"{args.file}:{number}: 'kind' is required")
         try:
             events.append(
                 replica.make_event(
-                    kind=obj["kind"], contact=obj.get("contact"), campaign=obj.get("campaign"),
-                    channel=obj.get("channel"), value_cents=obj.get("value_cents"),
+                    kind=obj["kind"],
+                    contact=obj.get("contact"),
+                    campaign=obj.get("campaign"),
+                    channel=obj.get("channel"),
+                    value_cents=obj.get("value_cents"),
                     occurred_at_ms=_occurred(obj.get("occurred_at")),
-                    payload=_payload(obj.get("payload")), event_id=obj.get("id"),
+                    payload=_payload(obj.get("payload")),
+                    event_id=obj.get("id"),
                 )
             )
         except InvalidInput as exc:
             raise InvalidInput(f"{args.file}:{number}: {exc}") from None
     result = replica.capture_many(events)
-    return {"imported": result.changes.events, "already_present": len(events) - result.changes.events}
+    return {
+        "imported": result.changes.events,
+        "already_present": len(events) - result.changes.events,
+    }
 
 
 def sync(args: argparse.Namespace) -> dict[str, Any]:

@@ -34,7 +34,9 @@ class KeyringTokens:
     """Tokens in the keyring configured for this process (``keyring.get_keyring()``)."""
 
     def _fail(self, exc: Exception) -> CredentialsError:
-        backend = type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
+        backend = (
+            type(keyring.get_keyring()).__module__ + "." + type(keyring.get_keyring()).__name__
+        )
         if isinstance(exc, keyring.errors.NoKeyringError):
             return CredentialsError(NO_KEYRING_HELP.format(backend=backend))
         return CredentialsError(f"the keyring ({backend}) refused: {exc}")

@@ -74,8 +74,12 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any] | int:
 
     async def setup() -> None:
         summary = await _demo(base, args.events, args.seed, tokens=tokens, keep_server=True)
-        print(json.dumps(summary, indent=2, sort_keys=True, default=str) if args.json
-              else f"demo server {summary['server']}, data in {summary['data_dir']}", flush=True)
+        print(
+            json.dumps(summary, indent=2, sort_keys=True, default=str)
+            if args.json
+            else f"demo server {summary['server']}, data in {summary['data_dir']}",
+            flush=True,
+        )
 
     return open_app(base / "laptop-anna", tokens=tokens, setup=setup)
 
@@ -89,7 +93,8 @@ def _capture_offline(replica: Replica, rng: random.Random, count: int, campaign_
         contact = f"couple{rng.randrange(400)}@example.com"
         events.append(
             replica.make_event(
-                kind=kind, contact=contact,
+                kind=kind,
+                contact=contact,
                 campaign=campaign_id if kind in ("send", "open", "click") else None,
                 channel=rng.choice(CHANNELS) if kind in ("touchpoint", "lead") else None,
                 value_cents=rng.randrange(50_000, 500_000) if kind == "conversion" else None,
@@ -101,14 +106,17 @@ def _capture_offline(replica: Replica, rng: random.Random, count: int, campaign_
 
 
 async def _demo(
-    base: Path, events: int, seed: int, *, tokens: MemoryTokens | None = None,
+    base: Path,
+    events: int,
+    seed: int,
+    *,
+    tokens: MemoryTokens | None = None,
     keep_server: bool = False,
 ) -> dict[str, Any]:
     """Run the scenario; with ``keep_server`` the server keeps running in this loop (for the app)."""
     from server import admin
     from server.app import create_app
     from server.config import ServerConfig
-
     from server.seed import seed_demo
 
     rng = random.Random(seed)
@@ -116,14 +124,20 @@ async def _demo(
     users = {"admin": "admin@demo.wedsync", "anna": "anna@demo.wedsync", "ben": "ben@demo.wedsync"}
     for name, email in users.items():
         try:
-            admin.create_user(data_dir, email=email, password=DEMO_PASSWORD,
-                              role="admin" if name == "admin" else "marketer", org=DEMO_ORG)
+            admin.create_user(
+                data_dir,
+                email=email,
+                password=DEMO_PASSWORD,
+                role="admin" if name == "admin" else "marketer",
+                org=DEMO_ORG,
+            )
         except Exception as exc:  # a kept --data-dir already has them
             if getattr(exc, "code", None) != "conflict":
                 raise
     # six months of history (suppliers, couples, campaigns, journeys) for the reports
-    history = seed_demo(data_dir, org=DEMO_ORG, seed=seed, suppliers=120, couples=1200,
-                        campaigns=8, days=120)
+    history = seed_demo(
+        data_dir, org=DEMO_ORG, seed=seed, suppliers=120, couples=1200, campaigns=8, days=120
+    )
     port = _free_port()
     runner = web.AppRunner(create_app(ServerConfig(data_dir=data_dir, port=port)))
     await runner.setup()
@@ -136,9 +150,11 @@ async def _demo(
         for name, engine in engines.items():
             await engine.login(url, users[name], DEMO_PASSWORD, f"{name}'s laptop")
         anna, ben = laptops["anna"], laptops["ben"]
-        spring, _ = anna.create_campaign(name="Spring open day", campaign_type="nurture",
-                                         fields={"budget_cents": 50_000,
-                                                 "description": "Invite couples to the barn."})
+        spring, _ = anna.create_campaign(
+            name="Spring open day",
+            campaign_type="nurture",
+            fields={"budget_cents": 50_000, "description": "Invite couples to the barn."},
+        )
         anna.create_campaign(name="Refer a couple", campaign_type="viral_referral")
         for name in ("anna", "ben", "admin"):
             await engines[name].sync_once()
@@ -167,9 +183,13 @@ async def _demo(
         conflicts = (await boss.api("GET", "/api/v1/conflicts?status=open"))["conflicts"]
         resolutions = []
         for conflict in conflicts:
-            resolutions.append(await boss.api(
-                "POST", f"/api/v1/conflicts/{conflict['id']}/resolve",
-                {"value": 70_000, "comment": "meet in the middle"}))
+            resolutions.append(
+                await boss.api(
+                    "POST",
+                    f"/api/v1/conflicts/{conflict['id']}/resolve",
+                    {"value": 70_000, "comment": "meet in the middle"},
+                )
+            )
         for name in ("admin", "anna", "ben"):
             await engines[name].sync_once()
         states = {laptops[n].campaign_state(spring) for n in laptops}
@@ -181,16 +201,22 @@ async def _demo(
             "queued_offline": {n: {str(k): v for k, v in q.items()} for n, q in queued.items()},
             "syncs": synced,
             "conflicts_flagged": [
-                {"field": c["field"], "kind": c["kind"],
-                 "candidates": [[x["value"], x["author"]] for x in c["candidates"]],
-                 "provisional": c["provisional"]} for c in conflicts
+                {
+                    "field": c["field"],
+                    "kind": c["kind"],
+                    "candidates": [[x["value"], x["author"]] for x in c["candidates"]],
+                    "provisional": c["provisional"],
+                }
+                for c in conflicts
             ],
             "conflicts_resolved": [
                 {"field": r["field"], "value": r["resolution"]["value"], "by": r["resolved_by"]}
                 for r in resolutions
             ],
-            "campaign_after_merge": {k: anna.campaign(spring)[k] for k in (
-                "name", "description", "notes", "quiet_hours", "budget_cents")},
+            "campaign_after_merge": {
+                k: anna.campaign(spring)[k]
+                for k in ("name", "description", "notes", "quiet_hours", "budget_cents")
+            },
             "replicas_identical": len(states) == 1,
             "report_summary": report["summary"],
             "server_stats": admin.stats(data_dir),

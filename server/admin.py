@@ -29,7 +29,13 @@ def create_user(
         )
     finally:
         storage.close()
-    return {"id": user_id, "email": email, "role": role, "org": org or DEFAULT_ORG, "org_id": org_id}
+    return {
+        "id": user_id,
+        "email": email,
+        "role": role,
+        "org": org or DEFAULT_ORG,
+        "org_id": org_id,
+    }
 
 
 def stats(data_dir: Path) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from .conflicts import ConflictDetector
 from .context import ServerContext
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
-from .storage import SQLiteStorage
 from .reports import ReportService
+from .storage import SQLiteStorage
 from .sync_ws import CTX, REPORTS, sync_handler
 from .writer import PriorityWriter
 
@@ -35,9 +35,13 @@ def create_app(config: ServerConfig) -> web.Application:
         docs.hooks.append(ConflictDetector())
         writer = PriorityWriter(storage, max_items=config.writer_max_items, on_rollback=docs.clear)
         ctx = ServerContext(
-            config=config, storage=storage, reader=reader,
+            config=config,
+            storage=storage,
+            reader=reader,
             reader_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-reader"),
-            writer=writer, docs=docs, hub=Hub(),
+            writer=writer,
+            docs=docs,
+            hub=Hub(),
         )
         app[CTX] = ctx
         app[REPORTS] = ReportService(storage.reader())

@@ -59,7 +59,11 @@ class CampaignDocs:
         self._docs.pop(campaign_id, None)
 
     def apply(
-        self, storage: Storage, principal: Principal, campaign_id: str, update: bytes,
+        self,
+        storage: Storage,
+        principal: Principal,
+        campaign_id: str,
+        update: bytes,
         meta: dict[str, Any],
     ) -> AppliedUpdate:
         """Merge one update from a device; call inside the writer's transaction."""
@@ -82,11 +86,15 @@ class CampaignDocs:
         # A deletion does not move the state vector: compare the encoded docs (deterministic).
         if doc.get_update() == before_bytes:
             return AppliedUpdate(campaign_id, principal.org_id, update, changed=False)
-        return self._commit(storage, principal, campaign_id, doc, before_state, before,
-                            revs_before, meta, update)
+        return self._commit(
+            storage, principal, campaign_id, doc, before_state, before, revs_before, meta, update
+        )
 
     def edit(
-        self, storage: Storage, principal: Principal, campaign_id: str,
+        self,
+        storage: Storage,
+        principal: Principal,
+        campaign_id: str,
         change: Callable[[pycrdt.Doc], Any],
     ) -> AppliedUpdate:
         """A change made by the server on a user's behalf (an admin's resolution): an ordinary
@@ -109,11 +117,13 @@ class CampaignDocs:
             return AppliedUpdate(campaign_id, principal.org_id, b"", changed=False)
         update = doc.get_update(before_state)
         meta = {"author": principal.email, "by_server_for": principal.user_id}
-        return self._commit(storage, principal, campaign_id, doc, before_state, before,
-                            revs_before, meta, update)
+        return self._commit(
+            storage, principal, campaign_id, doc, before_state, before, revs_before, meta, update
+        )
 
-    def _commit(self, storage, principal, campaign_id, doc, before_state, before, revs_before,
-                meta, update) -> AppliedUpdate:
+    def _commit(
+        self, storage, principal, campaign_id, doc, before_state, before, revs_before, meta, update
+    ) -> AppliedUpdate:
         now = time.time_ns() // 1_000_000
         notices: list[dict[str, Any]] = []
         try:
@@ -122,22 +132,37 @@ class CampaignDocs:
                     hook(storage, principal, campaign_id, doc, before, revs_before, meta, now) or []
                 )
             storage.save_campaign(
-                campaign_id=campaign_id, org_id=principal.org_id, state=doc.get_update(),
-                snapshot=schema.snapshot(doc), at_ms=now,
+                campaign_id=campaign_id,
+                org_id=principal.org_id,
+                state=doc.get_update(),
+                snapshot=schema.snapshot(doc),
+                at_ms=now,
             )
             storage.log_update(
-                campaign_id=campaign_id, org_id=principal.org_id, device_id=principal.device_id,
-                user_id=principal.user_id, update=update, meta=meta, at_ms=now,
+                campaign_id=campaign_id,
+                org_id=principal.org_id,
+                device_id=principal.device_id,
+                user_id=principal.user_id,
+                update=update,
+                meta=meta,
+                at_ms=now,
             )
         except BaseException:
             self.evict(campaign_id)  # the transaction rolls back: so must the cached doc
             raise
         # What others lack: the device's update plus whatever the server added (conflict marks).
-        return AppliedUpdate(campaign_id, principal.org_id, doc.get_update(before_state),
-                             changed=True, notices=notices)
+        return AppliedUpdate(
+            campaign_id,
+            principal.org_id,
+            doc.get_update(before_state),
+            changed=True,
+            notices=notices,
+        )
 
 
-def updates_for(storage: Storage, org_id: str, vectors: dict[str, bytes]) -> list[tuple[str, bytes]]:
+def updates_for(
+    storage: Storage, org_id: str, vectors: dict[str, bytes]
+) -> list[tuple[str, bytes]]:
     """What a device lacks of every campaign of its org, given its state vectors (reader thread)."""
     out = []
     for row in storage.campaigns(org_id):

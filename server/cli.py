@@ -29,13 +29,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     cu.add_argument("--password", required=True)
     cu.add_argument("--role", required=True, choices=("admin", "marketer", "viewer"))
     cu.add_argument("--org", default=None, help="organisation name (created if new)")
-    cu.set_defaults(handler=lambda args: admin.create_user(
-        args.data_dir, email=args.email, password=args.password, role=args.role, org=args.org))
+    cu.set_defaults(
+        handler=lambda args: admin.create_user(
+            args.data_dir, email=args.email, password=args.password, role=args.role, org=args.org
+        )
+    )
     st = asub.add_parser("stats", parents=[common], help="what the server holds")
     st.set_defaults(handler=lambda args: admin.stats(args.data_dir))
 
-    sd = sub.add_parser("seed-demo", parents=[common],
-                        help="write synthetic suppliers, couples, campaigns and journeys")
+    sd = sub.add_parser(
+        "seed-demo",
+        parents=[common],
+        help="write synthetic suppliers, couples, campaigns and journeys",
+    )
     sd.add_argument("--data-dir", type=Path, required=True)
     sd.add_argument("--org", default="Demo Weddings")
     sd.add_argument("--seed", type=int, default=42)
@@ -43,15 +49,25 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     sd.add_argument("--couples", type=int, default=3000)
     sd.add_argument("--campaigns", type=int, default=12)
     sd.add_argument("--days", type=int, default=180)
-    sd.set_defaults(handler=lambda a: seed_demo(
-        a.data_dir, org=a.org, seed=a.seed, suppliers=a.suppliers, couples=a.couples,
-        campaigns=a.campaigns, days=a.days))
+    sd.set_defaults(
+        handler=lambda a: seed_demo(
+            a.data_dir,
+            org=a.org,
+            seed=a.seed,
+            suppliers=a.suppliers,
+            couples=a.couples,
+            campaigns=a.campaigns,
+            days=a.days,
+        )
+    )
 
 
 def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
     if not 0 < args.port < 65536:
         raise ValueError(f"--port {args.port} is not a TCP port")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     config = ServerConfig(data_dir=args.data_dir, host=args.host, port=args.port)
     ready = asyncio.Event()
 

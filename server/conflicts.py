@@ -51,8 +51,15 @@ class ConflictDetector:
     """A ``CampaignDocs`` hook: runs in the writer's transaction after each merged update."""
 
     def __call__(
-        self, storage: SQLiteStorage, principal: Principal, campaign_id: str, doc: pycrdt.Doc,
-        before: dict[str, Any], revs_before: dict[str, dict], meta: dict[str, Any], now: int,
+        self,
+        storage: SQLiteStorage,
+        principal: Principal,
+        campaign_id: str,
+        doc: pycrdt.Doc,
+        before: dict[str, Any],
+        revs_before: dict[str, dict],
+        meta: dict[str, Any],
+        now: int,
     ) -> list[dict[str, Any]]:
         after = schema.snapshot(doc)
         revs_after = schema.revisions(doc)
@@ -69,20 +76,42 @@ class ConflictDetector:
             known[edit_id] = rev
             seen = schema.ancestors(known, bases)
             value = declared.get(edit_id, {}).get("value", _value_of(after, key))
-            storage.record_guarded_edit({
-                "edit": edit_id, "org_id": principal.org_id, "campaign_id": campaign_id,
-                "field": key, "bases": bases, "value": value, "user_id": principal.user_id,
-                "author": principal.email, "device": principal.device_id,
-                "hlc": meta.get("hlc"), "at_ms": now,
-            })
+            storage.record_guarded_edit(
+                {
+                    "edit": edit_id,
+                    "org_id": principal.org_id,
+                    "campaign_id": campaign_id,
+                    "field": key,
+                    "bases": bases,
+                    "value": value,
+                    "user_id": principal.user_id,
+                    "author": principal.email,
+                    "device": principal.device_id,
+                    "hlc": meta.get("hlc"),
+                    "at_ms": now,
+                }
+            )
             concurrent = [h for h in heads_before if h not in seen]
             if concurrent:
                 flagged_keys.add(key)
-                raised.append(self._concurrent(storage, principal.org_id, campaign_id, key,
-                                               concurrent + [edit_id], _value_of(after, key), now))
+                raised.append(
+                    self._concurrent(
+                        storage,
+                        principal.org_id,
+                        campaign_id,
+                        key,
+                        concurrent + [edit_id],
+                        _value_of(after, key),
+                        now,
+                    )
+                )
         resolving = "by_server_for" in meta  # an admin's decision is never itself a conflict
-        if (before.get("status") == "archived" and not flagged_keys and not resolving
-                and self._changed(before, after)):
+        if (
+            before.get("status") == "archived"
+            and not flagged_keys
+            and not resolving
+            and self._changed(before, after)
+        ):
             raised.append(self._archived(storage, principal, campaign_id, before, now))
         raised.extend(self._overlaps(storage, principal.org_id, campaign_id, before, after, now))
         raised = [c for c in raised if c is not None]
@@ -112,9 +141,17 @@ class ConflictDetector:
         values = {str(c.get("value")) for c in candidates}
         if key == "status" and {"active", "archived"} <= values:
             kind = "status_race"
-        conflict = record or {"id": new_id(), "org_id": org_id, "campaign_id": campaign_id,
-                              "field": key, "status": "open", "created_at_ms": now}
-        conflict.update(kind=kind, candidates=candidates, provisional=provisional, updated_at_ms=now)
+        conflict = record or {
+            "id": new_id(),
+            "org_id": org_id,
+            "campaign_id": campaign_id,
+            "field": key,
+            "status": "open",
+            "created_at_ms": now,
+        }
+        conflict.update(
+            kind=kind, candidates=candidates, provisional=provisional, updated_at_ms=now
+        )
         storage.save_conflict(conflict)
         return None if record and len(candidates) == len(record["candidates"]) else conflict
 
@@ -122,16 +159,35 @@ class ConflictDetector:
         if storage.open_conflict(campaign_id, "status", "archived_edit"):
             return None
         conflict = {
-            "id": new_id(), "org_id": principal.org_id, "campaign_id": campaign_id,
-            "field": "status", "kind": "archived_edit", "status": "open",
+            "id": new_id(),
+            "org_id": principal.org_id,
+            "campaign_id": campaign_id,
+            "field": "status",
+            "kind": "archived_edit",
+            "status": "open",
             "candidates": [
-                {"edit": None, "value": "archived", "label": "keep it archived", "author": None,
-                 "device": None, "hlc": None, "at_ms": None},
-                {"edit": None, "value": "paused", "label": "reopen it, paused",
-                 "author": principal.email, "device": principal.device_id, "hlc": None,
-                 "at_ms": now},
+                {
+                    "edit": None,
+                    "value": "archived",
+                    "label": "keep it archived",
+                    "author": None,
+                    "device": None,
+                    "hlc": None,
+                    "at_ms": None,
+                },
+                {
+                    "edit": None,
+                    "value": "paused",
+                    "label": "reopen it, paused",
+                    "author": principal.email,
+                    "device": principal.device_id,
+                    "hlc": None,
+                    "at_ms": now,
+                },
             ],
-            "provisional": "archived", "created_at_ms": now, "updated_at_ms": now,
+            "provisional": "archived",
+            "created_at_ms": now,
+            "updated_at_ms": now,
         }
         storage.save_conflict(conflict)
         return conflict
@@ -157,15 +213,31 @@ class ConflictDetector:
             if storage.open_conflict(campaign_id, pair, "audience_overlap"):
                 continue
             conflict = {
-                "id": new_id(), "org_id": org_id, "campaign_id": campaign_id, "field": pair,
-                "kind": "audience_overlap", "status": "open",
+                "id": new_id(),
+                "org_id": org_id,
+                "campaign_id": campaign_id,
+                "field": pair,
+                "kind": "audience_overlap",
+                "status": "open",
                 "candidates": [
-                    {"edit": None, "value": cid, "label": f"keep {name!r} active, pause the other",
-                     "author": None, "device": None, "hlc": None, "at_ms": now}
-                    for cid, name in ((campaign_id, after.get("name")), (other.id, snap.get("name")))
+                    {
+                        "edit": None,
+                        "value": cid,
+                        "label": f"keep {name!r} active, pause the other",
+                        "author": None,
+                        "device": None,
+                        "hlc": None,
+                        "at_ms": now,
+                    }
+                    for cid, name in (
+                        (campaign_id, after.get("name")),
+                        (other.id, snap.get("name")),
+                    )
                 ],
-                "provisional": None, "shared_contacts": len(shared),
-                "created_at_ms": now, "updated_at_ms": now,
+                "provisional": None,
+                "shared_contacts": len(shared),
+                "created_at_ms": now,
+                "updated_at_ms": now,
             }
             conflict.pop("shared_contacts")
             storage.save_conflict(conflict)
@@ -191,8 +263,15 @@ def conflict_for(storage: SQLiteStorage, principal: Principal, conflict_id: str)
 
 
 def resolve(
-    storage: SQLiteStorage, docs, principal: Principal, conflict_id: str, *,
-    candidate: int | None, value: Any, comment: str | None, now: int,
+    storage: SQLiteStorage,
+    docs,
+    principal: Principal,
+    conflict_id: str,
+    *,
+    candidate: int | None,
+    value: Any,
+    comment: str | None,
+    now: int,
 ) -> tuple[dict[str, Any], list]:
     """Apply the decision as a campaign update authored by the admin; close the record.
     Runs on the writer thread in its transaction. Returns (record, applied updates)."""
@@ -226,9 +305,14 @@ def resolve(
                 raise BadRequest(getattr(exc, "message", str(exc))) from None
         applied.append(docs.edit(storage, principal, conflict["campaign_id"], _setter(key, chosen)))
     applied.append(docs.edit(storage, principal, conflict["campaign_id"], _closer(conflict_id)))
-    conflict.update(status="resolved", resolved_by=principal.email, resolved_at_ms=now,
-                    resolution={"value": chosen, "candidate": candidate}, comment=comment,
-                    updated_at_ms=now)
+    conflict.update(
+        status="resolved",
+        resolved_by=principal.email,
+        resolved_at_ms=now,
+        resolution={"value": chosen, "candidate": candidate},
+        comment=comment,
+        updated_at_ms=now,
+    )
     storage.save_conflict(conflict)
     return conflict, [a for a in applied if a.changed]
 

@@ -42,13 +42,22 @@ class ServerContext:
         if device is None:
             raise AuthError("unknown or revoked device token; log in again")
         return Principal(
-            user_id=device.user_id, email=device.email, org_id=device.org_id, role=device.role,
+            user_id=device.user_id,
+            email=device.email,
+            org_id=device.org_id,
+            role=device.role,
             device_id=device.device_id,
         )
 
     async def audit(
-        self, principal: Principal | None, *, action: str, target: str | None, outcome: str,
-        detail: dict[str, Any] | None = None, org_id: str | None = None,
+        self,
+        principal: Principal | None,
+        *,
+        action: str,
+        target: str | None,
+        outcome: str,
+        detail: dict[str, Any] | None = None,
+        org_id: str | None = None,
     ) -> None:
         org = org_id or (principal.org_id if principal else None)
         if org is None:
@@ -59,15 +68,22 @@ class ServerContext:
                 user_id=principal.user_id if principal else None,
                 email=principal.email if principal else None,
                 device_id=principal.device_id if principal else None,
-                action=action, target=target, outcome=outcome, detail=detail or {},
+                action=action,
+                target=target,
+                outcome=outcome,
+                detail=detail or {},
                 at_ms=time.time_ns() // 1_000_000,
             )
         )
 
-    async def refuse(self, principal: Principal, error: ServerError, *, action: str,
-                     target: str | None) -> None:
+    async def refuse(
+        self, principal: Principal, error: ServerError, *, action: str, target: str | None
+    ) -> None:
         """Log a refused attempt (by role or org) in the audit log of the caller's org."""
         await self.audit(
-            principal, action=action, target=target, outcome=f"refused:{error.code}",
+            principal,
+            action=action,
+            target=target,
+            outcome=f"refused:{error.code}",
             detail={"reason": error.message},
         )

@@ -15,14 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.protocol.errors import ErrorCode
 from shared.protocol import messages as m
-from shared.protocol.errors import ProtocolError
+from shared.protocol.errors import ErrorCode, ProtocolError
 from shared.protocol.events import ms_from_iso
 from shared.protocol.ids import is_id
 
-from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
 from . import conflicts
+from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
 from .context import ServerContext
 from .errors import AuthError, BadRequest, Forbidden, NotFoundError, ServerError
 from .sync_ws import CTX, REPORTS
@@ -39,7 +38,9 @@ def problem(status: int, code: str, message: str) -> web.Response:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable]) -> Any:
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable]
+) -> Any:
     try:
         return await handler(request)
     except ServerError as exc:
@@ -95,7 +96,9 @@ def _str_field(body: dict[str, Any], key: str, *, required: bool = True, limit: 
     return value
 
 
-async def require(ctx: ServerContext, principal: Principal, action: str, target: str | None) -> None:
+async def require(
+    ctx: ServerContext, principal: Principal, action: str, target: str | None
+) -> None:
     try:
         principal.require(action)
     except Forbidden as exc:
@@ -120,13 +123,22 @@ async def login(request: web.Request) -> web.Response:
     token = new_token()
     device_id = await ctx.writer.run_exclusive(
         lambda st: st.create_device(
-            user_id=user.id, org_id=user.org_id, name=device_name, token_hash=hash_token(token),
+            user_id=user.id,
+            org_id=user.org_id,
+            name=device_name,
+            token_hash=hash_token(token),
             device_id=device_hint,
         )
     )
     return web.json_response(
-        {"token": token, "device_id": device_id, "user": user.email, "org": user.org_name,
-         "org_id": user.org_id, "role": user.role}
+        {
+            "token": token,
+            "device_id": device_id,
+            "user": user.email,
+            "org": user.org_name,
+            "org_id": user.org_id,
+            "role": user.role,
+        }
     )
 
 
@@ -134,7 +146,13 @@ async def login(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     p = principal_of(request)
     return web.json_response(
-        {"user": p.email, "user_id": p.user_id, "org_id": p.org_id, "role": p.role, "device_id": p.device_id}
+        {
+            "user": p.email,
+            "user_id": p.user_id,
+            "org_id": p.org_id,
+            "role": p.role,
+            "device_id": p.device_id,
+        }
     )
 
 
@@ -149,7 +167,9 @@ async def list_users(request: web.Request) -> web.Response:
 async def create_user(request: web.Request) -> web.Response:
     ctx, p = request.app[CTX], principal_of(request)
     body = await json_body(request)
-    await require(ctx, p, "manage_users", body.get("email") if isinstance(body.get("email"), str) else None)
+    await require(
+        ctx, p, "manage_users", body.get("email") if isinstance(body.get("email"), str) else None
+    )
     email = _str_field(body, "email")
     password = _str_field(body, "password", limit=1024)
     role = body.get("role")
@@ -199,7 +219,9 @@ async def audit_log(request: web.Request) -> web.Response:
         limit = min(int(request.query.get("limit", "200")), 5000)
     except ValueError:
         raise BadRequest("'limit' must be an integer") from None
-    return web.json_response({"entries": await ctx.read(lambda st: st.audit_entries(p.org_id, limit))})
+    return web.json_response(
+        {"entries": await ctx.read(lambda st: st.audit_entries(p.org_id, limit))}
+    )
 
 
 @routes.get("/api/v1/stats")
@@ -209,8 +231,12 @@ async def stats(request: web.Request) -> web.Response:
     body = await ctx.read(lambda st: st.stats())
     body["connected_devices"] = ctx.hub.count()
     w = ctx.writer.stats
-    body["writer"] = {"commits": w.commits, "jobs": w.jobs, "items": w.items,
-                      "queued_items": {str(k): v for k, v in w.queued_items.items()}}
+    body["writer"] = {
+        "commits": w.commits,
+        "jobs": w.jobs,
+        "items": w.items,
+        "queued_items": {str(k): v for k, v in w.queued_items.items()},
+    }
     return web.json_response(body)
 
 
@@ -250,7 +276,9 @@ async def get_conflict(request: web.Request) -> web.Response:
     ctx, p = request.app[CTX], principal_of(request)
     conflict = await _conflict_or_refuse(ctx, p, request.match_info["conflict_id"], "read_conflict")
     row = await ctx.read(lambda st: st.campaign(conflict["campaign_id"]))
-    return web.json_response(_conflict_view(conflict, {row.id: row.snapshot.get("name")} if row else {}))
+    return web.json_response(
+        _conflict_view(conflict, {row.id: row.snapshot.get("name")} if row else {})
+    )
 
 
 @routes.post("/api/v1/conflicts/{conflict_id}/resolve")
@@ -268,18 +296,37 @@ async def resolve_conflict(request: web.Request) -> web.Response:
         raise BadRequest("'candidate' must be an integer index")
     now = int(time.time() * 1000)
     record, applied = await ctx.writer.submit(
-        1, 1, lambda st, seq: conflicts.resolve(
-            st, ctx.docs, p, conflict_id, candidate=candidate, value=body.get("value"),
-            comment=comment, now=now),
+        1,
+        1,
+        lambda st, seq: conflicts.resolve(
+            st,
+            ctx.docs,
+            p,
+            conflict_id,
+            candidate=candidate,
+            value=body.get("value"),
+            comment=comment,
+            now=now,
+        ),
     )
     changed = [(a.campaign_id, a.update) for a in applied]
     if changed:
         ctx.hub.broadcast(p.org_id, m.docs(changed, done=False, live=True))
-    ctx.hub.broadcast(p.org_id, m.notice("conflict_resolved", {"conflict": record}),
-                      roles=conflicts.ADMINS)
-    await ctx.audit(p, action="resolve_conflict", target=conflict_id, outcome="ok",
-                    detail={"campaign": record["campaign_id"], "field": record["field"],
-                            "resolution": record["resolution"], "comment": comment})
+    ctx.hub.broadcast(
+        p.org_id, m.notice("conflict_resolved", {"conflict": record}), roles=conflicts.ADMINS
+    )
+    await ctx.audit(
+        p,
+        action="resolve_conflict",
+        target=conflict_id,
+        outcome="ok",
+        detail={
+            "campaign": record["campaign_id"],
+            "field": record["field"],
+            "resolution": record["resolution"],
+            "comment": comment,
+        },
+    )
     return web.json_response(_conflict_view(record, {}))
 
 
@@ -310,6 +357,9 @@ async def roi_report(request: web.Request) -> web.Response:
 async def health(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     return web.json_response(
-        {"status": "ok", "connected_devices": ctx.hub.count(),
-         "queued_items": {str(k): v for k, v in ctx.writer.stats.queued_items.items()}}
+        {
+            "status": "ok",
+            "connected_devices": ctx.hub.count(),
+            "queued_items": {str(k): v for k, v in ctx.writer.stats.queued_items.items()},
+        }
     )

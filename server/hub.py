@@ -71,8 +71,14 @@ class Hub:
             if not conns:
                 del self._by_org[conn.principal.org_id]
 
-    def broadcast(self, org_id: str, frame: bytes, *, exclude: Connection | None = None,
-                  roles: tuple[str, ...] | None = None) -> int:
+    def broadcast(
+        self,
+        org_id: str,
+        frame: bytes,
+        *,
+        exclude: Connection | None = None,
+        roles: tuple[str, ...] | None = None,
+    ) -> int:
         sent = 0
         for conn in list(self._by_org.get(org_id, ())):
             if conn is exclude or (roles is not None and conn.principal.role not in roles):

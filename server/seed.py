@@ -22,15 +22,32 @@ CHUNK = 50_000
 
 
 def seed_demo(
-    data_dir: Path, *, org: str, seed: int, suppliers: int, couples: int, campaigns: int, days: int,
+    data_dir: Path,
+    *,
+    org: str,
+    seed: int,
+    suppliers: int,
+    couples: int,
+    campaigns: int,
+    days: int,
 ) -> dict[str, Any]:
-    for name, value in (("suppliers", suppliers), ("couples", couples), ("campaigns", campaigns),
-                        ("days", days)):
+    for name, value in (
+        ("suppliers", suppliers),
+        ("couples", couples),
+        ("campaigns", campaigns),
+        ("days", days),
+    ):
         if value < 1:
             raise ValueError(f"--{name} must be at least 1")
     started = time.perf_counter()
-    data = generate(seed=seed, suppliers=suppliers, couples=couples, campaigns=campaigns, days=days,
-                    events=False)
+    data = generate(
+        seed=seed,
+        suppliers=suppliers,
+        couples=couples,
+        campaigns=campaigns,
+        days=days,
+        events=False,
+    )
     storage = SQLiteStorage(data_dir)
     try:
         org_id = storage.ensure_org(org)
@@ -48,22 +65,37 @@ def seed_demo(
                     for field in ("name", "type", "status", "budget_cents"):
                         if item.get(field) is not None:
                             schema.set_field(doc, field, item[field])
-                storage.save_campaign(campaign_id=item["id"], org_id=org_id, state=doc.get_update(),
-                                      snapshot=schema.snapshot(doc), at_ms=now)
+                storage.save_campaign(
+                    campaign_id=item["id"],
+                    org_id=org_id,
+                    state=doc.get_update(),
+                    snapshot=schema.snapshot(doc),
+                    at_ms=now,
+                )
             seq = storage.last_commit_seq() + 1
             for priority in sorted(by_class):
                 rows = by_class[priority]
                 for i in range(0, len(rows), CHUNK):
                     chunk = validate_batch(rows[i : i + CHUNK], priority)
-                    new, dup = storage.insert_events(org_id=org_id, device_id="seed-demo",
-                                                     events=chunk, priority=priority, commit_seq=seq)
+                    new, dup = storage.insert_events(
+                        org_id=org_id,
+                        device_id="seed-demo",
+                        events=chunk,
+                        priority=priority,
+                        commit_seq=seq,
+                    )
                     stored += new
                     duplicates += dup
             for row in by_class.get(CONTACTS, []):
                 fields = (row[8] or {}).get("fields")
                 if row[4] and isinstance(fields, dict):
-                    storage.merge_contact(org_id=org_id, email=row[4], fields=fields, hlc=row[3],
-                                          device_id="seed-demo")
+                    storage.merge_contact(
+                        org_id=org_id,
+                        email=row[4],
+                        fields=fields,
+                        hlc=row[3],
+                        device_id="seed-demo",
+                    )
             storage.record_commit(seq=seq, priority=0, items=stored, at_ms=now)
     finally:
         storage.close()

@@ -45,8 +45,12 @@ class WriterStats:
 
 class PriorityWriter:
     def __init__(
-        self, storage: Storage, *, max_items: int = 20_000,
-        on_rollback: Callable[[], None] | None = None, executor: Executor | None = None,
+        self,
+        storage: Storage,
+        *,
+        max_items: int = 20_000,
+        on_rollback: Callable[[], None] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         """``executor`` runs the commits (default: one writer thread; the simulator passes an
         inline one so a run is reproducible)."""
@@ -113,7 +117,9 @@ class PriorityWriter:
                     self._on_rollback()
                 for job in batch:
                     if not job.future.done():
-                        job.future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                        job.future.set_exception(
+                            exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+                        )
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
@@ -145,7 +151,9 @@ class PriorityWriter:
                         raise
                     results.append((False, RuntimeError(f"internal panic: {exc}")))
             storage.record_commit(
-                seq=seq, priority=batch[0].priority, items=sum(j.size for j in batch),
+                seq=seq,
+                priority=batch[0].priority,
+                items=sum(j.size for j in batch),
                 at_ms=time.time_ns() // 1_000_000,
             )
         return results

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import hypothesis  # noqa: F401  (imported here, not lazily at session end: CPython 3.11.7's
+
 #                   ast.parse can fail with "recursion depth mismatch" when pytest rewrites it late)
 import keyring
 import keyring.backend

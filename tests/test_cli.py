@@ -19,12 +19,24 @@ def run(capsys, *args):
 
 def test_campaign_commands_print_json(tmp_path, capsys):
     p = str(tmp_path / "p")
-    code, out, _ = run(capsys, "client", "--profile", p, "campaign", "create", "--name", "Fair",
-                       "--type", "premium", "--json")
+    code, out, _ = run(
+        capsys,
+        "client",
+        "--profile",
+        p,
+        "campaign",
+        "create",
+        "--name",
+        "Fair",
+        "--type",
+        "premium",
+        "--json",
+    )
     assert code == 0
     cid = json.loads(out)["id"]
-    code, out, _ = run(capsys, "client", "--profile", p, "campaign", "set", cid, "budget_cents",
-                       "25000", "--json")
+    code, out, _ = run(
+        capsys, "client", "--profile", p, "campaign", "set", cid, "budget_cents", "25000", "--json"
+    )
     assert code == 0 and json.loads(out)["budget_cents"] == 25_000
     code, out, _ = run(capsys, "client", "--profile", p, "campaign", "list", "--json")
     (only,) = json.loads(out)["campaigns"]
@@ -55,21 +67,29 @@ def test_errors_are_one_line_on_stderr_with_a_nonzero_exit(tmp_path, capsys, arg
 
 
 def test_import_is_all_or_nothing_and_names_the_bad_line(tmp_path, capsys):
-    good = {"kind": "conversion", "contact": "a@b.test", "value_cents": 5000,
-            "occurred_at": "2026-05-01T10:00:00Z", "channel": "wedding_fair"}
+    good = {
+        "kind": "conversion",
+        "contact": "a@b.test",
+        "value_cents": 5000,
+        "occurred_at": "2026-05-01T10:00:00Z",
+        "channel": "wedding_fair",
+    }
     path = tmp_path / "events.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, "value_cents": "lots"}) + "\n")
-    code, _, err = run(capsys, "client", "--profile", str(tmp_path / "p"), "event", "import",
-                       str(path))
+    code, _, err = run(
+        capsys, "client", "--profile", str(tmp_path / "p"), "event", "import", str(path)
+    )
     assert code == 1 and "events.jsonl:2" in err and "value_cents" in err
     assert Replica(tmp_path / "p").event_count() == 0
     lines = [json.dumps({**good, "id": f"01ARZ3NDEKTSV4RRFFQ69G5FA{c}"}) for c in "ABC"]
     path.write_text("\n".join(lines) + "\n")
-    code, out, _ = run(capsys, "client", "--profile", str(tmp_path / "p"), "event", "import",
-                       str(path), "--json")
+    code, out, _ = run(
+        capsys, "client", "--profile", str(tmp_path / "p"), "event", "import", str(path), "--json"
+    )
     assert json.loads(out) == {"imported": 3, "already_present": 0}
-    code, out, _ = run(capsys, "client", "--profile", str(tmp_path / "p"), "event", "import",
-                       str(path), "--json")
+    code, out, _ = run(
+        capsys, "client", "--profile", str(tmp_path / "p"), "event", "import", str(path), "--json"
+    )
     assert json.loads(out) == {"imported": 0, "already_present": 3}
 
 
@@ -87,19 +107,63 @@ def test_login_without_a_keyring_says_so_and_names_the_fix(tmp_path):
 
     port = free_port()
     data = tmp_path / "srv"
-    subprocess.run([sys.executable, "-m", "client.cli", "admin", "--data-dir", str(data),
-                    "create-user", "--email", "m@x.test", "--password", "password1",
-                    "--role", "marketer"], check=True, env=env, capture_output=True)
-    server = subprocess.Popen([sys.executable, "-m", "client.cli", "server", "--data-dir",
-                               str(data), "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "client.cli",
+            "admin",
+            "--data-dir",
+            str(data),
+            "create-user",
+            "--email",
+            "m@x.test",
+            "--password",
+            "password1",
+            "--role",
+            "marketer",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "client.cli",
+            "server",
+            "--data-dir",
+            str(data),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert b"listening" in server.stdout.readline()
         result = subprocess.run(
-            [sys.executable, "-m", "client.cli", "client", "--profile", str(tmp_path / "p"),
-             "login", "--server", f"http://127.0.0.1:{port}", "--email", "m@x.test",
-             "--password", "password1"],
-            env=env, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "client.cli",
+                "client",
+                "--profile",
+                str(tmp_path / "p"),
+                "login",
+                "--server",
+                f"http://127.0.0.1:{port}",
+                "--email",
+                "m@x.test",
+                "--password",
+                "password1",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     finally:
         server.terminate()

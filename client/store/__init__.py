@@ -3,4 +3,12 @@
 from .errors import InvalidInput, NotFound, StoreError
 from .replica import DB_FILENAME, CaptureResult, Changes, Replica
 
-__all__ = ["DB_FILENAME", "CaptureResult", "Changes", "InvalidInput", "NotFound", "Replica", "StoreError"]
+__all__ = [
+    "DB_FILENAME",
+    "CaptureResult",
+    "Changes",
+    "InvalidInput",
+    "NotFound",
+    "Replica",
+    "StoreError",
+]

@@ -19,7 +19,9 @@ from shared.protocol import campaign as schema
 from .errors import NotFound
 
 
-def load_doc(db: sqlite_utils.Database, campaign_id: str, *, client_id: int | None = None) -> pycrdt.Doc:
+def load_doc(
+    db: sqlite_utils.Database, campaign_id: str, *, client_id: int | None = None
+) -> pycrdt.Doc:
     row = db.execute("SELECT state FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
     if row is None:
         raise NotFound(f"no campaign {campaign_id} in this profile")
@@ -69,5 +71,7 @@ def state_vectors(db: sqlite_utils.Database) -> dict[str, bytes]:
 
 
 def snapshots(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    rows = db.execute("SELECT id, snapshot, updated_at_ms FROM campaigns ORDER BY updated_at_ms DESC")
+    rows = db.execute(
+        "SELECT id, snapshot, updated_at_ms FROM campaigns ORDER BY updated_at_ms DESC"
+    )
     return [{"id": r[0], **json.loads(r[1]), "updated_at_ms": r[2]} for r in rows]

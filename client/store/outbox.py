@@ -58,7 +58,9 @@ def next_events(
     return EventBatch(priority, rows[0][0], rows[-1][0], [r[1] for r in rows])
 
 
-def next_updates(db: sqlite_utils.Database, priority: int, after_seq: int, limit: int) -> UpdateBatch | None:
+def next_updates(
+    db: sqlite_utils.Database, priority: int, after_seq: int, limit: int
+) -> UpdateBatch | None:
     rows = db.execute(
         "SELECT seq, item_id, body, meta FROM outbox WHERE priority = ? AND item_type = 'campaign' "
         "AND seq > ? ORDER BY seq LIMIT ?",
@@ -70,7 +72,9 @@ def next_updates(db: sqlite_utils.Database, priority: int, after_seq: int, limit
     return UpdateBatch(rows[0][0], rows[-1][0], updates)
 
 
-def ack(db: sqlite_utils.Database, priority: int, item_type: str, first_seq: int, last_seq: int) -> int:
+def ack(
+    db: sqlite_utils.Database, priority: int, item_type: str, first_seq: int, last_seq: int
+) -> int:
     """Drop acked rows (and mark acked events synced); returns how many rows left the outbox."""
     if item_type == "event":
         db.execute(
@@ -86,8 +90,15 @@ def ack(db: sqlite_utils.Database, priority: int, item_type: str, first_seq: int
 
 
 def reject(
-    db: sqlite_utils.Database, priority: int, item_type: str, first_seq: int, last_seq: int,
-    *, code: str, reason: str, at_ms: int,
+    db: sqlite_utils.Database,
+    priority: int,
+    item_type: str,
+    first_seq: int,
+    last_seq: int,
+    *,
+    code: str,
+    reason: str,
+    at_ms: int,
 ) -> int:
     """Move rows the server refused for good out of the outbox into ``rejected``."""
     db.execute(

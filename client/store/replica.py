@@ -250,7 +250,11 @@ class Replica:
     # ------------------------------------------------------------------ campaigns
 
     def create_campaign(
-        self, *, name: str, campaign_type: str = "nurture", owner: str | None = None,
+        self,
+        *,
+        name: str,
+        campaign_type: str = "nurture",
+        owner: str | None = None,
         fields: dict[str, Any] | None = None,
     ) -> tuple[str, Changes]:
         campaign_id = new_id()
@@ -280,7 +284,9 @@ class Replica:
             return self._write_campaign(campaign_id, doc, edit)
 
     def set_campaign_field(self, campaign_id: str, field_name: str, value: Any) -> Changes:
-        return self.edit_campaign(campaign_id, lambda doc: [schema.set_field(doc, field_name, value)])
+        return self.edit_campaign(
+            campaign_id, lambda doc: [schema.set_field(doc, field_name, value)]
+        )
 
     def _write_campaign(self, campaign_id: str, doc: pycrdt.Doc, edit: Callable) -> Changes:
         try:
@@ -318,7 +324,9 @@ class Replica:
 
     def campaign_state(self, campaign_id: str) -> bytes:
         with self._lock:
-            row = self.db.execute("SELECT state FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+            row = self.db.execute(
+                "SELECT state FROM campaigns WHERE id = ?", (campaign_id,)
+            ).fetchone()
         if row is None:
             raise NotFound(f"no campaign {campaign_id} in this profile")
         return bytes(row[0])
@@ -349,7 +357,9 @@ class Replica:
         with self.transaction():
             self._merge_contact(email, fields, event.hlc, self.device_id)
             result = self.capture_many([event])
-        return CaptureResult(result.events, self._emit(Changes(contacts=True, outbox=True, events=1)))
+        return CaptureResult(
+            result.events, self._emit(Changes(contacts=True, outbox=True, events=1))
+        )
 
     def _merge_contact(self, email: str, fields: dict[str, Any], hlc: int, device: str) -> None:
         row = self.db.execute(
@@ -368,12 +378,16 @@ class Replica:
 
     def contact(self, email: str) -> dict[str, Any] | None:
         with self._lock:
-            row = self.db.execute("SELECT fields FROM contacts WHERE email = ?", (email,)).fetchone()
+            row = self.db.execute(
+                "SELECT fields FROM contacts WHERE email = ?", (email,)
+            ).fetchone()
         return json.loads(row[0]) if row else None
 
     # ------------------------------------------------------------------ outbox, sync
 
-    def next_event_batch(self, priority: int, after_seq: int, limit: int) -> outbox.EventBatch | None:
+    def next_event_batch(
+        self, priority: int, after_seq: int, limit: int
+    ) -> outbox.EventBatch | None:
         with self._lock:
             return outbox.next_events(self.db, priority, after_seq, limit)
 
@@ -387,11 +401,27 @@ class Replica:
         self._emit(Changes(outbox=True))
         return removed
 
-    def reject(self, priority: int, item_type: str, first_seq: int, last_seq: int, *, code: str,
-               reason: str) -> int:
+    def reject(
+        self,
+        priority: int,
+        item_type: str,
+        first_seq: int,
+        last_seq: int,
+        *,
+        code: str,
+        reason: str,
+    ) -> int:
         with self.transaction():
-            moved = outbox.reject(self.db, priority, item_type, first_seq, last_seq, code=code,
-                                  reason=reason, at_ms=_now_ms())
+            moved = outbox.reject(
+                self.db,
+                priority,
+                item_type,
+                first_seq,
+                last_seq,
+                code=code,
+                reason=reason,
+                at_ms=_now_ms(),
+            )
         self._emit(Changes(outbox=True))
         return moved
 
@@ -412,9 +442,7 @@ class Replica:
             )
             if ok:
                 self._put_setting("last_sync_ms", str(now))
-            self.db.execute(
-                "DELETE FROM sync_log WHERE id <= (SELECT max(id) FROM sync_log) - 200"
-            )
+            self.db.execute("DELETE FROM sync_log WHERE id <= (SELECT max(id) FROM sync_log) - 200")
         return self._emit(Changes(sync=True))
 
     def sync_history(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -441,4 +469,6 @@ def kind_priority(kind: str) -> int:
     try:
         return EVENT_CLASSES[kind]
     except KeyError:
-        raise InvalidInput(f"unknown event kind {kind!r}; kinds: {', '.join(EVENT_CLASSES)}") from None
+        raise InvalidInput(
+            f"unknown event kind {kind!r}; kinds: {', '.join(EVENT_CLASSES)}"
+        ) from None

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-
 @dataclass(frozen=True)
 class UserRow:
     id: str
@@ -62,9 +61,17 @@ class Storage(Protocol):
 
     # events
     def insert_events(
-        self, *, org_id: str, device_id: str, events: list[list[Any]], priority: int, commit_seq: int
+        self,
+        *,
+        org_id: str,
+        device_id: str,
+        events: list[list[Any]],
+        priority: int,
+        commit_seq: int,
     ) -> tuple[int, int]: ...
-    def event_rows(self, org_id: str, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]: ...
+    def event_rows(
+        self, org_id: str, from_ms: int | None, to_ms: int | None
+    ) -> Iterator[tuple]: ...
     def event_time_range(self, org_id: str) -> tuple[int | None, int | None]: ...
     def data_version(self, org_id: str) -> tuple[int, int]: ...
     def record_commit(self, *, seq: int, priority: int, items: int, at_ms: int) -> None: ...
@@ -82,14 +89,30 @@ class Storage(Protocol):
         self, *, campaign_id: str, org_id: str, state: bytes, snapshot: dict[str, Any], at_ms: int
     ) -> None: ...
     def log_update(
-        self, *, campaign_id: str, org_id: str, device_id: str | None, user_id: str, update: bytes,
-        meta: dict[str, Any], at_ms: int,
+        self,
+        *,
+        campaign_id: str,
+        org_id: str,
+        device_id: str | None,
+        user_id: str,
+        update: bytes,
+        meta: dict[str, Any],
+        at_ms: int,
     ) -> None: ...
 
     # audit
     def audit(
-        self, *, org_id: str, user_id: str | None, email: str | None, device_id: str | None,
-        action: str, target: str | None, outcome: str, detail: dict[str, Any], at_ms: int,
+        self,
+        *,
+        org_id: str,
+        user_id: str | None,
+        email: str | None,
+        device_id: str | None,
+        action: str,
+        target: str | None,
+        outcome: str,
+        detail: dict[str, Any],
+        at_ms: int,
     ) -> None: ...
     def audit_entries(self, org_id: str, limit: int) -> list[dict[str, Any]]: ...
 

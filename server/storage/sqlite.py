@@ -149,7 +149,8 @@ class SQLiteStorage:
                 return row[0]
             org_id = new_id()
             self.db.execute(
-                "INSERT INTO orgs (id, name, created_at_ms) VALUES (?, ?, ?)", (org_id, name, _now_ms())
+                "INSERT INTO orgs (id, name, created_at_ms) VALUES (?, ?, ?)",
+                (org_id, name, _now_ms()),
             )
             return org_id
 
@@ -186,9 +187,10 @@ class SQLiteStorage:
     ) -> str:
         """Register a device; the id the device made for itself is kept unless already taken."""
         with self.transaction():
-            if device_id is None or self.db.execute(
-                "SELECT 1 FROM devices WHERE id = ?", (device_id,)
-            ).fetchone():
+            if (
+                device_id is None
+                or self.db.execute("SELECT 1 FROM devices WHERE id = ?", (device_id,)).fetchone()
+            ):
                 device_id = new_id()
             self.db.execute(
                 "INSERT INTO devices (id, org_id, user_id, name, token_hash, created_at_ms) "
@@ -212,15 +214,35 @@ class SQLiteStorage:
     # ------------------------------------------------------------------ events
 
     def insert_events(
-        self, *, org_id: str, device_id: str, events: list[list[Any]], priority: int, commit_seq: int
+        self,
+        *,
+        org_id: str,
+        device_id: str,
+        events: list[list[Any]],
+        priority: int,
+        commit_seq: int,
     ) -> tuple[int, int]:
         """Store validated wire arrays not stored before; returns (new, duplicates).
         Call inside transaction()."""
         now = _now_ms()
         packb = msgpack.packb
         rows = [
-            (e[0], org_id, device_id, e[1], priority, e[2], e[3], e[4], e[5], e[6], e[7],
-             packb(e[8]) if e[8] else None, now, commit_seq)
+            (
+                e[0],
+                org_id,
+                device_id,
+                e[1],
+                priority,
+                e[2],
+                e[3],
+                e[4],
+                e[5],
+                e[6],
+                e[7],
+                packb(e[8]) if e[8] else None,
+                now,
+                commit_seq,
+            )
             for e in events
         ]
         before = self.db.conn.total_changes
@@ -249,16 +271,20 @@ class SQLiteStorage:
 
     def event_time_range(self, org_id: str) -> tuple[int | None, int | None]:
         row = self.db.execute(
-            "SELECT min(occurred_at_ms), max(occurred_at_ms) FROM events WHERE org_id = ?", (org_id,)
+            "SELECT min(occurred_at_ms), max(occurred_at_ms) FROM events WHERE org_id = ?",
+            (org_id,),
         ).fetchone()
         return row[0], row[1]
 
     def data_version(self, org_id: str) -> tuple[int, int]:
         """Changes whenever events or campaigns change (any org; cheap to read)."""
         commits = self.db.execute("SELECT max(seq) FROM commits").fetchone()[0] or 0
-        updates = self.db.execute(
-            "SELECT max(seq) FROM campaign_updates WHERE org_id = ?", (org_id,)
-        ).fetchone()[0] or 0
+        updates = (
+            self.db.execute(
+                "SELECT max(seq) FROM campaign_updates WHERE org_id = ?", (org_id,)
+            ).fetchone()[0]
+            or 0
+        )
         return commits, updates
 
     def record_commit(self, *, seq: int, priority: int, items: int, at_ms: int) -> None:
@@ -288,7 +314,12 @@ class SQLiteStorage:
         self.db.execute(
             "INSERT INTO contacts (org_id, email, fields, clocks) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(org_id, email) DO UPDATE SET fields = excluded.fields, clocks = excluded.clocks",
-            (org_id, email, json.dumps(current, sort_keys=True), json.dumps(clocks, sort_keys=True)),
+            (
+                org_id,
+                email,
+                json.dumps(current, sort_keys=True),
+                json.dumps(clocks, sort_keys=True),
+            ),
         )
 
     def contact(self, org_id: str, email: str) -> dict[str, Any] | None:
@@ -323,8 +354,15 @@ class SQLiteStorage:
         )
 
     def log_update(
-        self, *, campaign_id: str, org_id: str, device_id: str | None, user_id: str, update: bytes,
-        meta: dict[str, Any], at_ms: int,
+        self,
+        *,
+        campaign_id: str,
+        org_id: str,
+        device_id: str | None,
+        user_id: str,
+        update: bytes,
+        meta: dict[str, Any],
+        at_ms: int,
     ) -> None:
         self.db.execute(
             "INSERT INTO campaign_updates (campaign_id, org_id, device_id, user_id, update_blob, meta, "
@@ -338,9 +376,19 @@ class SQLiteStorage:
         self.db.execute(
             "INSERT OR IGNORE INTO guarded_edits (edit, org_id, campaign_id, field, bases, value, "
             "user_id, author, device_id, hlc, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (edit["edit"], edit["org_id"], edit["campaign_id"], edit["field"],
-             json.dumps(edit["bases"]), json.dumps(edit.get("value")), edit.get("user_id"),
-             edit.get("author"), edit.get("device"), edit.get("hlc"), edit["at_ms"]),
+            (
+                edit["edit"],
+                edit["org_id"],
+                edit["campaign_id"],
+                edit["field"],
+                json.dumps(edit["bases"]),
+                json.dumps(edit.get("value")),
+                edit.get("user_id"),
+                edit.get("author"),
+                edit.get("device"),
+                edit.get("hlc"),
+                edit["at_ms"],
+            ),
         )
 
     def guarded_edits(self, edit_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -353,14 +401,34 @@ class SQLiteStorage:
             list(edit_ids),
         )
         return {
-            r[0]: {"edit": r[0], "field": r[1], "value": json.loads(r[2]) if r[2] else None,
-                   "author": r[3], "device": r[4], "hlc": r[5], "at_ms": r[6]}
+            r[0]: {
+                "edit": r[0],
+                "field": r[1],
+                "value": json.loads(r[2]) if r[2] else None,
+                "author": r[3],
+                "device": r[4],
+                "hlc": r[5],
+                "at_ms": r[6],
+            }
             for r in rows
         }
 
-    _CONFLICT_COLUMNS = ("id", "org_id", "campaign_id", "field", "kind", "status", "candidates",
-                         "provisional", "created_at_ms", "updated_at_ms", "resolved_by",
-                         "resolved_at_ms", "resolution", "comment")
+    _CONFLICT_COLUMNS = (
+        "id",
+        "org_id",
+        "campaign_id",
+        "field",
+        "kind",
+        "status",
+        "candidates",
+        "provisional",
+        "created_at_ms",
+        "updated_at_ms",
+        "resolved_by",
+        "resolved_at_ms",
+        "resolution",
+        "comment",
+    )
 
     def _conflict(self, row: tuple) -> dict[str, Any]:
         item = dict(zip(self._CONFLICT_COLUMNS, row, strict=True))
@@ -388,7 +456,8 @@ class SQLiteStorage:
 
     def conflict(self, conflict_id: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            f"SELECT {', '.join(self._CONFLICT_COLUMNS)} FROM conflicts WHERE id = ?", (conflict_id,)
+            f"SELECT {', '.join(self._CONFLICT_COLUMNS)} FROM conflicts WHERE id = ?",
+            (conflict_id,),
         ).fetchone()
         return self._conflict(row) if row else None
 
@@ -408,15 +477,33 @@ class SQLiteStorage:
     # ------------------------------------------------------------------ audit
 
     def audit(
-        self, *, org_id: str, user_id: str | None, email: str | None, device_id: str | None,
-        action: str, target: str | None, outcome: str, detail: dict[str, Any], at_ms: int,
+        self,
+        *,
+        org_id: str,
+        user_id: str | None,
+        email: str | None,
+        device_id: str | None,
+        action: str,
+        target: str | None,
+        outcome: str,
+        detail: dict[str, Any],
+        at_ms: int,
     ) -> None:
         with self.transaction():
             self.db.execute(
                 "INSERT INTO audit (org_id, at_ms, user_id, email, device_id, action, target, outcome, "
                 "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (org_id, at_ms, user_id, email, device_id, action, target, outcome,
-                 json.dumps(detail, sort_keys=True, default=str)),
+                (
+                    org_id,
+                    at_ms,
+                    user_id,
+                    email,
+                    device_id,
+                    action,
+                    target,
+                    outcome,
+                    json.dumps(detail, sort_keys=True, default=str),
+                ),
             )
 
     def audit_entries(self, org_id: str, limit: int) -> list[dict[str, Any]]:
@@ -431,9 +518,13 @@ class SQLiteStorage:
     # ------------------------------------------------------------------ stats
 
     def stats(self) -> dict[str, Any]:
-        by_kind = dict(self.db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall())
+        by_kind = dict(
+            self.db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall()
+        )
         by_class = dict.fromkeys((str(c) for c in PRIORITY_CLASSES), 0)
-        for priority, count in self.db.execute("SELECT priority, count(*) FROM events GROUP BY priority"):
+        for priority, count in self.db.execute(
+            "SELECT priority, count(*) FROM events GROUP BY priority"
+        ):
             by_class[str(priority)] = count
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
         return {

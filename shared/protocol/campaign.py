@@ -251,8 +251,9 @@ def clear_conflict(doc: pycrdt.Doc, conflict_id: str) -> None:
         del conflicts[conflict_id]
 
 
-def add_step(doc: pycrdt.Doc, kind: str, config: dict[str, Any] | None = None,
-             index: int | None = None) -> str:
+def add_step(
+    doc: pycrdt.Doc, kind: str, config: dict[str, Any] | None = None, index: int | None = None
+) -> str:
     if kind not in STEP_KINDS:
         raise _bad(f"step kind must be one of {', '.join(STEP_KINDS)}; got {kind!r}")
     steps = _roots(doc)["steps"]

@@ -133,13 +133,14 @@ def validate_batch(items: list, priority: int) -> list[list[Any]]:
     event is validated alone so the error names the first bad event and field precisely.
     """
     try:
-        if not all(type(it) is list and len(it) == 9 for it in items):
-            raise ValueError
         if not items:
             return items
-        ids, kinds, occurred, hlcs, contacts, campaigns, channels, values, payloads = zip(*items)
-        ok = _columns_ok(priority, ids, kinds, occurred, hlcs, contacts, campaigns, channels,
-                         values, payloads)
+        if set(map(type, items)) != _LIST or set(map(len, items)) != _NINE:
+            raise ValueError
+        ids, kinds, occurred, hlcs, contacts, campaigns, channels, values, payloads = zip(*items, strict=True)
+        ok = _columns_ok(
+            priority, ids, kinds, occurred, hlcs, contacts, campaigns, channels, values, payloads
+        )
     except (ValueError, TypeError):
         ok = False
     if not ok:
@@ -156,29 +157,41 @@ def validate_batch(items: list, priority: int) -> list[list[Any]]:
 
 _NONE = type(None)
 _INT, _STR, _OPT_INT, _OPT_STR, _OPT_DICT = {int}, {str}, {int, _NONE}, {str, _NONE}, {dict, _NONE}
+_LIST, _NINE = {list}, {9}
 
 
-def _columns_ok(priority, ids, kinds, occurred, hlcs, contacts, campaigns, channels, values,
-                payloads) -> bool:
+def _columns_ok(
+    priority, ids, kinds, occurred, hlcs, contacts, campaigns, channels, values, payloads
+) -> bool:
     """Column-wise checks with C-level loops (map, set, min, max): the same rules as
     ``event_from_wire``, without a Python call per event."""
     if not (set(map(type, occurred)) == _INT and set(map(type, hlcs)) == _INT):
         return False
-    if not (MIN_OCCURRED_MS <= min(occurred) and max(occurred) <= MAX_OCCURRED_MS
-            and 0 <= min(hlcs) and max(hlcs) < 2**63):
+    if not (
+        MIN_OCCURRED_MS <= min(occurred)
+        and max(occurred) <= MAX_OCCURRED_MS
+        and 0 <= min(hlcs)
+        and max(hlcs) < 2**63
+    ):
         return False
     if not _KINDS_BY_CLASS[priority].issuperset(kinds) or not all(map(_ID_FULLMATCH, ids)):
         return False
-    if not (set(map(type, contacts)) <= _OPT_STR and set(map(type, campaigns)) <= _OPT_STR
-            and set(map(type, channels)) <= _OPT_STR and set(map(type, values)) <= _OPT_INT
-            and set(map(type, payloads)) <= _OPT_DICT):
+    if not (
+        set(map(type, contacts)) <= _OPT_STR
+        and set(map(type, campaigns)) <= _OPT_STR
+        and set(map(type, channels)) <= _OPT_STR
+        and set(map(type, values)) <= _OPT_INT
+        and set(map(type, payloads)) <= _OPT_DICT
+    ):
         return False
     if "" in contacts or "" in campaigns or "" in channels:
         return False
     if max(map(len, filter(None, contacts)), default=0) > MAX_CONTACT_LEN:
         return False
-    if not (all(map(_ID_FULLMATCH, filter(None, campaigns)))
-            and all(map(_NAME_FULLMATCH, filter(None, channels)))):
+    if not (
+        all(map(_ID_FULLMATCH, filter(None, campaigns)))
+        and all(map(_NAME_FULLMATCH, filter(None, channels)))
+    ):
         return False
     money = [v for v in values if v is not None]
     if money and not (-MAX_VALUE_CENTS <= min(money) and max(money) <= MAX_VALUE_CENTS):
@@ -194,8 +207,10 @@ def event_from_row(row: list[Any]) -> Event:
 
 
 def iso_from_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(ms / 1000, tz=UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
     )
 
 
@@ -204,7 +219,9 @@ def ms_from_iso(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except (ValueError, AttributeError) as exc:
-        raise ProtocolError(ErrorCode.BAD_EVENT, f"occurred_at {text!r} is not an ISO-8601 time") from exc
+        raise ProtocolError(
+            ErrorCode.BAD_EVENT, f"occurred_at {text!r} is not an ISO-8601 time"
+        ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)

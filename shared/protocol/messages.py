@@ -76,9 +76,7 @@ def push_events_raw(batch: int, priority: int, packed_events: list[bytes]) -> by
 
 def push_updates(batch: int, updates: list[tuple[str, bytes, dict[str, Any]]]) -> bytes:
     """A PUSH frame of campaign updates: (campaign id, pycrdt update, edit metadata)."""
-    return encode(
-        {"t": MsgType.PUSH, "b": batch, "c": 1, "u": [[c, u, m] for c, u, m in updates]}
-    )
+    return encode({"t": MsgType.PUSH, "b": batch, "c": 1, "u": [[c, u, m] for c, u, m in updates]})
 
 
 def ack(batch: int, *, stored: int, duplicates: int) -> bytes:
@@ -121,7 +119,9 @@ def _names(kinds: type | tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in kinds)
 
 
-def decode_frame(data: bytes | bytearray | str, *, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, Any]:
+def decode_frame(
+    data: bytes | bytearray | str, *, max_bytes: int = MAX_FRAME_BYTES
+) -> dict[str, Any]:
     """Decode and validate one frame. PUSH frames come back with ``events`` as Event objects."""
     if isinstance(data, str):
         raise ProtocolError(ErrorCode.BAD_FRAME, "text frame: frames must be binary msgpack")
@@ -175,10 +175,14 @@ def _check_push(frame: dict[str, Any]) -> None:
         updates = []
         for i, item in enumerate(items):
             if not isinstance(item, list) or len(item) != 3:
-                raise ProtocolError(ErrorCode.BAD_FRAME, f"update {i}: must be [campaign, update, meta]")
+                raise ProtocolError(
+                    ErrorCode.BAD_FRAME, f"update {i}: must be [campaign, update, meta]"
+                )
             campaign, update, meta = item
             if not is_id(campaign):
-                raise ProtocolError(ErrorCode.BAD_FRAME, f"update {i}: campaign {campaign!r} is not an id")
+                raise ProtocolError(
+                    ErrorCode.BAD_FRAME, f"update {i}: campaign {campaign!r} is not an id"
+                )
             if not isinstance(update, bytes) or not 0 < len(update) <= MAX_UPDATE_BYTES:
                 raise ProtocolError(ErrorCode.BAD_UPDATE, f"update {i}: must be non-empty bytes")
             if not isinstance(meta, dict):
@@ -197,7 +201,9 @@ def _check_pull(frame: dict[str, Any]) -> None:
     vectors = _need(frame, "s", dict, "PULL")
     for campaign, vector in vectors.items():
         if not is_id(campaign) or not isinstance(vector, bytes):
-            raise ProtocolError(ErrorCode.BAD_FRAME, f"PULL state vector for {campaign!r} is invalid")
+            raise ProtocolError(
+                ErrorCode.BAD_FRAME, f"PULL state vector for {campaign!r} is invalid"
+            )
 
 
 def _check_docs(frame: dict[str, Any]) -> None:

@@ -99,8 +99,11 @@ async def test_admin_resolution_reaches_every_replica_including_an_offline_one(s
     await a.sync_once()
     b.replica.set_offline(True)  # b is away when the admin decides
     (conflict,) = await open_conflicts(admin)
-    resolved = await admin.api("POST", f"/api/v1/conflicts/{conflict['id']}/resolve",
-                               {"value": 65_000, "comment": "split the difference"})
+    resolved = await admin.api(
+        "POST",
+        f"/api/v1/conflicts/{conflict['id']}/resolve",
+        {"value": 65_000, "comment": "split the difference"},
+    )
     assert resolved["status"] == "resolved" and resolved["resolved_by"] == "admin@a.test"
     await a.sync_once()
     await admin.sync_once()
@@ -113,8 +116,10 @@ async def test_admin_resolution_reaches_every_replica_including_an_offline_one(s
     assert camp["budget_cents"] == 65_000 and camp["open_conflicts"] == {}
     assert await open_conflicts(admin) == []
     audit = (await admin.api("GET", "/api/v1/audit"))["entries"]
-    assert audit[0]["action"] == "resolve_conflict" and audit[0]["detail"]["comment"] == \
-        "split the difference"
+    assert (
+        audit[0]["action"] == "resolve_conflict"
+        and audit[0]["detail"]["comment"] == "split the difference"
+    )
 
 
 async def test_resolving_by_candidate_and_a_later_edit_needs_no_new_conflict(server):

@@ -22,15 +22,16 @@ from shared.protocol import campaign as schema
 
 GUARDED = ("budget_cents", "status", "schedule_start")
 VALUES = {
-    "budget_cents": st.integers(0, 5) .map(lambda i: i * 10_000),
+    "budget_cents": st.integers(0, 5).map(lambda i: i * 10_000),
     "status": st.sampled_from(["draft", "scheduled", "active", "paused"]),
     "schedule_start": st.sampled_from(["2027-05-01", "2027-06-01"]),
     "description": st.text(alphabet="abc ", max_size=6),
 }
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("edit"), st.integers(0, 2), st.sampled_from([*GUARDED, "description"]))
-        .flatmap(lambda t: st.tuples(st.just(t[0]), st.just(t[1]), st.just(t[2]), VALUES[t[2]])),
+        st.tuples(
+            st.just("edit"), st.integers(0, 2), st.sampled_from([*GUARDED, "description"])
+        ).flatmap(lambda t: st.tuples(st.just(t[0]), st.just(t[1]), st.just(t[2]), VALUES[t[2]])),
         st.tuples(st.just("sync"), st.integers(0, 2)),
     ),
     max_size=25,
@@ -45,8 +46,13 @@ class Harness:
         self.docs.hooks.append(ConflictDetector())
         self.replicas = [Replica(root / f"r{i}") for i in range(3)]
         self.principals = [
-            Principal(user_id=f"u{i}", email=f"m{i}@a.test", org_id=self.org, role="marketer",
-                      device_id=r.device_id)
+            Principal(
+                user_id=f"u{i}",
+                email=f"m{i}@a.test",
+                org_id=self.org,
+                role="marketer",
+                device_id=r.device_id,
+            )
             for i, r in enumerate(self.replicas)
         ]
         self.seen: dict[str, tuple[str, set[str]]] = {}  # edit -> (field, edits it had seen)
@@ -102,7 +108,8 @@ def test_random_interleavings_converge_and_flag_exactly_the_concurrent_edits(scr
             server_state = h.storage.campaign(cid).state
             assert {r.campaign_state(cid) for r in h.replicas} == {server_state}
             flagged = {
-                c["field"] for c in h.storage.conflicts(h.org)
+                c["field"]
+                for c in h.storage.conflicts(h.org)
                 if c["kind"] in ("concurrent_edit", "status_race")
             }
             assert flagged == h.concurrent_fields()

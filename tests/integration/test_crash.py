@@ -30,8 +30,13 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 async def wedsync(env, *args, check=True):
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "client.cli", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "client.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     if check:
@@ -49,8 +54,10 @@ def count(data_dir: Path) -> int:
 
 def queue(profile: Path, n: int) -> set[str]:
     replica = Replica(profile)
-    events = [replica.make_event(kind="touchpoint", channel="email", contact=f"c{i}@x.test")
-              for i in range(n)]
+    events = [
+        replica.make_event(kind="touchpoint", channel="email", contact=f"c{i}@x.test")
+        for i in range(n)
+    ]
     replica.capture_many(events)
     replica.close()
     return {e.id for e in events}
@@ -77,12 +84,32 @@ async def test_client_killed_mid_sync_then_resynced_stores_each_event_once(tmp_p
     env = cli_env(tmp_path)
     profile = tmp_path / "laptop"
     try:
-        await wedsync(env, "client", "--profile", str(profile), "login", "--server", server.url,
-                      "--email", USERS["marketer"][0], "--password", PASSWORD)
+        await wedsync(
+            env,
+            "client",
+            "--profile",
+            str(profile),
+            "login",
+            "--server",
+            server.url,
+            "--email",
+            USERS["marketer"][0],
+            "--password",
+            PASSWORD,
+        )
         ids = queue(profile, N)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "client.cli", "client", "--profile", str(profile), "sync",
-            "--batch-size", "50", env=env, stdout=asyncio.subprocess.DEVNULL,
+            sys.executable,
+            "-m",
+            "client.cli",
+            "client",
+            "--profile",
+            str(profile),
+            "sync",
+            "--batch-size",
+            "50",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
         at_kill = await kill_when_partly_stored(proc, server.data_dir, N)
@@ -107,8 +134,16 @@ async def test_server_killed_mid_batch_then_restarted_stores_each_event_once(tmp
 
     async def start():
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "client.cli", "server", "--data-dir", str(data_dir),
-            "--port", str(port), env=env, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "client.cli",
+            "server",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )
         line = await asyncio.wait_for(proc.stdout.readline(), 30)

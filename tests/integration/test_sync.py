@@ -133,8 +133,13 @@ async def test_campaign_updates_fan_out_live_to_other_devices(server):
     session = await b.connect()  # b stays connected and listens
     try:
         changed = asyncio.get_running_loop().create_future()
-        b.replica.subscribe(lambda ch: cid in ch.campaigns and not changed.done()
-                            and changed.get_loop().call_soon_threadsafe(changed.set_result, True))
+        b.replica.subscribe(
+            lambda ch: (
+                cid in ch.campaigns
+                and not changed.done()
+                and changed.get_loop().call_soon_threadsafe(changed.set_result, True)
+            )
+        )
         a.replica.set_campaign_field(cid, "notes", "Florist confirmed")
         await a.sync_once()
         await asyncio.wait_for(changed, 5)

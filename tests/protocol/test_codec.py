@@ -11,7 +11,9 @@ from shared.protocol.ids import is_id, new_id
 from shared.protocol.kinds import EVENT_CLASSES
 
 kinds = st.sampled_from(sorted(EVENT_CLASSES))
-payload_values = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=20))
+payload_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=20)
+)
 events = st.builds(
     Event,
     id=st.builds(lambda: new_id()),

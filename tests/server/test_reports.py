@@ -8,8 +8,9 @@ from tests.conftest import start_server
 async def test_roi_report_over_http_from_seeded_data(tmp_path):
     server = await start_server(tmp_path)
     try:
-        summary = seed_demo(server.data_dir, org="Org A", seed=3, suppliers=20, couples=200,
-                            campaigns=4, days=60)
+        summary = seed_demo(
+            server.data_dir, org="Org A", seed=3, suppliers=20, couples=200, campaigns=4, days=60
+        )
         assert summary["events"] > 1000 and summary["campaigns"] == 4
         assert server.stats()["events"]["total"] == summary["events"]
         viewer = await server.device("v", "viewer")
@@ -17,8 +18,9 @@ async def test_roi_report_over_http_from_seeded_data(tmp_path):
         assert report["summary"]["conversions"] > 0
         assert len(report["campaigns"]) == 4
         assert {"attribution", "viral", "recommendations", "predictions"} <= set(report)
-        windowed = await viewer.api("GET", f"/api/v1/reports/roi?from={summary['from']}"
-                                           f"&to={summary['from'] + 86_400_000}")
+        windowed = await viewer.api(
+            "GET", f"/api/v1/reports/roi?from={summary['from']}&to={summary['from'] + 86_400_000}"
+        )
         assert windowed["summary"]["conversions"] <= report["summary"]["conversions"]
         # another org sees none of it
         other = await server.device("o", "other")
@@ -26,10 +28,13 @@ async def test_roi_report_over_http_from_seeded_data(tmp_path):
         assert theirs["summary"]["conversions"] == 0
         # bad window: a precise 400
         token = server.tokens.get(account_for(viewer.replica.device_id))
-        async with aiohttp.ClientSession() as s, s.get(
-            server.url + "/api/v1/reports/roi?from=yesterday",
-            headers={"Authorization": f"Bearer {token}"},
-        ) as resp:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.get(
+                server.url + "/api/v1/reports/roi?from=yesterday",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp,
+        ):
             assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_request"
     finally:
         for e in server.engines:

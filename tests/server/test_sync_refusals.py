@@ -46,7 +46,10 @@ async def test_handshake_refusals_have_codes_and_store_nothing(server, first_fra
         await ws.send_bytes(first_frame)
         frame = await receive_error(ws)
         assert frame["code"] == code
-        assert (await ws.receive(timeout=5)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert (await ws.receive(timeout=5)).type in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSED,
+        )
     finally:
         await session.close()
     assert server.stats()["events"]["total"] == 0
@@ -66,7 +69,10 @@ async def test_bad_frames_after_hello_are_refused_and_the_socket_keeps_serving(t
             (b"\x92\x01", "bad_frame"),  # truncated msgpack
             (msgpack.packb({"t": 3, "b": 5, "c": 0, "e": [["x"] * 9]}), "bad_event"),
             (msgpack.packb({"t": 3, "b": 6, "c": 0, "e": []}) + b"\x00" * (70 * 1024), "too_large"),
-            (msgpack.packb({"t": 3, "b": 7, "c": 1, "u": [[new_id(), b"garbage", {}]]}), "bad_update"),
+            (
+                msgpack.packb({"t": 3, "b": 7, "c": 1, "u": [[new_id(), b"garbage", {}]]}),
+                "bad_update",
+            ),
             (m.hello(token=token, device_id="again"), "bad_frame"),
         ]
         for data, code in cases:

@@ -14,10 +14,13 @@ async def test_queued_jobs_commit_by_class_across_all_submitters(tmp_path):
         def run(st, seq):
             order.append(priority)
             return priority
+
         return run
 
     # Block the writer thread so every job below is queued before the first commit.
-    blocker = asyncio.get_running_loop().run_in_executor(writer._executor, lambda: asyncio.run(_wait(gate)))
+    blocker = asyncio.get_running_loop().run_in_executor(
+        writer._executor, lambda: asyncio.run(_wait(gate))
+    )
     writer.start()
     submissions = [writer.submit(p, 5, job(p)) for p in (3, 1, 3, 2, 0, 1, 0, 3, 2, 0)]
     tasks = [asyncio.create_task(s) for s in submissions]
@@ -47,7 +50,8 @@ async def test_a_failing_job_fails_alone(tmp_path):
         raise ValueError("boom")
 
     results = await asyncio.gather(
-        writer.submit(0, 1, bad), writer.submit(0, 1, lambda st, seq: st.ensure_org("kept")),
+        writer.submit(0, 1, bad),
+        writer.submit(0, 1, lambda st, seq: st.ensure_org("kept")),
         return_exceptions=True,
     )
     assert isinstance(results[0], ValueError)

@@ -12,13 +12,17 @@ def rows(replica: Replica, sql: str) -> list[tuple]:
 
 def test_capture_writes_the_event_and_queues_it_in_one_transaction(tmp_path):
     replica = Replica(tmp_path / "p")
-    result = replica.capture(kind="conversion", contact="a@b.test", value_cents=120_000, channel="email")
+    result = replica.capture(
+        kind="conversion", contact="a@b.test", value_cents=120_000, channel="email"
+    )
     event = result.events[0]
     assert result.changes.events == 1 and result.changes.outbox
     assert rows(replica, "SELECT id, kind, value_cents, synced FROM events") == [
         (event.id, "conversion", 120_000, 0)
     ]
-    assert rows(replica, "SELECT priority, item_type, item_id FROM outbox") == [(0, "event", event.id)]
+    assert rows(replica, "SELECT priority, item_type, item_id FROM outbox") == [
+        (0, "event", event.id)
+    ]
     replica.close()
     # a second process sees it on disk
     conn = sqlite3.connect(tmp_path / "p" / "replica.sqlite")
