@@ -1,5 +1,6 @@
 """Conflicts over a real server on 127.0.0.1: detection, resolution, roles, audit."""
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -236,3 +237,37 @@ async def test_refusals_change_nothing_and_are_audited(server):
     # org A's audit is readable by org A's admin only; org B's refusals are in org B's log
     with pytest.raises(RemoteError):
         await a.api("GET", "/api/v1/audit")
+
+
+async def test_new_conflicts_reach_connected_admins_live_and_offline_devices_on_reconnect(server):
+    cid, (a, b, c) = await shared_campaign(server, "a", "b", "c")
+    admin = await server.device("adm", "admin")
+    notices = []
+    got = asyncio.get_running_loop().create_future()
+
+    def on_notice(kind, body):
+        notices.append((kind, body))
+        if kind == "conflict" and not got.done():
+            got.set_result(body)
+
+    admin.notice_callbacks.append(on_notice)
+    session = await admin.connect()  # the admin's app is open and connected
+    try:
+        c.replica.set_offline(True)  # c is away the whole time
+        a.replica.set_offline(True)
+        b.replica.set_offline(True)
+        a.replica.set_campaign_field(cid, "budget_cents", 11)
+        b.replica.set_campaign_field(cid, "budget_cents", 22)
+        for e in (a, b):
+            e.replica.set_offline(False)
+            await e.sync_once()
+        body = await asyncio.wait_for(got, 5)
+        assert body["conflict"]["field"] == "budget_cents"
+        assert len(body["conflict"]["candidates"]) == 2
+    finally:
+        await session.close()
+    assert c.replica.campaign(cid)["open_conflicts"] == {}
+    c.replica.set_offline(False)
+    await c.sync_once()
+    (mark,) = c.replica.campaign(cid)["open_conflicts"].values()
+    assert mark == {"field": "budget_cents", "kind": "concurrent_edit"}
