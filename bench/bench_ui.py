@@ -29,14 +29,14 @@ COLD = r"""
 import time, os, sys
 t0 = float(sys.argv[1])
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-import asyncio, qasync
-from client.ui.app import application
+import asyncio
+from client.ui.app import application, new_event_loop
 from client.credentials import MemoryTokens
 from client.store import Replica
 from client.sync import SyncEngine
 from client.ui.main_window import MainWindow
 app = application()
-loop = qasync.QEventLoop(app); asyncio.set_event_loop(loop)
+loop = new_event_loop(app); asyncio.set_event_loop(loop)
 async def main():
     replica = Replica(sys.argv[2]); engine = SyncEngine(replica, tokens=MemoryTokens())
     w = MainWindow(engine); w.show(); w.start()
@@ -140,11 +140,9 @@ def main() -> None:
     args = parser.parse_args()
     profile = Path(tempfile.mkdtemp(prefix="wedsync-cold-"))
     cold = cold_start(profile)
-    import qasync
+    from client.ui.app import new_event_loop
 
-    from client.ui.app import application
-
-    loop = qasync.QEventLoop(application())
+    loop = new_event_loop()
     asyncio.set_event_loop(loop)
     with loop:
         result = loop.run_until_complete(stall(args.events))

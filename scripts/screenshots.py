@@ -19,14 +19,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from client.credentials import MemoryTokens  # noqa: E402
 from client.store import Replica  # noqa: E402
 from client.sync import SyncEngine  # noqa: E402
 from client.ui import campaign_edits as edits  # noqa: E402
-from client.ui.app import application  # noqa: E402
+from client.ui.app import application, new_event_loop  # noqa: E402
 from client.ui.main_window import MainWindow  # noqa: E402
 from shared.protocol import campaign as schema  # noqa: E402
 
@@ -237,7 +236,7 @@ if __name__ == "__main__":
     parser.add_argument("--dark", action="store_true")
     args = parser.parse_args()
     application()
-    loop = qasync.QEventLoop(application())
+    loop = new_event_loop()
     asyncio.set_event_loop(loop)
     with loop:
         loop.run_until_complete(main(args.out, args.dark))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import qasync
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
@@ -21,6 +22,30 @@ from client.sync import SyncEngine
 from .login_dialog import LOCAL_ONLY, LoginDialog
 from .main_window import MainWindow
 from .theme import ThemeWatcher
+
+
+class AppEventLoop(qasync.QEventLoop):
+    """qasync's loop, which on ``close`` also destroys its Qt helper objects, here, on the GUI
+    thread.
+
+    qasync schedules callbacks as Qt timers on a parentless ``QObject`` and never kills the
+    timers still pending when the loop closes; that object sits in a reference cycle with the
+    loop, so Python's cycle collector frees it later on whichever thread happens to allocate:
+    often the replica worker or a server thread. A ``QObject`` destroyed off its thread cannot
+    unregister its timers ("Timers cannot be stopped from another thread") and the GUI thread's
+    next timer pass dispatches to freed memory: a segfault some seconds after a loop closed.
+    """
+
+    def close(self) -> None:
+        super().close()
+        for helper in (self._timer, getattr(self, "_QEventLoop__call_soon_signaller", None)):
+            if helper is not None and shiboken6.isValid(helper):
+                shiboken6.delete(helper)
+
+
+def new_event_loop(app: QApplication | None = None) -> AppEventLoop:
+    """The asyncio loop of the app (and of its tests, scripts and benchmarks)."""
+    return AppEventLoop(app or application())
 
 
 def application() -> QApplication:
@@ -93,7 +118,7 @@ def open_app(
     factory run inside the app's event loop before the window opens (e.g. the demo starts its
     local server there, so the server and the app share the loop)."""
     app = application()
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     try:
         return loop.run_until_complete(run_window(Path(profile_dir), tokens=tokens, setup=setup))

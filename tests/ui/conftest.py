@@ -16,7 +16,6 @@ from pathlib import Path  # noqa: E402
 import keyring  # noqa: E402
 import keyring.backend  # noqa: E402
 import pytest  # noqa: E402
-import qasync  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from client.credentials import KeyringTokens  # noqa: E402
@@ -27,9 +26,9 @@ PASSWORD = "correct horse battery"
 
 
 def pytest_asyncio_loop_factories(config, item):  # noqa: ANN001, ANN201 - pytest-asyncio hook
-    from client.ui.app import application
+    from client.ui.app import new_event_loop
 
-    return {"qasync": lambda: qasync.QEventLoop(application())}
+    return {"qasync": new_event_loop}
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
