@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -145,26 +146,28 @@ class _Session:
         except (aiohttp.ClientError, ConnectionError) as exc:
             self._fail(SyncError(f"connection lost: {exc}"))
 
-    def _fail(self, exc: Exception) -> None:
+    def _fail(self, exc: Exception, *, pending: Exception | None = None) -> None:
         if not self.failure.done():
             self.failure.set_exception(exc)
         for fut in list(self.pending.values()) + [self.pull_waiter]:
             if fut is not None and not fut.done():
-                fut.set_exception(exc)
+                fut.set_exception(pending or exc)
 
     async def _dispatch(self, frame: dict[str, Any]) -> None:
         kind = frame["t"]
         if kind == m.MsgType.ACK:
-            fut = self.pending.pop(frame["b"], None)
-            if fut is not None and not fut.done():
+            fut = self._settle(frame["b"])
+            if fut is not None:
                 fut.set_result(frame)
         elif kind == m.MsgType.ERROR:
             err = RemoteError(frame["code"], frame["msg"])
-            fut = self.pending.pop(frame.get("b"), None) if "b" in frame else None
-            if fut is not None and not fut.done():
+            fut = self._settle(frame["b"]) if "b" in frame else None
+            if fut is not None:
                 fut.set_exception(err)
             elif not frame.get("b"):
-                self._fail(err)
+                # A refusal of the connection, not of a batch: the batches in flight are not
+                # at fault, so they fail as a transient error and are sent again later.
+                self._fail(err, pending=SyncError(f"connection refused by the server: {err}"))
         elif kind == m.MsgType.DOCS:
             updates = [(c, bytes(u)) for c, u in frame["u"]]
             if updates:
@@ -175,6 +178,16 @@ class _Session:
         elif kind == m.MsgType.NOTICE:
             for callback in self.engine.notice_callbacks:
                 callback(frame["kind"], frame["body"])
+
+    def _settle(self, batch: int) -> asyncio.Future | None:
+        """The waiting future of ``batch``, if any. A batch already failed with the connection
+        stays in ``pending`` so that ``close`` retrieves its error (a late or duplicated answer
+        does not orphan it)."""
+        fut = self.pending.get(batch)
+        if fut is None or fut.done():
+            return None
+        del self.pending[batch]
+        return fut
 
     async def send(self, data: bytes) -> None:
         if self.failure.done():
@@ -292,7 +305,11 @@ class SyncEngine:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise SyncError(f"cannot reach {url}: {exc}") from None
         await ws.send_bytes(m.hello(token=token, device_id=self.replica.device_id))
-        data = await ws.receive(timeout_s=self.timeout_s)
+        try:
+            data = await ws.receive(timeout_s=self.timeout_s)
+        except TimeoutError:
+            await ws.close()
+            raise SyncError(f"no answer to HELLO within {self.timeout_s:.0f} s") from None
         if not isinstance(data, bytes):
             await ws.close()
             what = "a text frame" if isinstance(data, str) else f"close code {ws.close_code}"
@@ -387,10 +404,10 @@ class SyncEngine:
                 except RemoteError as exc:
                     if exc.code not in PERMANENT:
                         raise
-                    await self.run_db(
-                        lambda: self.replica.reject(priority, item_type, first, last,
-                                                    code=exc.code, reason=exc.message)
-                    )
+                    await self.run_db(functools.partial(
+                        self.replica.reject, priority, item_type, first, last,
+                        code=exc.code, reason=exc.message,
+                    ))
                     report.rejected += count
                     log.warning("server refused %s %s item(s): %s", count, item_type, exc.message)
                     continue
@@ -404,7 +421,12 @@ class SyncEngine:
         vectors = await self.run_db(self.replica.state_vectors)
         session.pull_waiter = asyncio.get_running_loop().create_future()
         await session.send(m.pull(vectors))
-        await asyncio.wait_for(session.pull_waiter, self.timeout_s)
+        # asyncio.wait, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as
+        # the waiter completes, and a cancelled live loop would then carry on.
+        done, _ = await asyncio.wait({session.pull_waiter}, timeout=self.timeout_s)
+        if not done:
+            raise SyncError(f"no DOCS from the server within {self.timeout_s:.0f} s")
+        session.pull_waiter.result()
 
     # ------------------------------------------------------------------ live
 
@@ -469,6 +491,5 @@ async def _wait_any(*waitables: Any, timeout_s: float) -> None:
     finally:
         for t in tasks:
             t.cancel()
-        for t in tasks:
-            with contextlib.suppress(BaseException):
-                await t
+        if tasks:  # wait for them without swallowing a cancellation of the caller
+            await asyncio.wait(tasks)
