@@ -1,0 +1,166 @@
+"""Checkers over a finished simulation: each returns pass/fail (or skipped) and a counter-example.
+
+They compare the simulation's own history (what devices captured and edited, what each replica
+had seen, what went over the network) with what the server and the replicas hold at the end:
+
+* ``exactly_once``: every captured event is on the server once, from its device, and the server
+  holds nothing that was not captured;
+* ``convergence``: every replica's campaigns equal the server's, field by field;
+* ``conflicts``: the server flagged a concurrent-edit conflict for a campaign field iff two
+  guarded edits of it were concurrent (neither replica had seen the other's edit, directly or
+  through later edits), and each candidate it names is concurrent with another candidate;
+* ``priority``: no device sent a class-3 batch while a class-0 event queued before that push
+  pass was still unacked;
+* ``no_unexpected_errors``: no error frame, logged error or dead sync loop that the injected
+  faults do not explain, and nothing rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .world import Simulation
+
+MAX_EXAMPLES = 5
+CONCURRENT_KINDS = ("concurrent_edit", "status_race")
+
+
+def _result(name: str, failures: list[Any], *, checked: int, detail: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "status": "fail" if failures else "pass",
+        "checked": checked,
+        "detail": detail,
+        "counterexample": failures[:MAX_EXAMPLES],
+        "failures": len(failures),
+    }
+
+
+def _server_events(sim: Simulation) -> list[tuple[str, str, str, int]]:
+    db = sim.server.ctx.storage.db
+    devices = dict(db.execute("SELECT id, name FROM devices").fetchall())
+    rows = db.execute("SELECT id, device_id, kind, count(*) FROM events GROUP BY id").fetchall()
+    return [(r[0], devices.get(r[1], r[1]), r[2], r[3]) for r in rows]
+
+
+def exactly_once(sim: Simulation) -> dict[str, Any]:
+    captured = sim.history.captured
+    on_server = {r[0]: r for r in _server_events(sim)}
+    failures = []
+    for event_id in sorted(captured):
+        device, kind = captured[event_id]
+        row = on_server.get(event_id)
+        if row is None:
+            failures.append({"event": event_id, "device": device, "kind": kind,
+                             "problem": "captured but not on the server"})
+        elif row[3] != 1 or row[1] != device:
+            failures.append({"event": event_id, "device": device, "kind": kind,
+                             "problem": f"stored {row[3]} times, from {row[1]}"})
+    for event_id in sorted(set(on_server) - set(captured)):
+        failures.append({"event": event_id, "problem": "on the server but never captured"})
+    for device in sim.devices:
+        depths = device.replica.queue_depths()
+        if any(depths.values()):
+            failures.append({"device": device.name, "problem": f"outbox not empty: {depths}"})
+    return _result("exactly_once", failures, checked=len(captured),
+                   detail=f"{len(captured)} events captured, {len(on_server)} on the server")
+
+
+def _comparable(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in snapshot.items() if k not in ("id", "updated_at_ms")}
+
+
+def convergence(sim: Simulation) -> dict[str, Any]:
+    server = {row.id: _comparable(row.snapshot) for row in sim.server.ctx.storage.campaigns(sim.org_id)}
+    failures = []
+    for device in sim.devices:
+        local = {c["id"]: _comparable(c) for c in device.replica.campaigns()}
+        for campaign_id in sorted(set(server) | set(local)):
+            mine, theirs = local.get(campaign_id), server.get(campaign_id)
+            if mine == theirs:
+                continue
+            if mine is None or theirs is None:
+                diff = {"missing_on": "device" if mine is None else "server"}
+            else:
+                diff = {k: {"device": mine.get(k), "server": theirs.get(k)}
+                        for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)}
+            failures.append({"device": device.name, "campaign": campaign_id,
+                             "diff": json.loads(json.dumps(diff, default=str))})
+    return _result("convergence", failures, checked=len(server) * len(sim.devices),
+                   detail=f"{len(server)} campaigns on {len(sim.devices)} replicas and the server")
+
+
+def conflicts(sim: Simulation) -> dict[str, Any]:
+    if not sim.server.conflicts_available:
+        return {"name": "conflicts", "status": "skipped", "checked": 0,
+                "detail": "skipped: conflicts not available", "counterexample": [], "failures": 0}
+    from .world import concurrent_pairs
+
+    history = sim.history
+    pairs = concurrent_pairs(history.guarded)
+    field_of = {g.edit: (g.campaign, g.field) for g in history.guarded}
+    expected: dict[tuple[str, str], set[frozenset[str]]] = {}
+    for a, b in pairs:
+        expected.setdefault(field_of[a], set()).add(frozenset((a, b)))
+    concurrent_with: dict[str, set[str]] = {}
+    for a, b in pairs:
+        concurrent_with.setdefault(a, set()).add(b)
+        concurrent_with.setdefault(b, set()).add(a)
+    flagged: dict[tuple[str, str], set[str]] = {}
+    for record in sim.server.ctx.storage.conflicts(sim.org_id):
+        if record.get("kind") not in CONCURRENT_KINDS:
+            continue
+        key = (record["campaign_id"], record["field"])
+        flagged.setdefault(key, set()).update(c.get("edit") for c in record.get("candidates", []))
+    failures = []
+    for key in sorted(expected):  # a concurrent pair on a field: that field has a conflict
+        if not flagged.get(key):
+            pair = sorted(sorted(expected[key], key=sorted)[0])
+            failures.append({"campaign": key[0], "field": key[1], "edits": pair,
+                             "problem": "concurrent guarded edits, no conflict flagged"})
+    for key in sorted(flagged):  # every candidate was concurrent with another candidate
+        for edit in sorted(flagged[key]):
+            if not concurrent_with.get(edit, set()) & flagged[key]:
+                failures.append({"campaign": key[0], "field": key[1], "edit": edit,
+                                 "problem": "flagged, but concurrent with no other candidate"})
+    return _result("conflicts", failures, checked=len(history.guarded),
+                   detail=f"{len(pairs)} concurrent pairs, "
+                          f"{len(flagged)} fields flagged")
+
+
+def priority(sim: Simulation) -> dict[str, Any]:
+    violations = sim.history.priority_violations
+    checks = sim.priority_checks
+    return _result("priority", violations, checked=checks["class3_batches"],
+                   detail=f"{checks['class3_batches']} class-3 batches sent, "
+                          f"{checks['with_class0_queued_at_pass_start']} of them in a pass that "
+                          "began with class-0 events queued")
+
+
+def no_unexpected_errors(sim: Simulation) -> dict[str, Any]:
+    failures = list(sim.history.errors) + list(sim.history.step_failures)
+    for device in sim.devices:
+        rejected = device.replica.rejected_count()
+        if rejected:
+            failures.append({"device": device.name, "problem": f"{rejected} items rejected"})
+    explained = sum(sim.history.explained_errors.values())
+    return _result("no_unexpected_errors", failures, checked=len(failures) + explained,
+                   detail=f"{explained} errors explained by injected faults")
+
+
+def safety(sim: Simulation) -> dict[str, Any] | None:
+    """Cheap checks valid at any moment: the server holds nothing twice and nothing that was
+    never captured. None when they hold."""
+    if not sim.server_up:
+        return None
+    for event_id, _device, _kind, count in _server_events(sim):
+        if count != 1 or event_id not in sim.history.captured:
+            return {"event": event_id, "problem": "duplicate or never captured"}
+    return None
+
+
+def run_all(sim: Simulation) -> list[dict[str, Any]]:
+    return [exactly_once(sim), convergence(sim), conflicts(sim), priority(sim),
+            no_unexpected_errors(sim)]

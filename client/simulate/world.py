@@ -1,0 +1,641 @@
+"""The simulated world: one server and N devices running the real store and sync code.
+
+The server is the real ``ServerContext`` (SQLite storage, priority writer, campaign merge, conflict
+detection when available) serving each simulated connection with the real ``serve_connection``;
+each device is a real ``Replica`` on its own SQLite file with a real ``SyncEngine`` in
+``run_forever``. Only three things are swapped: the websocket for ``SimNetwork`` channels, the
+worker threads for ``InlineExecutor``, and wall time for the loop's virtual clock.
+
+A device crash closes its SQLite file and drops its tasks with no further write (a committed
+transaction survives, nothing else does); a server restart cuts every connection, drops every
+task of the server and reopens the context on the same data directory.
+
+``History`` is what the simulation itself saw happen (captures, guarded edits and what each
+replica had seen when it made them, frames, errors), independent of the server's records: the
+checkers compare the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pycrdt
+
+from shared.protocol import campaign as schema
+from shared.protocol import messages as m
+from shared.protocol.hlc import HybridClock
+from shared.protocol.kinds import EVENT_CLASSES, KNOWN_CHANNELS
+
+from ..credentials import MemoryTokens, account_for
+from ..store import Replica
+from ..sync import SyncEngine
+from .network import DOWN, UP, LinkConditions, SimEnd, SimNetwork
+from .vtime import InlineExecutor, VirtualTimeLoop
+
+log = logging.getLogger(__name__)
+
+SERVER_URL = "http://server.sim"
+ORG = "Simulated Weddings"
+KINDS = tuple(sorted(EVENT_CLASSES))
+GUARDED = tuple(sorted(schema.GUARDED_FIELDS))
+TEXTS = schema.TEXT_FIELDS
+WORDS = ("barn", "fair", "May", "roses", "couples", "venue", "open day", "offer", "RSVP", "menu")
+
+
+@dataclass(frozen=True)
+class GuardedRecord:
+    campaign: str
+    field: str
+    edit: str
+    device: str
+    step: int
+    bases: tuple[str, ...]  # the edits of the field this replica had seen when it made this one
+
+
+@dataclass
+class History:
+    captured: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (device, kind)
+    guarded: list[GuardedRecord] = field(default_factory=list)
+    priority_violations: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # unexplained
+    explained_errors: Counter[str] = field(default_factory=Counter)
+    step_failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _ErrorLog(logging.Handler):
+    """Collects warnings and errors logged by the server and the sync engine during a run."""
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__(logging.WARNING)
+        self.sim = sim
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sim.on_log(record)
+
+
+class SimServer:
+    def __init__(self, data_dir: Path, writer_factory: Callable | None) -> None:
+        from server.writer import PriorityWriter  # the client imports the server only here
+
+        self.data_dir = data_dir
+        self.writer_factory = writer_factory or PriorityWriter
+        self.ctx = None
+        self.tasks: dict[asyncio.Task, None] = {}
+        self.conflicts_available = False
+
+    def open(self) -> None:
+        from server.campaigns import CampaignDocs
+        from server.config import ServerConfig
+        from server.context import ServerContext
+        from server.hub import Hub
+        from server.storage import SQLiteStorage
+
+        storage = SQLiteStorage(self.data_dir)
+        docs = CampaignDocs()
+        detector = _conflict_detector()
+        self.conflicts_available = detector is not None and hasattr(storage, "conflicts")
+        if detector is not None:
+            docs.hooks.append(detector)
+        writer = self.writer_factory(storage, max_items=20_000, on_rollback=docs.clear,
+                                     executor=InlineExecutor())
+        self.ctx = ServerContext(
+            config=ServerConfig(data_dir=self.data_dir), storage=storage, reader=storage.reader(),
+            reader_executor=InlineExecutor(), writer=writer, docs=docs, hub=Hub(),
+        )
+        writer.start()
+
+    def accept(self, end: SimEnd) -> None:
+        from server.sync_ws import serve_connection
+
+        task = asyncio.get_running_loop().create_task(serve_connection(self.ctx, end))
+        self.tasks[task] = None
+        task.add_done_callback(lambda t: self.tasks.pop(t, None))
+
+    async def crash(self) -> None:
+        """Drop every task of the server and close its files (the network was cut first)."""
+        for task in list(self.tasks):
+            task.cancel()
+        for task in list(self.tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        ctx, self.ctx = self.ctx, None
+        await ctx.writer.stop()
+        ctx.reader.close()
+        ctx.storage.close()
+
+
+def _conflict_detector() -> Any:
+    try:
+        from server.conflicts import ConflictDetector
+    except ImportError:
+        return None
+    return ConflictDetector()
+
+
+class SimDevice:
+    def __init__(self, sim: Simulation, name: str) -> None:
+        self.sim = sim
+        self.name = name
+        self.profile = sim.workdir / "devices" / name
+        self.replica: Replica | None = None
+        self.engine: SyncEngine | None = None
+        self.task: asyncio.Task | None = None
+        self.stop: asyncio.Event | None = None
+        self.down_until_step = -1
+        self.class0_mark: int | None = None
+        self.class0_queued_at_mark = False
+        self.device_id = ""
+
+    @property
+    def alive(self) -> bool:
+        return self.replica is not None
+
+    def start(self) -> None:
+        sim = self.sim
+        replica = Replica(self.profile)
+        # What would be random per process is drawn from the run's seed.
+        replica._client_id = sim.rng.getrandbits(52)
+        replica.clock = HybridClock(int(replica.get_setting("hlc") or 0), now_ms=sim.loop.now_ms)
+        self.device_id = replica.device_id
+        if replica.get_setting("server_url") is None:
+            sim.register_device(self, replica)
+        self.replica = replica
+        self.engine = SyncEngine(
+            replica, tokens=sim.tokens, batch_size=sim.batch_size, window=4, timeout_s=20.0,
+            connector=sim.net.connector(self.name), executor=InlineExecutor(),
+            rng=random.Random(sim.rng.getrandbits(64)),
+        )
+        self._observe(self.engine)
+        self.stop = asyncio.Event()
+        self.task = sim.loop.create_task(self._run(self.engine, self.stop))
+
+    async def _run(self, engine: SyncEngine, stop: asyncio.Event) -> None:
+        try:
+            await engine.run_forever(stop, poll_s=1.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the live sync loop must never die on its own
+            if engine is not self.engine:  # the process was killed: its last gasp is not a bug
+                return
+            self.sim.unexplained(
+                "client", f"{self.name}: run_forever ended with {type(exc).__name__}: {exc}"
+            )
+
+    def _observe(self, engine: SyncEngine) -> None:
+        """At the start of each push pass, mark the last outbox row: every class-0 row up to the
+        mark must be acked before the pass sends any class-3 batch."""
+        push = engine.push
+
+        async def observed_push(session: Any, report: Any, started: float) -> None:
+            db = engine.replica.db
+            self.class0_mark = db.execute("SELECT max(seq) FROM outbox").fetchone()[0] or 0
+            self.class0_queued_at_mark = bool(
+                db.execute("SELECT 1 FROM outbox WHERE priority = 0 LIMIT 1").fetchone()
+            )
+            try:
+                await push(session, report, started)
+            finally:
+                self.class0_mark = None
+
+        engine.push = observed_push
+
+    def check_class3_send(self, frame: dict[str, Any]) -> None:
+        if self.replica is None or self.class0_mark is None:
+            return
+        self.sim.priority_checks["class3_batches"] += 1
+        if self.class0_queued_at_mark:
+            self.sim.priority_checks["with_class0_queued_at_pass_start"] += 1
+        waiting = [r[0] for r in self.replica.db.execute(
+            "SELECT item_id FROM outbox WHERE priority = 0 AND seq <= ? ORDER BY seq LIMIT 5",
+            (self.class0_mark,),
+        )]
+        if waiting:
+            self.sim.history.priority_violations.append({
+                "device": self.name, "step": self.sim.step, "class3_batch": frame.get("b"),
+                "class0_not_acked": waiting,
+            })
+
+    async def crash(self) -> None:
+        self.sim.net.cut(self.name, reason="crash")
+        replica, task = self.replica, self.task
+        self.replica = self.engine = self.task = None
+        replica.db.conn.close()  # from here on, any write of the dead process would fail
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+    async def shutdown(self) -> None:
+        """A clean stop at the end of the run (the live loop first, then the files)."""
+        if self.task is not None:
+            self.stop.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), 120)
+            except TimeoutError:
+                self.task.cancel()
+                with contextlib.suppress(BaseException):
+                    await self.task
+
+
+@dataclass
+class SimConfig:
+    seed: int
+    devices: int = 3
+    steps: int = 200
+    check_every_step: bool = False
+    #: tests swap in deliberately broken parts; the product never sets these
+    writer_factory: Callable | None = None
+    network_factory: Callable[[random.Random], SimNetwork] | None = None
+
+
+class Simulation:
+    def __init__(self, config: SimConfig, workdir: Path) -> None:
+        self.config = config
+        self.workdir = Path(workdir)
+        self.rng = random.Random(config.seed)
+        self.loop: VirtualTimeLoop | None = None
+        self.net = (config.network_factory or SimNetwork)(random.Random(self.rng.getrandbits(64)))
+        self.tokens = MemoryTokens()
+        self.batch_size = 8
+        self.history = History()
+        self.actions: Counter[str] = Counter()
+        self.priority_checks: Counter[str] = Counter()
+        self.step = 0
+        self.server: SimServer | None = None
+        self.server_up = False
+        self.restarting = False
+        self.devices = [SimDevice(self, f"device-{i}") for i in range(config.devices)]
+        self.campaigns: list[str] = []
+        self.org_id = ""
+        self.user_ids: dict[str, str] = {}
+        self.conn_faults: dict[tuple[str, int], set[str]] = {}
+
+    # ------------------------------------------------------------------ setup
+
+    def register_device(self, device: SimDevice, replica: Replica) -> None:
+        """What ``wedsync client login`` does, done on the server's storage directly."""
+        from server.auth import hash_token
+
+        storage = self.server.ctx.storage
+        if not self.org_id:
+            self.org_id = storage.ensure_org(ORG)
+        email = f"{device.name}@sim.test"
+        user_id = storage.create_user(org_id=self.org_id, email=email, password_hash="!",
+                                      role="marketer")
+        token = self.rng.randbytes(24).hex()
+        storage.create_device(user_id=user_id, org_id=self.org_id, name=device.name,
+                              token_hash=hash_token(token), device_id=replica.device_id)
+        self.tokens.set(account_for(replica.device_id), token)
+        for key, value in (("server_url", SERVER_URL), ("user_email", email), ("org", self.org_id),
+                           ("role", "marketer")):
+            replica.set_setting(key, value)
+
+    # ------------------------------------------------------------------ observation
+
+    def on_frame(self, device: str, conn: int, direction: str, stage: str, data: bytes) -> None:
+        if stage != "sent":
+            return
+        try:
+            frame = msgpack.unpackb(data, raw=False)
+        except Exception:  # noqa: BLE001 - the network observes; the receiver validates
+            return
+        if not isinstance(frame, dict):
+            return
+        if direction == UP and frame.get("t") == m.MsgType.PUSH and frame.get("c") == 3 \
+                and "e" in frame:
+            sim_device = next(d for d in self.devices if d.name == device)
+            sim_device.check_class3_send(frame)
+        elif direction == DOWN and frame.get("t") == m.MsgType.ERROR:
+            self._server_error_frame(device, conn, frame)
+
+    def _server_error_frame(self, device: str, conn: int, frame: dict[str, Any]) -> None:
+        code, message = frame.get("code"), frame.get("msg")
+        faults = self.conn_faults.get((device, conn), set())
+        if code == "unavailable" and self.restarting:
+            self.history.explained_errors["unavailable during a server restart"] += 1
+        elif faults & {"loss", "duplicate", "reorder"} and code in ("bad_frame", "unauthenticated"):
+            self.history.explained_errors[f"{code} after {'/'.join(sorted(faults))}"] += 1
+        else:
+            self.unexplained("server", f"ERROR frame to {device}: {code}: {message}")
+
+    def on_log(self, record: logging.LogRecord) -> None:
+        if self.restarting:
+            self.history.explained_errors["logged during a server restart"] += 1
+            return
+        if record.name == "client.sync" and "refused" in record.getMessage():
+            self.unexplained("client", record.getMessage())
+            return
+        if record.name.startswith("client.sync"):
+            self.history.explained_errors["client warning"] += 1
+            return
+        self.unexplained(record.name, record.getMessage())
+
+    def unexplained(self, source: str, message: str) -> None:
+        self.history.errors.append({"step": self.step, "source": source, "message": message})
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> dict[str, Any]:
+        from . import checkers
+        from .vtime import deterministic_ids
+
+        self.loop = VirtualTimeLoop()
+        handler = _ErrorLog(self)
+        watched = [logging.getLogger(n) for n in ("server", "client.sync", "asyncio")]
+        for logger in watched:
+            logger.addHandler(handler)
+        try:
+            with deterministic_ids(random.Random(self.rng.getrandbits(64)), self.loop.now_ms):
+                return self.loop.run_until_complete(self._main(checkers))
+        finally:
+            for logger in watched:
+                logger.removeHandler(handler)
+            self.loop.close()
+
+    async def _main(self, checkers: Any) -> dict[str, Any]:
+        self.net.observers.append(self.on_frame)
+        self.net.observers.append(self._track_conn_faults)
+        self._start_server()
+        for device in self.devices:
+            device.start()
+        try:
+            for step in range(1, self.config.steps + 1):
+                self.step = step
+                await self._one_step()
+                if self.config.check_every_step:
+                    failure = checkers.safety(self)
+                    if failure:
+                        self.history.step_failures.append({"step": self.step, **failure})
+            self.step = self.config.steps + 1
+            await self._heal()
+            results = checkers.run_all(self)
+        finally:
+            for device in self.devices:
+                if device.alive:
+                    await device.shutdown()
+                    device.engine._executor.shutdown()
+                    device.replica.close()
+            if self.server_up:
+                self.net.accept = None
+                self.net.cut_all()
+                await self.server.crash()
+        return self._report(results)
+
+    def _track_conn_faults(self, device: str, conn: int, direction: str, stage: str,
+                           data: bytes) -> None:
+        if stage == "sent":
+            cond = self.net.conditions(device)
+            kinds = self.conn_faults.setdefault((device, conn), set())
+            if cond.loss:
+                kinds.add("loss")
+            if cond.duplicate:
+                kinds.add("duplicate")
+            if cond.reorder:
+                kinds.add("reorder")
+
+    def _start_server(self) -> None:
+        if self.server is None:
+            self.server = SimServer(self.workdir / "server", self.config.writer_factory)
+        self.server.open()
+        self.net.accept = self.server.accept
+        self.server_up = True
+
+    async def _restart_server(self) -> None:
+        self.restarting = True
+        try:
+            self.net.accept = None
+            self.net.cut_all()
+            await self.server.crash()
+            self.server_up = False
+        finally:
+            self.restarting = False
+        await asyncio.sleep(self.rng.uniform(0.1, 5.0))  # down for a while
+        self._start_server()
+
+    async def _one_step(self) -> None:
+        rng = self.rng
+        for device in self.devices:
+            if not device.alive and device.down_until_step <= self.step:
+                device.start()
+                self.actions["device_restart"] += 1
+        alive = [d for d in self.devices if d.alive]
+        roll = rng.random()
+        if roll < 0.26 and alive:
+            self._capture(rng.choice(alive))
+        elif roll < 0.34 and alive:  # a burst at a fair: several kinds, so classes queue together
+            device = rng.choice(alive)
+            for _ in range(rng.randint(3, 6)):
+                self._capture(device)
+        elif roll < 0.40 and alive and (len(self.campaigns) < 2 + self.step // 40):
+            self._create_campaign(rng.choice(alive))
+        elif roll < 0.55 and alive:
+            self._edit_guarded(rng.choice(alive))
+        elif roll < 0.65 and alive:
+            self._edit_text(rng.choice(alive))
+        elif roll < 0.88:
+            self._network_fault(rng.choice(self.devices))
+        elif roll < 0.95 and alive:
+            device = rng.choice(alive)
+            device.down_until_step = self.step + rng.randint(1, 6)
+            self.net.faults["device_crash"] += 1
+            await device.crash()
+        elif roll < 0.98:
+            self.net.faults["server_restart"] += 1
+            await self._restart_server()
+        else:
+            self.actions["idle"] += 1
+        await asyncio.sleep(rng.choice((0.01, 0.2, 1.0, 3.0, rng.uniform(0, 30))))
+
+    # ------------------------------------------------------------------ actions
+
+    def _capture(self, device: SimDevice) -> None:
+        rng, replica = self.rng, device.replica
+        kind = KINDS[rng.randrange(len(KINDS))]
+        contact = f"couple{rng.randrange(50)}@example.com"
+        if kind == "contact":
+            result = replica.upsert_contact(contact, {"stage": rng.choice(("lead", "booked")),
+                                                      "guests": rng.randrange(20, 200)})
+        else:
+            count = rng.randint(1, 12) if EVENT_CLASSES[kind] != 0 else rng.randint(1, 4)
+            campaign = rng.choice(self._known_campaigns(device)) if rng.random() < 0.5 and \
+                self._known_campaigns(device) else None
+            events = [
+                replica.make_event(
+                    kind=kind, contact=contact, campaign=campaign,
+                    channel=rng.choice(KNOWN_CHANNELS) if kind in ("touchpoint", "lead") else None,
+                    value_cents=rng.randrange(10_000, 900_000) if kind == "conversion" else None,
+                    occurred_at_ms=self.loop.now_ms() - rng.randrange(0, 86_400_000),
+                    payload={"n": i} if kind in ("attachment", "activity_log") else None,
+                )
+                for i in range(count)
+            ]
+            result = replica.capture_many(events)
+        for event in result.events:
+            self.history.captured[event.id] = (device.name, event.kind)
+        self.actions[f"capture:{kind}"] += len(result.events)
+
+    def _known_campaigns(self, device: SimDevice) -> list[str]:
+        return sorted(c["id"] for c in device.replica.campaigns())
+
+    def _create_campaign(self, device: SimDevice) -> None:
+        name = f"Campaign {len(self.campaigns) + 1}"
+        campaign_id, _ = device.replica.create_campaign(
+            name=name, campaign_type=self.rng.choice(schema.CAMPAIGN_TYPES),
+        )
+        self.campaigns.append(campaign_id)
+        self.actions["campaign_create"] += 1
+
+    def _guarded_value(self, name: str) -> Any:
+        rng = self.rng
+        if name == "status":
+            return rng.choice(schema.STATUSES)
+        if name == "budget_cents":
+            return rng.randrange(0, 5_000_000, 100)
+        if name in ("schedule_start", "schedule_end"):
+            return f"2025-{rng.randint(6, 12):02d}-{rng.randint(1, 28):02d}"
+        if name == "audience_segment":
+            return {"rule": "stage", "equals": rng.choice(("lead", "booked", "married"))}
+        if name == "trigger":
+            return {"kind": rng.choice(("lead", "milestone", "invite_accepted"))}
+        return {"per_days": rng.randint(1, 14), "max": rng.randint(1, 5)}
+
+    def _edit_guarded(self, device: SimDevice) -> None:
+        known = self._known_campaigns(device)
+        if not known:
+            return
+        rng, replica = self.rng, device.replica
+        campaign_id = rng.choice(known)
+        name = rng.choice(GUARDED)
+        value = self._guarded_value(name)
+        made: list[schema.GuardedEdit] = []
+
+        def edit(doc: pycrdt.Doc) -> list[schema.GuardedEdit | None]:
+            guarded = schema.set_field(doc, name, value)
+            made.append(guarded)
+            return [guarded]
+
+        replica.edit_campaign(campaign_id, edit)
+        for guarded in made:
+            if guarded is None:
+                continue
+            base = guarded.base
+            bases = tuple(base) if isinstance(base, list | tuple) else ((base,) if base else ())
+            self.history.guarded.append(GuardedRecord(
+                campaign=campaign_id, field=guarded.field, edit=guarded.edit, device=device.name,
+                step=self.step, bases=bases,
+            ))
+        self.actions["edit_guarded"] += 1
+
+    def _edit_text(self, device: SimDevice) -> None:
+        known = self._known_campaigns(device)
+        if not known:
+            return
+        rng, replica = self.rng, device.replica
+        campaign_id = rng.choice(known)
+        name = rng.choice(TEXTS)
+        old = replica.campaign(campaign_id).get(name) or ""
+        at = rng.randint(0, len(old))
+        new = (old[:at] + " " + rng.choice(WORDS) + " " + old[at:]).strip()[:400]
+        replica.set_campaign_field(campaign_id, name, new)
+        self.actions["edit_text"] += 1
+
+    def _network_fault(self, device: SimDevice) -> None:
+        rng = self.rng
+        choice = rng.choice(("offline", "online", "slow", "loss", "duplicate", "reorder",
+                             "cut_mid_frame", "perfect"))
+        cond = LinkConditions()
+        if choice == "offline":
+            cond = LinkConditions(online=False)
+            self.net.faults["offline"] += 1
+        elif choice == "slow":
+            cond = LinkConditions(latency_ms=(200.0, rng.uniform(500, 8000)))
+            self.net.faults["slow"] += 1
+        elif choice == "loss":
+            cond = LinkConditions(loss=rng.uniform(0.05, 0.3))
+        elif choice == "duplicate":
+            cond = LinkConditions(duplicate=rng.uniform(0.1, 0.5))
+        elif choice == "reorder":
+            cond = LinkConditions(latency_ms=(1.0, 400.0), reorder=True)
+        elif choice == "cut_mid_frame":
+            cond = LinkConditions(cut_after_frames=rng.randint(1, 12))
+        self.actions[f"network:{choice}"] += 1
+        self.net.set_conditions(device.name, cond)
+
+    async def _heal(self) -> None:
+        """End of the run: perfect network, every process up, then sync to quiescence."""
+        for device in self.devices:
+            self.net.set_conditions(device.name, LinkConditions())
+        if not self.server_up:
+            self._start_server()
+        for device in self.devices:
+            if not device.alive:
+                device.start()
+        for device in self.devices:
+            await device.shutdown()
+        for round_no in range(3):
+            for device in self.devices:
+                try:
+                    await asyncio.wait_for(device.engine.sync_once(), 300)
+                except Exception as exc:  # noqa: BLE001 - reported by the checkers
+                    self.unexplained("client", f"{device.name}: final sync round {round_no}: "
+                                               f"{type(exc).__name__}: {exc}")
+
+    # ------------------------------------------------------------------ report
+
+    def _report(self, results: list[dict[str, Any]]) -> dict[str, Any]:
+        faults = {k: self.net.faults.get(k, 0) for k in FAULT_KINDS}
+        return {
+            "seed": self.config.seed,
+            "devices": self.config.devices,
+            "steps": self.config.steps,
+            "virtual_time_s": round(self.loop.time(), 3),
+            "faults": faults,
+            "actions": dict(sorted(self.actions.items())),
+            "events_captured": len(self.history.captured),
+            "campaigns": len(self.campaigns),
+            "guarded_edits": len(self.history.guarded),
+            "concurrent_guarded_pairs": len(concurrent_pairs(self.history.guarded)),
+            "explained_errors": dict(sorted(self.history.explained_errors.items())),
+            "checkers": results,
+            "ok": all(r["status"] != "fail" for r in results),
+        }
+
+
+def concurrent_pairs(edits: list[GuardedRecord]) -> list[tuple[str, str]]:
+    """Pairs of guarded edits of one campaign field of which neither had seen the other, from
+    the simulation's own record of what each replica had seen (its bases), transitively."""
+    by_field: dict[tuple[str, str], list[GuardedRecord]] = {}
+    for g in edits:
+        by_field.setdefault((g.campaign, g.field), []).append(g)
+    pairs = []
+    for group in by_field.values():
+        parents = {g.edit: g.bases for g in group}
+        seen = {g.edit: _ancestors(parents, g.bases) for g in group}
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if a.edit not in seen[b.edit] and b.edit not in seen[a.edit]:
+                    pairs.append((a.edit, b.edit))
+    return pairs
+
+
+def _ancestors(parents: dict[str, tuple[str, ...]], start: tuple[str, ...]) -> set[str]:
+    found: set[str] = set()
+    stack = list(start)
+    while stack:
+        edit = stack.pop()
+        if edit not in found:
+            found.add(edit)
+            stack.extend(parents.get(edit, ()))
+    return found
+
+
+FAULT_KINDS = ("offline", "slow", "loss", "duplicate", "reorder", "cut_mid_frame",
+               "device_crash", "server_restart")
