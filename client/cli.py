@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import app_main, demo
 
     demo.register(sub, common)
+    from .simulate import cli as simulate_cli
+
+    simulate_cli.register(sub, common)
     app_main.register(sub, common)
     try:
         from . import analytics_cli
