@@ -37,8 +37,11 @@ from .store import Replica
 log = logging.getLogger(__name__)
 
 PERMANENT = {
-    str(ErrorCode.BAD_EVENT), str(ErrorCode.BAD_UPDATE), str(ErrorCode.FORBIDDEN),
-    str(ErrorCode.TOO_LARGE), str(ErrorCode.BAD_FRAME),
+    str(ErrorCode.BAD_EVENT),
+    str(ErrorCode.BAD_UPDATE),
+    str(ErrorCode.FORBIDDEN),
+    str(ErrorCode.TOO_LARGE),
+    str(ErrorCode.BAD_FRAME),
 }
 
 
@@ -171,7 +174,9 @@ class _Session:
         elif kind == m.MsgType.DOCS:
             updates = [(c, bytes(u)) for c, u in frame["u"]]
             if updates:
-                changes = await self.engine.run_db(self.engine.replica.apply_remote_updates, updates)
+                changes = await self.engine.run_db(
+                    self.engine.replica.apply_remote_updates, updates
+                )
                 self.pulled += len(changes.campaigns)
             if frame.get("done") and self.pull_waiter is not None and not self.pull_waiter.done():
                 self.pull_waiter.set_result(None)
@@ -207,9 +212,16 @@ class _Session:
 
 class SyncEngine:
     def __init__(
-        self, replica: Replica, *, tokens: TokenStore, batch_size: int = 1000, window: int = 8,
-        timeout_s: float = 60.0, connector: Connector | None = None,
-        executor: Executor | None = None, rng: random.Random | None = None,
+        self,
+        replica: Replica,
+        *,
+        tokens: TokenStore,
+        batch_size: int = 1000,
+        window: int = 8,
+        timeout_s: float = 60.0,
+        connector: Connector | None = None,
+        executor: Executor | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         """``connector`` opens the sync connection (default: an aiohttp websocket); ``executor``
         runs replica work (default: one worker thread); ``rng`` draws the reconnect jitter. The
@@ -249,8 +261,12 @@ class SyncEngine:
     async def login(self, server_url: str, email: str, password: str, device_name: str) -> dict:
         """Log in, keep the device token in the token store, remember server and user."""
         url = server_url.rstrip("/")
-        body = {"email": email, "password": password, "device_name": device_name,
-                "device_id": self.replica.device_id}
+        body = {
+            "email": email,
+            "password": password,
+            "device_name": device_name,
+            "device_id": self.replica.device_id,
+        }
         try:
             async with self._client().post(f"{url}/api/v1/login", json=body) as resp:
                 data = await resp.json(content_type=None)
@@ -262,8 +278,13 @@ class SyncEngine:
             err = data.get("error", {}) if isinstance(data, dict) else {}
             raise RemoteError(err.get("code", str(resp.status)), err.get("message", "login failed"))
         self.tokens.set(account_for(self.replica.device_id), data["token"])
-        for key, value in (("server_url", url), ("user_email", data["user"]), ("org", data["org"]),
-                           ("role", data["role"]), ("server_device_id", data["device_id"])):
+        for key, value in (
+            ("server_url", url),
+            ("user_email", data["user"]),
+            ("org", data["org"]),
+            ("role", data["role"]),
+            ("server_device_id", data["device_id"]),
+        ):
             await self.run_db(self.replica.set_setting, key, value)
         return {k: v for k, v in data.items() if k != "token"}
 
@@ -283,7 +304,9 @@ class SyncEngine:
             raise SyncError(f"{url}{path} did not answer JSON") from None
         if resp.status >= 400:
             err = data.get("error", {}) if isinstance(data, dict) else {}
-            raise RemoteError(err.get("code", str(resp.status)), err.get("message", resp.reason or ""))
+            raise RemoteError(
+                err.get("code", str(resp.status)), err.get("message", resp.reason or "")
+            )
         return data
 
     def _token(self) -> tuple[str, str]:
@@ -299,7 +322,9 @@ class SyncEngine:
         if self.replica.offline:
             raise OfflineError("this profile is offline: `wedsync client offline off` to sync")
         url, token = self._token()
-        ws_url = url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/api/v1/sync"
+        ws_url = (
+            url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/api/v1/sync"
+        )
         try:
             ws = await self._connector(ws_url)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -361,7 +386,9 @@ class SyncEngine:
                 await self._drain(session, report, priority, "campaign")
             report.class_done_ms[priority] = (time.perf_counter() - started) * 1000
 
-    async def _drain(self, session: _Session, report: SyncReport, priority: int, item_type: str) -> None:
+    async def _drain(
+        self, session: _Session, report: SyncReport, priority: int, item_type: str
+    ) -> None:
         """Send every queued item of one class and type, ``window`` batches in flight."""
         after = 0
         inflight: dict[asyncio.Future, tuple[int, int, int]] = {}
@@ -404,10 +431,17 @@ class SyncEngine:
                 except RemoteError as exc:
                     if exc.code not in PERMANENT:
                         raise
-                    await self.run_db(functools.partial(
-                        self.replica.reject, priority, item_type, first, last,
-                        code=exc.code, reason=exc.message,
-                    ))
+                    await self.run_db(
+                        functools.partial(
+                            self.replica.reject,
+                            priority,
+                            item_type,
+                            first,
+                            last,
+                            code=exc.code,
+                            reason=exc.message,
+                        )
+                    )
                     report.rejected += count
                     log.warning("server refused %s %s item(s): %s", count, item_type, exc.message)
                     continue
@@ -431,7 +465,10 @@ class SyncEngine:
     # ------------------------------------------------------------------ live
 
     async def run_forever(
-        self, stop: asyncio.Event, *, on_report: Callable[[SyncReport | Exception], None] | None = None,
+        self,
+        stop: asyncio.Event,
+        *,
+        on_report: Callable[[SyncReport | Exception], None] | None = None,
         poll_s: float = 1.0,
     ) -> None:
         """Stay connected: sync, then push whatever is captured and apply live updates as they

@@ -141,7 +141,9 @@ async def _handshake(ws: Transport, ctx: ServerContext) -> Principal | None:
         await refuse(exc.code, exc.message)
         return None
     if frame["t"] != m.MsgType.HELLO:
-        await refuse(ErrorCode.UNAUTHENTICATED, f"{frame['t'].name} before HELLO: authenticate first")
+        await refuse(
+            ErrorCode.UNAUTHENTICATED, f"{frame['t'].name} before HELLO: authenticate first"
+        )
         return None
     try:
         principal = await ctx.authenticate(frame["token"])
@@ -150,15 +152,22 @@ async def _handshake(ws: Transport, ctx: ServerContext) -> Principal | None:
         return None
     now = time.time_ns() // 1_000_000
     await ws.send_bytes(
-        m.welcome(device_id=principal.device_id or "", org=principal.org_id, role=principal.role,
-                  user=principal.email, server_time_ms=now)
+        m.welcome(
+            device_id=principal.device_id or "",
+            org=principal.org_id,
+            role=principal.role,
+            user=principal.email,
+            server_time_ms=now,
+        )
     )
     with contextlib.suppress(Exception):
         await ctx.writer.run_exclusive(lambda st: st.touch_device(principal.device_id, now))
     return principal
 
 
-async def _push(ctx: ServerContext, conn: Connection, frame: dict, inflight: asyncio.Semaphore) -> None:
+async def _push(
+    ctx: ServerContext, conn: Connection, frame: dict, inflight: asyncio.Semaphore
+) -> None:
     batch = frame["b"]
     principal = conn.principal
     try:
@@ -166,7 +175,8 @@ async def _push(ctx: ServerContext, conn: Connection, frame: dict, inflight: asy
             action = "capture"
             principal.require("capture")
             stored, dup = await ctx.writer.submit(
-                frame["c"], len(frame["events"]),
+                frame["c"],
+                len(frame["events"]),
                 _store_events(principal, frame["c"], frame["events"]),
             )
             conn.send(m.ack(batch, stored=stored, duplicates=dup))
@@ -175,11 +185,19 @@ async def _push(ctx: ServerContext, conn: Connection, frame: dict, inflight: asy
             principal.require("edit_campaigns")
             updates = frame["updates"]
             applied: list[AppliedUpdate] = await ctx.writer.submit(
-                frame["c"], len(updates),
-                lambda st, seq: [ctx.docs.apply(st, principal, c, u, meta) for c, u, meta in updates],
+                frame["c"],
+                len(updates),
+                lambda st, seq: [
+                    ctx.docs.apply(st, principal, c, u, meta) for c, u, meta in updates
+                ],
             )
-            conn.send(m.ack(batch, stored=sum(a.changed for a in applied),
-                            duplicates=sum(not a.changed for a in applied)))
+            conn.send(
+                m.ack(
+                    batch,
+                    stored=sum(a.changed for a in applied),
+                    duplicates=sum(not a.changed for a in applied),
+                )
+            )
             _fan_out(ctx, conn, applied)
     except Forbidden as exc:
         conn.send(m.error(exc.code, exc.message, batch=batch))
@@ -190,7 +208,9 @@ async def _push(ctx: ServerContext, conn: Connection, frame: dict, inflight: asy
         conn.send(m.error(ErrorCode.UNAVAILABLE, "server shutting down; retry", batch=batch))
     except Exception as exc:  # a bug: the device retries later, the server keeps serving
         log.exception("push batch %s from device %s failed", batch, principal.device_id)
-        conn.send(m.error(ErrorCode.INTERNAL, f"internal error ({type(exc).__name__})", batch=batch))
+        conn.send(
+            m.error(ErrorCode.INTERNAL, f"internal error ({type(exc).__name__})", batch=batch)
+        )
     finally:
         inflight.release()
 
@@ -203,15 +223,21 @@ def _target(frame: dict) -> str | None:
 def _store_events(principal: Principal, priority: int, events: list[list[Any]]):
     def run(storage, seq: int) -> tuple[int, int]:
         result = storage.insert_events(
-            org_id=principal.org_id, device_id=principal.device_id or "", events=events,
-            priority=priority, commit_seq=seq,
+            org_id=principal.org_id,
+            device_id=principal.device_id or "",
+            events=events,
+            priority=priority,
+            commit_seq=seq,
         )
         if priority == CONTACTS:
             for event in map(event_from_row, events):
                 if event.contact and isinstance(event.payload.get("fields"), dict):
                     storage.merge_contact(
-                        org_id=principal.org_id, email=event.contact, fields=event.payload["fields"],
-                        hlc=event.hlc, device_id=principal.device_id or "",
+                        org_id=principal.org_id,
+                        email=event.contact,
+                        fields=event.payload["fields"],
+                        hlc=event.hlc,
+                        device_id=principal.device_id or "",
                     )
         return result
 
@@ -221,10 +247,14 @@ def _store_events(principal: Principal, priority: int, events: list[list[Any]]):
 def _fan_out(ctx: ServerContext, origin: Connection, applied: list[AppliedUpdate]) -> None:
     changed = [(a.campaign_id, a.update) for a in applied if a.changed]
     if changed:
-        ctx.hub.broadcast(origin.principal.org_id, m.docs(changed, done=False, live=True), exclude=origin)
+        ctx.hub.broadcast(
+            origin.principal.org_id, m.docs(changed, done=False, live=True), exclude=origin
+        )
     for item in applied:
         for notice in item.notices:
-            ctx.hub.broadcast(item.org_id, m.notice(notice["kind"], notice), roles=notice.get("roles"))
+            ctx.hub.broadcast(
+                item.org_id, m.notice(notice["kind"], notice), roles=notice.get("roles")
+            )
 
 
 async def _pull(ctx: ServerContext, conn: Connection, frame: dict) -> None:

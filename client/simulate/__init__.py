@@ -17,12 +17,18 @@ from .world import FAULT_KINDS, SimConfig, Simulation
 
 
 def simulate(
-    *, seed: int, devices: int = 3, steps: int = 200, check_every_step: bool = False,
-    workdir: Path | None = None, **parts: Any,
+    *,
+    seed: int,
+    devices: int = 3,
+    steps: int = 200,
+    check_every_step: bool = False,
+    workdir: Path | None = None,
+    **parts: Any,
 ) -> dict[str, Any]:
     """Run one simulation in ``workdir`` (a fresh temporary directory by default)."""
-    config = SimConfig(seed=seed, devices=devices, steps=steps,
-                       check_every_step=check_every_step, **parts)
+    config = SimConfig(
+        seed=seed, devices=devices, steps=steps, check_every_step=check_every_step, **parts
+    )
     if workdir is not None:
         return Simulation(config, workdir).run()
     with tempfile.TemporaryDirectory(prefix="wedsync-sim-") as tmp:

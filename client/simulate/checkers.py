@@ -53,19 +53,35 @@ def exactly_once(sim: Simulation) -> dict[str, Any]:
         device, kind = captured[event_id]
         row = on_server.get(event_id)
         if row is None:
-            failures.append({"event": event_id, "device": device, "kind": kind,
-                             "problem": "captured but not on the server"})
+            failures.append(
+                {
+                    "event": event_id,
+                    "device": device,
+                    "kind": kind,
+                    "problem": "captured but not on the server",
+                }
+            )
         elif row[3] != 1 or row[1] != device:
-            failures.append({"event": event_id, "device": device, "kind": kind,
-                             "problem": f"stored {row[3]} times, from {row[1]}"})
+            failures.append(
+                {
+                    "event": event_id,
+                    "device": device,
+                    "kind": kind,
+                    "problem": f"stored {row[3]} times, from {row[1]}",
+                }
+            )
     for event_id in sorted(set(on_server) - set(captured)):
         failures.append({"event": event_id, "problem": "on the server but never captured"})
     for device in sim.devices:
         depths = device.replica.queue_depths()
         if any(depths.values()):
             failures.append({"device": device.name, "problem": f"outbox not empty: {depths}"})
-    return _result("exactly_once", failures, checked=len(captured),
-                   detail=f"{len(captured)} events captured, {len(on_server)} on the server")
+    return _result(
+        "exactly_once",
+        failures,
+        checked=len(captured),
+        detail=f"{len(captured)} events captured, {len(on_server)} on the server",
+    )
 
 
 def _comparable(snapshot: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +89,9 @@ def _comparable(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def convergence(sim: Simulation) -> dict[str, Any]:
-    server = {row.id: _comparable(row.snapshot) for row in sim.server.ctx.storage.campaigns(sim.org_id)}
+    server = {
+        row.id: _comparable(row.snapshot) for row in sim.server.ctx.storage.campaigns(sim.org_id)
+    }
     failures = []
     for device in sim.devices:
         local = {c["id"]: _comparable(c) for c in device.replica.campaigns()}
@@ -84,18 +102,36 @@ def convergence(sim: Simulation) -> dict[str, Any]:
             if mine is None or theirs is None:
                 diff = {"missing_on": "device" if mine is None else "server"}
             else:
-                diff = {k: {"device": mine.get(k), "server": theirs.get(k)}
-                        for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)}
-            failures.append({"device": device.name, "campaign": campaign_id,
-                             "diff": json.loads(json.dumps(diff, default=str))})
-    return _result("convergence", failures, checked=len(server) * len(sim.devices),
-                   detail=f"{len(server)} campaigns on {len(sim.devices)} replicas and the server")
+                diff = {
+                    k: {"device": mine.get(k), "server": theirs.get(k)}
+                    for k in sorted(set(mine) | set(theirs))
+                    if mine.get(k) != theirs.get(k)
+                }
+            failures.append(
+                {
+                    "device": device.name,
+                    "campaign": campaign_id,
+                    "diff": json.loads(json.dumps(diff, default=str)),
+                }
+            )
+    return _result(
+        "convergence",
+        failures,
+        checked=len(server) * len(sim.devices),
+        detail=f"{len(server)} campaigns on {len(sim.devices)} replicas and the server",
+    )
 
 
 def conflicts(sim: Simulation) -> dict[str, Any]:
     if not sim.server.conflicts_available:
-        return {"name": "conflicts", "status": "skipped", "checked": 0,
-                "detail": "skipped: conflicts not available", "counterexample": [], "failures": 0}
+        return {
+            "name": "conflicts",
+            "status": "skipped",
+            "checked": 0,
+            "detail": "skipped: conflicts not available",
+            "counterexample": [],
+            "failures": 0,
+        }
     from .world import concurrent_pairs
 
     history = sim.history
@@ -118,25 +154,44 @@ def conflicts(sim: Simulation) -> dict[str, Any]:
     for key in sorted(expected):  # a concurrent pair on a field: that field has a conflict
         if not flagged.get(key):
             pair = sorted(sorted(expected[key], key=sorted)[0])
-            failures.append({"campaign": key[0], "field": key[1], "edits": pair,
-                             "problem": "concurrent guarded edits, no conflict flagged"})
+            failures.append(
+                {
+                    "campaign": key[0],
+                    "field": key[1],
+                    "edits": pair,
+                    "problem": "concurrent guarded edits, no conflict flagged",
+                }
+            )
     for key in sorted(flagged):  # every candidate was concurrent with another candidate
         for edit in sorted(flagged[key]):
             if not concurrent_with.get(edit, set()) & flagged[key]:
-                failures.append({"campaign": key[0], "field": key[1], "edit": edit,
-                                 "problem": "flagged, but concurrent with no other candidate"})
-    return _result("conflicts", failures, checked=len(history.guarded),
-                   detail=f"{len(pairs)} concurrent pairs, "
-                          f"{len(flagged)} fields flagged")
+                failures.append(
+                    {
+                        "campaign": key[0],
+                        "field": key[1],
+                        "edit": edit,
+                        "problem": "flagged, but concurrent with no other candidate",
+                    }
+                )
+    return _result(
+        "conflicts",
+        failures,
+        checked=len(history.guarded),
+        detail=f"{len(pairs)} concurrent pairs, {len(flagged)} fields flagged",
+    )
 
 
 def priority(sim: Simulation) -> dict[str, Any]:
     violations = sim.history.priority_violations
     checks = sim.priority_checks
-    return _result("priority", violations, checked=checks["class3_batches"],
-                   detail=f"{checks['class3_batches']} class-3 batches sent, "
-                          f"{checks['with_class0_queued_at_pass_start']} of them in a pass that "
-                          "began with class-0 events queued")
+    return _result(
+        "priority",
+        violations,
+        checked=checks["class3_batches"],
+        detail=f"{checks['class3_batches']} class-3 batches sent, "
+        f"{checks['with_class0_queued_at_pass_start']} of them in a pass that "
+        "began with class-0 events queued",
+    )
 
 
 def no_unexpected_errors(sim: Simulation) -> dict[str, Any]:
@@ -146,8 +201,12 @@ def no_unexpected_errors(sim: Simulation) -> dict[str, Any]:
         if rejected:
             failures.append({"device": device.name, "problem": f"{rejected} items rejected"})
     explained = sum(sim.history.explained_errors.values())
-    return _result("no_unexpected_errors", failures, checked=len(failures) + explained,
-                   detail=f"{explained} errors explained by injected faults")
+    return _result(
+        "no_unexpected_errors",
+        failures,
+        checked=len(failures) + explained,
+        detail=f"{explained} errors explained by injected faults",
+    )
 
 
 def safety(sim: Simulation) -> dict[str, Any] | None:
@@ -162,5 +221,10 @@ def safety(sim: Simulation) -> dict[str, Any] | None:
 
 
 def run_all(sim: Simulation) -> list[dict[str, Any]]:
-    return [exactly_once(sim), convergence(sim), conflicts(sim), priority(sim),
-            no_unexpected_errors(sim)]
+    return [
+        exactly_once(sim),
+        convergence(sim),
+        conflicts(sim),
+        priority(sim),
+        no_unexpected_errors(sim),
+    ]

@@ -16,19 +16,29 @@ MAX_STEPS = 1_000_000
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "simulate", parents=[common],
+        "simulate",
+        parents=[common],
         help="simulate devices and a server under network faults, crashes and restarts",
     )
     p.add_argument("--seed", type=int, required=True, help="the same seed replays the same run")
     p.add_argument("--devices", type=int, default=3)
     p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--check-every-step", action="store_true",
-                   help="also check safety (nothing twice, nothing invented) after every step")
-    p.add_argument("--workdir", type=Path,
-                   help="keep the SQLite files of the server and devices here (must be empty)")
-    p.add_argument("--real", action="store_true",
-                   help="real processes: the server and clients via the CLI, the chaos proxy "
-                        "between them, SIGKILL at seeded random points")
+    p.add_argument(
+        "--check-every-step",
+        action="store_true",
+        help="also check safety (nothing twice, nothing invented) after every step",
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the SQLite files of the server and devices here (must be empty)",
+    )
+    p.add_argument(
+        "--real",
+        action="store_true",
+        help="real processes: the server and clients via the CLI, the chaos proxy "
+        "between them, SIGKILL at seeded random points",
+    )
     p.set_defaults(handler=run)
 
 
@@ -43,13 +53,19 @@ def run(args: argparse.Namespace) -> int:
     if args.real:
         from .real import run_real
 
-        report = run_real(seed=args.seed, devices=args.devices, steps=args.steps,
-                          workdir=args.workdir)
+        report = run_real(
+            seed=args.seed, devices=args.devices, steps=args.steps, workdir=args.workdir
+        )
     else:
         from . import simulate
 
-        report = simulate(seed=args.seed, devices=args.devices, steps=args.steps,
-                          check_every_step=args.check_every_step, workdir=args.workdir)
+        report = simulate(
+            seed=args.seed,
+            devices=args.devices,
+            steps=args.steps,
+            check_every_step=args.check_every_step,
+            workdir=args.workdir,
+        )
     wall_s = time.perf_counter() - started
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
@@ -73,7 +89,10 @@ def human(report: dict[str, Any]) -> str:
         lines.append(f"  {checker['status'].upper():7} {checker['name']}: {checker['detail']}")
         for example in checker["counterexample"]:
             lines.append(f"          e.g. {json.dumps(example, sort_keys=True)}")
-    lines.append("OK" if report["ok"] else
-                 f"FAILED: replay with `wedsync simulate --seed {report['seed']} "
-                 f"--devices {report['devices']} --steps {report['steps']}`")
+    lines.append(
+        "OK"
+        if report["ok"]
+        else f"FAILED: replay with `wedsync simulate --seed {report['seed']} "
+        f"--devices {report['devices']} --steps {report['steps']}`"
+    )
     return "\n".join(lines)

@@ -105,11 +105,17 @@ class SimServer:
         self.conflicts_available = detector is not None and hasattr(storage, "conflicts")
         if detector is not None:
             docs.hooks.append(detector)
-        writer = self.writer_factory(storage, max_items=20_000, on_rollback=docs.clear,
-                                     executor=InlineExecutor())
+        writer = self.writer_factory(
+            storage, max_items=20_000, on_rollback=docs.clear, executor=InlineExecutor()
+        )
         self.ctx = ServerContext(
-            config=ServerConfig(data_dir=self.data_dir), storage=storage, reader=storage.reader(),
-            reader_executor=InlineExecutor(), writer=writer, docs=docs, hub=Hub(),
+            config=ServerConfig(data_dir=self.data_dir),
+            storage=storage,
+            reader=storage.reader(),
+            reader_executor=InlineExecutor(),
+            writer=writer,
+            docs=docs,
+            hub=Hub(),
         )
         writer.start()
 
@@ -170,8 +176,13 @@ class SimDevice:
             sim.register_device(self, replica)
         self.replica = replica
         self.engine = SyncEngine(
-            replica, tokens=sim.tokens, batch_size=sim.batch_size, window=4, timeout_s=20.0,
-            connector=sim.net.connector(self.name), executor=InlineExecutor(),
+            replica,
+            tokens=sim.tokens,
+            batch_size=sim.batch_size,
+            window=4,
+            timeout_s=20.0,
+            connector=sim.net.connector(self.name),
+            executor=InlineExecutor(),
             rng=random.Random(sim.rng.getrandbits(64)),
         )
         self._observe(self.engine)
@@ -214,15 +225,22 @@ class SimDevice:
         self.sim.priority_checks["class3_batches"] += 1
         if self.class0_queued_at_mark:
             self.sim.priority_checks["with_class0_queued_at_pass_start"] += 1
-        waiting = [r[0] for r in self.replica.db.execute(
-            "SELECT item_id FROM outbox WHERE priority = 0 AND seq <= ? ORDER BY seq LIMIT 5",
-            (self.class0_mark,),
-        )]
+        waiting = [
+            r[0]
+            for r in self.replica.db.execute(
+                "SELECT item_id FROM outbox WHERE priority = 0 AND seq <= ? ORDER BY seq LIMIT 5",
+                (self.class0_mark,),
+            )
+        ]
         if waiting:
-            self.sim.history.priority_violations.append({
-                "device": self.name, "step": self.sim.step, "class3_batch": frame.get("b"),
-                "class0_not_acked": waiting,
-            })
+            self.sim.history.priority_violations.append(
+                {
+                    "device": self.name,
+                    "step": self.sim.step,
+                    "class3_batch": frame.get("b"),
+                    "class0_not_acked": waiting,
+                }
+            )
 
     async def crash(self) -> None:
         self.sim.net.cut(self.name, reason="crash")
@@ -288,14 +306,24 @@ class Simulation:
         if not self.org_id:
             self.org_id = storage.ensure_org(ORG)
         email = f"{device.name}@sim.test"
-        user_id = storage.create_user(org_id=self.org_id, email=email, password_hash="!",
-                                      role="marketer")
+        user_id = storage.create_user(
+            org_id=self.org_id, email=email, password_hash="!", role="marketer"
+        )
         token = self.rng.randbytes(24).hex()
-        storage.create_device(user_id=user_id, org_id=self.org_id, name=device.name,
-                              token_hash=hash_token(token), device_id=replica.device_id)
+        storage.create_device(
+            user_id=user_id,
+            org_id=self.org_id,
+            name=device.name,
+            token_hash=hash_token(token),
+            device_id=replica.device_id,
+        )
         self.tokens.set(account_for(replica.device_id), token)
-        for key, value in (("server_url", SERVER_URL), ("user_email", email), ("org", self.org_id),
-                           ("role", "marketer")):
+        for key, value in (
+            ("server_url", SERVER_URL),
+            ("user_email", email),
+            ("org", self.org_id),
+            ("role", "marketer"),
+        ):
             replica.set_setting(key, value)
 
     # ------------------------------------------------------------------ observation
@@ -309,8 +337,12 @@ class Simulation:
             return
         if not isinstance(frame, dict):
             return
-        if direction == UP and frame.get("t") == m.MsgType.PUSH and frame.get("c") == 3 \
-                and "e" in frame:
+        if (
+            direction == UP
+            and frame.get("t") == m.MsgType.PUSH
+            and frame.get("c") == 3
+            and "e" in frame
+        ):
             sim_device = next(d for d in self.devices if d.name == device)
             sim_device.check_class3_send(frame)
         elif direction == DOWN and frame.get("t") == m.MsgType.ERROR:
@@ -389,8 +421,9 @@ class Simulation:
                 await self.server.crash()
         return self._report(results)
 
-    def _track_conn_faults(self, device: str, conn: int, direction: str, stage: str,
-                           data: bytes) -> None:
+    def _track_conn_faults(
+        self, device: str, conn: int, direction: str, stage: str, data: bytes
+    ) -> None:
         if stage == "sent":
             cond = self.net.conditions(device)
             kinds = self.conn_faults.setdefault((device, conn), set())
@@ -461,15 +494,21 @@ class Simulation:
         kind = KINDS[rng.randrange(len(KINDS))]
         contact = f"couple{rng.randrange(50)}@example.com"
         if kind == "contact":
-            result = replica.upsert_contact(contact, {"stage": rng.choice(("lead", "booked")),
-                                                      "guests": rng.randrange(20, 200)})
+            result = replica.upsert_contact(
+                contact, {"stage": rng.choice(("lead", "booked")), "guests": rng.randrange(20, 200)}
+            )
         else:
             count = rng.randint(1, 12) if EVENT_CLASSES[kind] != 0 else rng.randint(1, 4)
-            campaign = rng.choice(self._known_campaigns(device)) if rng.random() < 0.5 and \
-                self._known_campaigns(device) else None
+            campaign = (
+                rng.choice(self._known_campaigns(device))
+                if rng.random() < 0.5 and self._known_campaigns(device)
+                else None
+            )
             events = [
                 replica.make_event(
-                    kind=kind, contact=contact, campaign=campaign,
+                    kind=kind,
+                    contact=contact,
+                    campaign=campaign,
                     channel=rng.choice(KNOWN_CHANNELS) if kind in ("touchpoint", "lead") else None,
                     value_cents=rng.randrange(10_000, 900_000) if kind == "conversion" else None,
                     occurred_at_ms=self.loop.now_ms() - rng.randrange(0, 86_400_000),
@@ -488,7 +527,8 @@ class Simulation:
     def _create_campaign(self, device: SimDevice) -> None:
         name = f"Campaign {len(self.campaigns) + 1}"
         campaign_id, _ = device.replica.create_campaign(
-            name=name, campaign_type=self.rng.choice(schema.CAMPAIGN_TYPES),
+            name=name,
+            campaign_type=self.rng.choice(schema.CAMPAIGN_TYPES),
         )
         self.campaigns.append(campaign_id)
         self.actions["campaign_create"] += 1
@@ -528,10 +568,16 @@ class Simulation:
                 continue
             base = guarded.base
             bases = tuple(base) if isinstance(base, list | tuple) else ((base,) if base else ())
-            self.history.guarded.append(GuardedRecord(
-                campaign=campaign_id, field=guarded.field, edit=guarded.edit, device=device.name,
-                step=self.step, bases=bases,
-            ))
+            self.history.guarded.append(
+                GuardedRecord(
+                    campaign=campaign_id,
+                    field=guarded.field,
+                    edit=guarded.edit,
+                    device=device.name,
+                    step=self.step,
+                    bases=bases,
+                )
+            )
         self.actions["edit_guarded"] += 1
 
     def _edit_text(self, device: SimDevice) -> None:
@@ -549,8 +595,18 @@ class Simulation:
 
     def _network_fault(self, device: SimDevice) -> None:
         rng = self.rng
-        choice = rng.choice(("offline", "online", "slow", "loss", "duplicate", "reorder",
-                             "cut_mid_frame", "perfect"))
+        choice = rng.choice(
+            (
+                "offline",
+                "online",
+                "slow",
+                "loss",
+                "duplicate",
+                "reorder",
+                "cut_mid_frame",
+                "perfect",
+            )
+        )
         cond = LinkConditions()
         if choice == "offline":
             cond = LinkConditions(online=False)
@@ -585,8 +641,10 @@ class Simulation:
                 try:
                     await asyncio.wait_for(device.engine.sync_once(), 300)
                 except Exception as exc:  # noqa: BLE001 - reported by the checkers
-                    self.unexplained("client", f"{device.name}: final sync round {round_no}: "
-                                               f"{type(exc).__name__}: {exc}")
+                    self.unexplained(
+                        "client",
+                        f"{device.name}: final sync round {round_no}: {type(exc).__name__}: {exc}",
+                    )
 
     # ------------------------------------------------------------------ report
 
@@ -620,7 +678,7 @@ def concurrent_pairs(edits: list[GuardedRecord]) -> list[tuple[str, str]]:
         parents = {g.edit: g.bases for g in group}
         seen = {g.edit: _ancestors(parents, g.bases) for g in group}
         for i, a in enumerate(group):
-            for b in group[i + 1:]:
+            for b in group[i + 1 :]:
                 if a.edit not in seen[b.edit] and b.edit not in seen[a.edit]:
                     pairs.append((a.edit, b.edit))
     return pairs
@@ -637,5 +695,13 @@ def _ancestors(parents: dict[str, tuple[str, ...]], start: tuple[str, ...]) -> s
     return found
 
 
-FAULT_KINDS = ("offline", "slow", "loss", "duplicate", "reorder", "cut_mid_frame",
-               "device_crash", "server_restart")
+FAULT_KINDS = (
+    "offline",
+    "slow",
+    "loss",
+    "duplicate",
+    "reorder",
+    "cut_mid_frame",
+    "device_crash",
+    "server_restart",
+)

@@ -30,8 +30,9 @@ class HelloAgainTransport(WebSocketTransport):
 async def test_connection_level_refusal_does_not_reject_batches_in_flight(server):
     a = await server.device("a")
     a.batch_size = 5
-    a.replica.capture_many([a.replica.make_event(kind="touchpoint", channel="email")
-                            for _ in range(200)])
+    a.replica.capture_many(
+        [a.replica.make_event(kind="touchpoint", channel="email") for _ in range(200)]
+    )
     _, token = a._token()
     plain = a._connector
 

@@ -32,8 +32,7 @@ def failed(report: dict, name: str) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", CI_SEEDS)
 def test_seeded_run_injects_every_fault_and_passes_every_checker(seed, tmp_path):
-    report = simulate(seed=seed, devices=3, steps=CI_STEPS, check_every_step=True,
-                      workdir=tmp_path)
+    report = simulate(seed=seed, devices=3, steps=CI_STEPS, check_every_step=True, workdir=tmp_path)
     print(f"seed {seed} faults injected: {json.dumps(report['faults'])}")
     missing = [kind for kind in FAULT_KINDS if report["faults"][kind] == 0]
     assert not missing, f"seed {seed} never injected {missing}: {report['faults']}"
@@ -81,8 +80,9 @@ class AckBeforeCommitWriter(PriorityWriter):
 
 
 def test_checkers_catch_a_store_that_acks_before_it_commits(tmp_path):
-    report = simulate(seed=2, devices=3, steps=200, workdir=tmp_path,
-                      writer_factory=AckBeforeCommitWriter)
+    report = simulate(
+        seed=2, devices=3, steps=200, workdir=tmp_path, writer_factory=AckBeforeCommitWriter
+    )
     assert report["faults"]["server_restart"] > 0
     checker = failed(report, "exactly_once")
     assert any(c["problem"] == "captured but not on the server" for c in checker["counterexample"])
@@ -107,8 +107,9 @@ class ForgedAckNetwork(SimNetwork):
 
 
 def test_checkers_catch_a_network_that_drops_an_acked_frame(tmp_path):
-    report = simulate(seed=4, devices=3, steps=150, workdir=tmp_path,
-                      network_factory=ForgedAckNetwork)
+    report = simulate(
+        seed=4, devices=3, steps=150, workdir=tmp_path, network_factory=ForgedAckNetwork
+    )
     checker = failed(report, "exactly_once")
     example = checker["counterexample"][0]
     assert example["problem"] == "captured but not on the server" and example["event"]
@@ -124,8 +125,7 @@ class NoDocsNetwork(SimNetwork):
 
 
 def test_convergence_checker_catches_replicas_that_never_receive_docs(tmp_path):
-    report = simulate(seed=5, devices=3, steps=150, workdir=tmp_path,
-                      network_factory=NoDocsNetwork)
+    report = simulate(seed=5, devices=3, steps=150, workdir=tmp_path, network_factory=NoDocsNetwork)
     checker = failed(report, "convergence")
     assert checker["counterexample"][0]["campaign"]
 
