@@ -57,6 +57,37 @@ def credit_from_weights(paths: PathSet, weights: np.ndarray, model: str) -> Cred
     return Credit(model, tuple(paths.labels), tuple(conv.tolist()), tuple(val.tolist()))
 
 
+def weighted_credit(paths: PathSet, model: str, **options: float) -> Credit:
+    """``credit_from_weights(paths, HEURISTICS[model](paths, **options), model)``, reusing the
+    weights across calls on the same paths (and on the same paths under other labels).
+
+    Only touches of paths with conversions or value can earn credit: the others add exactly
+    ``weight × 0 = 0`` to every sum, so they are left out of the sums (when every weight is
+    finite), which changes no result. The order of the remaining touches is kept, so the sums
+    are the same floating-point sums as in ``credit_from_weights``.
+    """
+    key = ("weights", model, tuple(sorted(options.items())))
+    hit = paths._structure.get(key)
+    if hit is None:
+        weights = HEURISTICS[model](paths, **options)
+        tp = paths.touch_path
+        conv_t, value_t = paths.conversions[tp], paths.value[tp]
+        if np.isfinite(weights).all():
+            sel = np.flatnonzero((conv_t != 0) | (value_t != 0))
+        else:
+            sel = np.arange(len(weights))
+        hit = paths._structure[key] = (sel, weights[sel], conv_t[sel], value_t[sel])
+    sel, w, conv_t, value_t = hit
+    lab_key = ("labels_at", key)
+    lab = paths._cache.get(lab_key)
+    if lab is None:
+        lab = paths._cache[lab_key] = paths.touch_label[sel]
+    n = len(paths.labels)
+    conv = np.bincount(lab, weights=w * conv_t, minlength=n)
+    val = np.bincount(lab, weights=w * value_t, minlength=n)
+    return Credit(model, tuple(paths.labels), tuple(conv.tolist()), tuple(val.tolist()))
+
+
 def _first(paths: PathSet) -> np.ndarray:
     w = np.zeros(len(paths.touch_label))
     lengths = paths.lengths
@@ -119,9 +150,6 @@ HEURISTICS: dict[str, Callable[[PathSet], np.ndarray]] = {
 
 def heuristic(paths: PathSet, model: str, **options: float) -> Credit:
     """Credit under one rule-based model (``HEURISTICS`` names them)."""
-    try:
-        fn = HEURISTICS[model]
-    except KeyError:
-        raise ValueError(f"unknown model {model!r}; expected one of {sorted(HEURISTICS)}") from None
-    weights = fn(paths, **options) if options else fn(paths)
-    return credit_from_weights(paths, weights, model)
+    if model not in HEURISTICS:
+        raise ValueError(f"unknown model {model!r}; expected one of {sorted(HEURISTICS)}")
+    return weighted_credit(paths, model, **options)

@@ -11,7 +11,7 @@ input order); the frame is immutable after construction; all times are epoch mil
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,30 @@ class EventFrame:
         if len(codes) == 1:
             return self.kind == codes[0]
         return np.isin(self.kind, codes)
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``build()``, computed once per frame and key. Only for values that depend on the
+        frame's data alone (a new frame, e.g. after new events, starts with an empty cache)."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = build()
+            return value
+
+    def rows_of(self, *kinds: str, lo: int | None = None, hi: int | None = None
+                ) -> np.ndarray:
+        """Row indices (ascending, so in time order) of the rows of ``kinds`` with
+        ``lo <= occurred_at_ms < hi`` (``None``: unbounded). The rows of each kind set and their
+        times are cached; rows are time-sorted, so a window is a slice of them."""
+        key = ("rows_of", tuple(sorted(set(kinds))))
+        rows, times = self.cached(key, lambda: self._rows_and_times(kinds))
+        a = 0 if lo is None else int(np.searchsorted(times, lo, side="left"))
+        b = len(rows) if hi is None else int(np.searchsorted(times, hi, side="left"))
+        return rows[a : max(a, b)]
+
+    def _rows_and_times(self, kinds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.flatnonzero(self.mask(*kinds))
+        return rows, self.time_ms[rows]
 
     def contact_code(self, name: str) -> int:
         index = self._cache.get("contact_index")

@@ -143,39 +143,83 @@ def _solve(q: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray:
     return spla.splu(a).solve(rhs)
 
 
+class _Absorption:
+    """Absorption of one chain, with or without a label, sharing the set-up between removals.
+
+    Small chains keep ``I − Q`` dense and take each reduced system as a sub-matrix of it; its
+    entries are the same numbers ``_solve`` builds from the reduced ``Q`` (``1 − q`` on the
+    diagonal, ``−q`` elsewhere), so the results are identical.
+    """
+
+    def __init__(self, chain: MarkovChain) -> None:
+        self.chain = chain
+        self.rhs = np.column_stack([chain.r_conv, chain.r_value])
+        n = chain.n_states
+        self.dense = np.eye(n) - chain.q.toarray() if n <= _DENSE_LIMIT else None
+
+    def states_with(self, label: int) -> np.ndarray:
+        c = self.chain.contains
+        return c.indices[c.indptr[label] : c.indptr[label + 1]]
+
+    def __call__(self, removed: int | None = None) -> tuple[float, float]:
+        chain = self.chain
+        if removed is None:
+            if self.dense is not None:
+                x = np.linalg.solve(self.dense, self.rhs)
+            else:
+                x = _solve(chain.q, self.rhs)
+            return float(x[0, 0]), float(x[0, 1])
+        mask = np.ones(chain.n_states, dtype=bool)
+        mask[self.states_with(removed)] = False
+        keep = np.flatnonzero(mask)
+        if self.dense is not None:
+            x = np.linalg.solve(self.dense[np.ix_(keep, keep)], self.rhs[keep])
+        else:
+            x = _solve(chain.q[keep][:, keep], self.rhs[keep])
+        return float(x[0, 0]), float(x[0, 1])
+
+
 def absorption(chain: MarkovChain, removed: int | None = None) -> tuple[float, float]:
     """(P(conversion), expected value per path) from start, optionally with one label removed."""
-    rhs = np.column_stack([chain.r_conv, chain.r_value])
-    if removed is None:
-        x = _solve(chain.q, rhs)
-        return float(x[0, 0]), float(x[0, 1])
-    keep = np.flatnonzero(chain.contains[removed].toarray().ravel() == 0)
-    sub = chain.q[keep][:, keep]
-    x = _solve(sub, rhs[keep])
-    return float(x[0, 0]), float(x[0, 1])
+    return _Absorption(chain)(removed)
 
 
 def removal_effects(chain: MarkovChain) -> tuple[np.ndarray, np.ndarray]:
     """Exact removal effects per label, for conversions and for value."""
-    p, v = absorption(chain)
+    return _removal_effects(_Absorption(chain))
+
+
+def _removal_effects(solver: _Absorption) -> tuple[np.ndarray, np.ndarray]:
+    chain = solver.chain
+    p, v = solver()
     re_c = np.zeros(len(chain.labels))
     re_v = np.zeros(len(chain.labels))
-    present = np.asarray(chain.contains.sum(axis=1)).ravel() > 0
+    present = np.diff(chain.contains.indptr) > 0
     for i in np.flatnonzero(present).tolist():
-        pr, vr = absorption(chain, i)
+        pr, vr = solver(i)
         re_c[i] = 1.0 - pr / p if p > 0 else 0.0
         re_v[i] = 1.0 - vr / v if v > 0 else 0.0
     return re_c, re_v
 
 
+def chain_for(paths: PathSet, order: int) -> MarkovChain:
+    """``build_chain(paths, order)``, estimated once per paths and order (paths are immutable)."""
+    key = ("markov_chain", order)
+    chain = paths._cache.get(key)
+    if chain is None:
+        chain = paths._cache[key] = build_chain(paths, order)
+    return chain
+
+
 def markov(paths: PathSet, *, order: int = 1) -> Credit:
     """Markov credit per label: removal effects normalised to the total conversions/value."""
-    chain = build_chain(paths, order)
-    re_c, re_v = removal_effects(chain)
+    chain = chain_for(paths, order)
+    solver = _Absorption(chain)
+    re_c, re_v = _removal_effects(solver)
     sc, sv = re_c.sum(), re_v.sum()
     conv = re_c / sc * chain.total_conversions if sc > 0 else np.zeros_like(re_c)
     val = re_v / sv * chain.total_value if sv > 0 else np.zeros_like(re_v)
-    p, _ = absorption(chain)
+    p, _ = solver()
     return Credit(
         f"markov_{order}" if order > 1 else "markov",
         tuple(paths.labels),

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from .attribution import DEFAULT_HALF_LIFE_MS, HEURISTICS, Credit, credit_from_weights
-from .attribution import time_decay_weights as _time_decay
+from .attribution import DEFAULT_HALF_LIFE_MS, HEURISTICS, Credit, weighted_credit
 from .errors import UnknownModelError
 from .markov import markov
 from .paths import PathSet
@@ -22,10 +21,10 @@ def run_model(
     if model == "shapley":
         return shapley(paths, seed=seed, permutations=permutations)
     if model == "time_decay":
-        weights = _time_decay(paths, half_life_ms=half_life_ms, half_life_steps=half_life_steps)
-        return credit_from_weights(paths, weights, model)
+        return weighted_credit(paths, model, half_life_ms=half_life_ms,
+                               half_life_steps=half_life_steps)
     if model in HEURISTICS:
-        return credit_from_weights(paths, HEURISTICS[model](paths), model)
+        return weighted_credit(paths, model)
     raise UnknownModelError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
 
 

@@ -19,7 +19,8 @@ Rules used by ``build_paths`` (documented in docs/analytics.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,12 @@ class PathSet:
     contact: np.ndarray | None = None  # int32 per path
     unattributed_conversions: float = 0.0
     unattributed_value: float = 0.0
+    #: structures derived from these paths by the models (see ``prepared.py``): ``_cache`` for
+    #: those that depend on the labels, ``_structure`` for those that do not (shared with the
+    #: same paths under other labels, see ``relabel``). PathSets are immutable, so these never
+    #: go stale.
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    _structure: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_paths(self) -> int:
@@ -57,15 +64,20 @@ class PathSet:
 
     @property
     def touch_path(self) -> np.ndarray:
-        """Path index of every touch."""
-        return np.repeat(np.arange(self.n_paths), self.lengths)
+        """Path index of every touch (computed once; do not modify)."""
+        tp = self._structure.get("touch_path")
+        if tp is None:
+            tp = np.repeat(np.arange(self.n_paths), self.lengths)
+            tp.flags.writeable = False
+            self._structure["touch_path"] = tp
+        return tp
 
     def relabel(self, touch_label: np.ndarray, labels: list[str]) -> PathSet:
         """The same paths with other labels per touch (e.g. campaigns instead of channels)."""
         return PathSet(
             labels, self.offsets, touch_label.astype(np.int32), self.conversions, self.value,
             self.nulls, self.touch_time_ms, self.conv_time_ms, self.contact,
-            self.unattributed_conversions, self.unattributed_value,
+            self.unattributed_conversions, self.unattributed_value, _structure=self._structure,
         )
 
     def path_strings(self, limit: int | None = None, sep: str = " > ") -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .events import KIND_CODE, EventFrame
+from .events import EventFrame
 from .paths import DAY_MS
 
 HORIZON_MS = 30 * DAY_MS
@@ -72,66 +72,91 @@ def brier(y: np.ndarray, p: np.ndarray) -> float | None:
     return float(np.mean((p - y) ** 2)) if len(y) else None
 
 
-def _last_before(frame: EventFrame, mask: np.ndarray, t: int, values: np.ndarray | None = None
-                 ) -> np.ndarray:
-    """Per contact, the last time (or value) of masked rows before ``t`` (NaN if none)."""
-    idx = np.flatnonzero(mask & (frame.time_ms <= t) & (frame.contact >= 0))
+def _rows(frame: EventFrame, kinds: tuple[str, ...], lo: int | None, hi: int) -> np.ndarray:
+    """Rows of ``kinds`` with a contact and ``lo < occurred_at_ms <= hi`` (times are integer
+    milliseconds, so that is ``[lo + 1, hi + 1)``)."""
+    rows = frame.rows_of(*kinds, lo=None if lo is None else lo + 1, hi=hi + 1)
+    return rows[frame.contact[rows] >= 0]
+
+
+def _last_before(frame: EventFrame, kinds: tuple[str, ...], t: int,
+                 values: np.ndarray | None = None) -> np.ndarray:
+    """Per contact, the last time (or value) of rows of ``kinds`` at or before ``t`` (NaN if
+    none)."""
+    idx = _rows(frame, kinds, None, t)
     out = np.full(frame.n_contacts, np.nan)
     # rows are time-sorted, so the last assignment for a contact is its latest row
     out[frame.contact[idx]] = (frame.time_ms if values is None else values)[idx]
     return out
 
 
-def _count(frame: EventFrame, mask: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    m = mask & (frame.time_ms > lo) & (frame.time_ms <= hi) & (frame.contact >= 0)
-    return np.bincount(frame.contact[m], minlength=frame.n_contacts).astype(float)
+def _count(frame: EventFrame, kinds: tuple[str, ...], lo: int, hi: int,
+           where: np.ndarray | None = None) -> np.ndarray:
+    """Per contact, rows of ``kinds`` in ``(lo, hi]`` (only rows where ``where`` holds)."""
+    idx = _rows(frame, kinds, lo, hi)
+    if where is not None:
+        idx = idx[where[idx]]
+    return np.bincount(frame.contact[idx], minlength=frame.n_contacts).astype(float)
 
 
 def churn_features(frame: EventFrame, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(supplier codes, features, churn labels in (t, t + horizon])."""
-    sub = (frame.kind == KIND_CODE["conversion"]) & (frame.conv_type == 2)
-    paid_before = _count(frame, sub, t - HORIZON_MS - 5 * DAY_MS, t) > 0
-    paid_after = _count(frame, sub, t, t + HORIZON_MS + 5 * DAY_MS) > 0
+    sub = frame.conv_type == 2
+    paid_before = _count(frame, ("conversion",), t - HORIZON_MS - 5 * DAY_MS, t, sub) > 0
+    paid_after = _count(frame, ("conversion",), t, t + HORIZON_MS + 5 * DAY_MS, sub) > 0
     who = np.flatnonzero(paid_before)
-    health = frame.kind == KIND_CODE["health_score"]
+    health = ("health_score",)
     last = _last_before(frame, health, t, frame.score)
     earlier = _last_before(frame, health, t - 28 * DAY_MS, frame.score)
     lowest = np.fmin(last, earlier)
-    engage = frame.mask(*ENGAGE)
-    seen = _last_before(frame, engage, t)
+    seen = _last_before(frame, ENGAGE, t)
     recency = np.where(np.isnan(seen), 365.0, (t - seen) / DAY_MS)
-    freq = _count(frame, engage, t - 30 * DAY_MS, t)
+    freq = _count(frame, ENGAGE, t - 30 * DAY_MS, t)
     last_f = np.nan_to_num(last, nan=50.0)
     change = np.nan_to_num(last - earlier, nan=0.0)
     x = np.column_stack([last_f, change, np.nan_to_num(lowest, nan=50.0), recency, freq])[who]
     return who, x, (~paid_after[who]).astype(float)
 
 
+TOUCH = ("touchpoint", "lead", "send", "invite_accepted")
+
+
 def conversion_features(frame: EventFrame, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(contact codes, features, labels: converts in (t, t + horizon])."""
-    conv = frame.kind == KIND_CODE["conversion"]
+    conv = ("conversion",)
     converted = _count(frame, conv, -np.iinfo(np.int64).max, t) > 0
-    touch = frame.mask("touchpoint", "lead", "send", "invite_accepted")
-    touches = _count(frame, touch, t - 30 * DAY_MS, t)
+    touches = _count(frame, TOUCH, t - 30 * DAY_MS, t)
     who = np.flatnonzero(~converted & (touches > 0) & (frame.role != 1))
-    opens = _count(frame, frame.kind == KIND_CODE["open"], t - 30 * DAY_MS, t)
-    clicks = _count(frame, frame.kind == KIND_CODE["click"], t - 30 * DAY_MS, t)
-    m = touch & (frame.time_ms > t - 30 * DAY_MS) & (frame.time_ms <= t) & (frame.contact >= 0)
+    opens = _count(frame, ("open",), t - 30 * DAY_MS, t)
+    clicks = _count(frame, ("click",), t - 30 * DAY_MS, t)
+    m = _rows(frame, TOUCH, t - 30 * DAY_MS, t)
     pairs = np.unique(frame.contact[m].astype(np.int64) * (len(frame.channels) + 1)
                       + frame.channel[m] + 1)
     distinct = np.bincount(pairs // (len(frame.channels) + 1), minlength=frame.n_contacts)
-    seen = _last_before(frame, touch, t)
+    seen = _last_before(frame, TOUCH, t)
     recency = np.where(np.isnan(seen), 365.0, (t - seen) / DAY_MS)
     x = np.column_stack([touches, opens, clicks, distinct, recency])[who]
     labels = _count(frame, conv, t, t + HORIZON_MS)[who] > 0
     return who, x, labels.astype(float)
 
 
+def _features(features, frame: EventFrame, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``features(frame, t)``, computed once per frame, feature set and cutoff: the three
+    cutoffs of one report are shared with the next report (a new frame starts afresh)."""
+    def build():
+        out = features(frame, t)
+        for a in out:
+            a.flags.writeable = False
+        return out
+
+    return frame.cached(("features", features.__module__, features.__qualname__, t), build)
+
+
 def _evaluate(features, frame: EventFrame, cutoff: int, names: list[str]) -> dict:
     train_t = cutoff - HORIZON_MS
-    _, x_train, y_train = features(frame, train_t - HORIZON_MS)
-    _, x_test, y_test = features(frame, train_t)
-    who, x_now, _ = features(frame, cutoff)
+    _, x_train, y_train = _features(features, frame, train_t - HORIZON_MS)
+    _, x_test, y_test = _features(features, frame, train_t)
+    who, x_now, _ = _features(features, frame, cutoff)
     if len(y_train) < 10 or y_train.min() == y_train.max():
         return {"model": "logistic", "trained": False, "reason": "too few labelled examples",
                 "train_size": int(len(y_train))}
@@ -169,7 +194,7 @@ def forecast(frame: EventFrame, *, to_ms: int, history_days: int = 90, horizon_d
     """Next ``horizon_days`` conversions and revenue: daily mean × days, 95 % interval from the
     daily variance (days assumed independent)."""
     lo = to_ms - history_days * DAY_MS
-    m = (frame.kind == KIND_CODE["conversion"]) & (frame.time_ms >= lo) & (frame.time_ms < to_ms)
+    m = frame.rows_of("conversion", lo=lo, hi=to_ms)
     day = (frame.time_ms[m] - lo) // DAY_MS
     counts = np.bincount(day, minlength=history_days)[:history_days].astype(float)
     revenue = np.bincount(day, weights=frame.value_cents[m] / 100.0,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .events import KIND_CODE, EventFrame
+from .events import EventFrame
 from .models import MODELS, run_model
 from .paths import DEFAULT_LOOKBACK_MS, build_paths
 from .predict import churn_model, conversion_model, forecast
@@ -68,9 +68,7 @@ def build_roi_report(
     names = {c["id"]: c.get("name") for c in campaigns}
     viral = viral_metrics(frame, from_ms=from_ms, to_ms=to_ms, campaign_names=names, top=top)
 
-    t = frame.time_ms
-    window = (t >= from_ms) & (t < to_ms)
-    conv = window & (frame.kind == KIND_CODE["conversion"])
+    conv = frame.rows_of("conversion", lo=from_ms, hi=to_ms)
     revenue = float(frame.value_cents[conv].sum()) / 100.0
     p = journeys.channels
     attributed_revenue = float(p.value.sum())
@@ -114,7 +112,7 @@ def build_roi_report(
             "marketing_cost": marketing_cost,
             "total_roi_ratio": total_ratio,
             "total_roi_pct": None if total_ratio is None else (total_ratio - 1) * 100,
-            "conversions": int(conv.sum()),
+            "conversions": int(len(conv)),
             "conversion_rate": p.conversions.sum() / paths_total if paths_total else None,
             "viral_coefficient": viral["viral_coefficient"],
             "new_customers": customers,
@@ -155,6 +153,6 @@ def _enrolled(frame: EventFrame, campaigns: list[dict], from_ms: int, to_ms: int
     """Contacts who received a send from a referral-type campaign up to ``to_ms``."""
     ids = [c["id"] for c in campaigns if c.get("type") in REFERRAL_TYPES]
     codes = [i for i, c in enumerate(frame.campaigns) if c in set(ids)]
-    m = (frame.kind == KIND_CODE["send"]) & np.isin(frame.campaign, codes) & (
-        frame.time_ms < to_ms) & (frame.contact >= 0)
-    return {frame.contacts[i] for i in np.unique(frame.contact[m]).tolist()}
+    sends = frame.rows_of("send", hi=to_ms)
+    sends = sends[np.isin(frame.campaign[sends], codes) & (frame.contact[sends] >= 0)]
+    return {frame.contacts[i] for i in np.unique(frame.contact[sends]).tolist()}

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from .attribution import Credit
-from .events import KIND_CODE, EventFrame
+from .events import EventFrame
 from .paths import DAY_MS
 
 MONTH_MS = 30 * DAY_MS
@@ -68,13 +68,11 @@ def campaign_roi(
     cost: CostModel,
 ) -> list[dict]:
     """ROI rows, one per known campaign (and any campaign seen in events), best ROI first."""
-    t = frame.time_ms
-    w = (t >= from_ms) & (t < to_ms) & (frame.campaign >= 0)
     n = len(frame.campaigns)
 
     def count(kind: str) -> np.ndarray:
-        m = w & (frame.kind == KIND_CODE[kind])
-        return np.bincount(frame.campaign[m], minlength=n)
+        camp = frame.campaign[frame.rows_of(kind, lo=from_ms, hi=to_ms)]
+        return np.bincount(camp[camp >= 0], minlength=n)
 
     sends, opens, clicks = count("send"), count("open"), count("click")
     attributed = dict(zip(credit.labels, zip(credit.conversions, credit.value, strict=True),
@@ -108,10 +106,8 @@ def campaign_roi(
 
 def channel_cost_cents(frame: EventFrame, *, from_ms: int, to_ms: int,
                        cost: CostModel) -> dict[str, float]:
-    t = frame.time_ms
-    touch = frame.mask("touchpoint", "lead", "send") & (t >= from_ms) & (t < to_ms)
-    counts = np.bincount(frame.channel[touch & (frame.channel >= 0)],
-                         minlength=len(frame.channels))
+    ch = frame.channel[frame.rows_of("touchpoint", "lead", "send", lo=from_ms, hi=to_ms)]
+    counts = np.bincount(ch[ch >= 0], minlength=len(frame.channels))
     months = (to_ms - from_ms) / MONTH_MS
     out = {}
     for i, name in enumerate(frame.channels):
@@ -122,21 +118,21 @@ def channel_cost_cents(frame: EventFrame, *, from_ms: int, to_ms: int,
 
 def channel_performance(frame: EventFrame, credits: dict[str, Credit], *, from_ms: int,
                         to_ms: int, cost: CostModel) -> list[dict]:
-    t = frame.time_ms
-    touch = frame.mask("touchpoint", "lead", "send", "open", "click") & (t >= from_ms) & (
-        t < to_ms) & (frame.channel >= 0)
-    touches = np.bincount(frame.channel[touch], minlength=len(frame.channels))
+    ch = frame.channel[frame.rows_of("touchpoint", "lead", "send", "open", "click", lo=from_ms,
+                                     hi=to_ms)]
+    touches = np.bincount(ch[ch >= 0], minlength=len(frame.channels))
     costs = channel_cost_cents(frame, from_ms=from_ms, to_ms=to_ms, cost=cost)
     labels = set()
     for c in credits.values():
         labels.update(c.labels)
     rows = []
+    by_model = {model: credit.as_dict() for model, credit in credits.items()}
     for name in sorted(labels | set(frame.channels)):
         i = frame.channels.index(name) if name in frame.channels else None
         row = {"channel": name, "touches": int(touches[i]) if i is not None else 0,
                "cost": round(costs.get(name, 0.0) / 100, 2)}
-        for model, credit in credits.items():
-            d = credit.as_dict().get(name, {"conversions": 0.0, "value": 0.0})
+        for model, credit in by_model.items():
+            d = credit.get(name, {"conversions": 0.0, "value": 0.0})
             row[model] = {"conversions": round(d["conversions"], 6),
                           "revenue": round(d["value"], 2)}
         rows.append(row)
@@ -152,8 +148,8 @@ def _month(ms: np.ndarray) -> np.ndarray:
 
 def monthly_growth(frame: EventFrame, *, from_ms: int, to_ms: int) -> list[dict]:
     t = frame.time_ms
-    m = (frame.kind == KIND_CODE["conversion"]) & (t >= from_ms) & (t < to_ms)
-    if not m.any():
+    m = frame.rows_of("conversion", lo=from_ms, hi=to_ms)
+    if not len(m):
         return []
     month = _month(t[m])
     lo = int(month.min())
@@ -172,9 +168,9 @@ def monthly_growth(frame: EventFrame, *, from_ms: int, to_ms: int) -> list[dict]
 
 def supplier_ltv(frame: EventFrame, *, to_ms: int, margin: float) -> dict:
     t = frame.time_ms
-    m = (frame.kind == KIND_CODE["conversion"]) & (frame.conv_type == 2) & (t < to_ms) & (
-        frame.contact >= 0)
-    if not m.any():
+    m = frame.rows_of("conversion", hi=to_ms)
+    m = m[(frame.conv_type[m] == 2) & (frame.contact[m] >= 0)]
+    if not len(m):
         return {"ltv": None, "arpa": None, "monthly_churn_rate": None, "cohorts": []}
     who, month, value = frame.contact[m], _month(t[m]), frame.value_cents[m] / 100.0
     last_month = int(_month(np.array([to_ms - 1]))[0])
@@ -207,13 +203,13 @@ def supplier_ltv(frame: EventFrame, *, to_ms: int, margin: float) -> dict:
 
 
 def couple_ltv(frame: EventFrame, *, to_ms: int) -> dict:
-    t = frame.time_ms
-    m = (frame.kind == KIND_CODE["conversion"]) & (frame.conv_type != 2) & (t < to_ms) & (
-        frame.contact >= 0)
+    m = frame.rows_of("conversion", hi=to_ms)
+    m = m[(frame.conv_type[m] != 2) & (frame.contact[m] >= 0)]
     n = frame.n_contacts
     rev = np.bincount(frame.contact[m], weights=frame.value_cents[m] / 100.0, minlength=n)
     buyers = np.flatnonzero(rev > 0)
-    acc = (frame.kind == KIND_CODE["invite_accepted"]) & (frame.other >= 0) & (t < to_ms)
+    acc = frame.rows_of("invite_accepted", hi=to_ms)
+    acc = acc[frame.other[acc] >= 0]
     referred = np.bincount(frame.other[acc], weights=rev[frame.contact[acc]], minlength=n)
     if not len(buyers):
         return {"ltv": None, "booking_value": None, "referral_value": None, "couples": 0}
@@ -224,18 +220,18 @@ def couple_ltv(frame: EventFrame, *, to_ms: int) -> dict:
 
 
 def new_customers(frame: EventFrame, *, from_ms: int, to_ms: int) -> int:
-    t = frame.time_ms
-    m = (frame.kind == KIND_CODE["conversion"]) & (frame.contact >= 0) & (t < to_ms)
+    m = frame.rows_of("conversion", hi=to_ms)
+    m = m[frame.contact[m] >= 0]
     first = np.full(frame.n_contacts, np.iinfo(np.int64).max)
-    np.minimum.at(first, frame.contact[m], t[m])
+    # rows are time-sorted: a contact's first row is its earliest conversion
+    who, at = np.unique(frame.contact[m], return_index=True)
+    first[who] = frame.time_ms[m[at]]
     return int(((first >= from_ms) & (first < to_ms)).sum())
 
 
 def nps(frame: EventFrame, *, from_ms: int, to_ms: int) -> dict:
-    t = frame.time_ms
-    m = (frame.kind == KIND_CODE["survey"]) & (t >= from_ms) & (t < to_ms) & ~np.isnan(
-        frame.score)
-    s = frame.score[m]
+    s = frame.score[frame.rows_of("survey", lo=from_ms, hi=to_ms)]
+    s = s[~np.isnan(s)]
     if not len(s):
         return {"nps": None, "responses": 0}
     promoters, detractors = float((s >= 9).mean()), float((s <= 6).mean())

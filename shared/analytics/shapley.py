@@ -93,6 +93,51 @@ def _exact(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndar
 
 def _sampled(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndarray,
              n_labels: int, permutations: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error of the permutation credits.
+
+    All permutations are drawn first (the same draws, in the same order, as one at a time) and
+    the last-arriving label of every set is found for a block of permutations at once. Each
+    permutation's credits are summed over the sets in set order and the permutations are
+    accumulated one after another, so the floating-point sums are those of the plain loop
+    (``_sampled_loop``, kept as the reference).
+    """
+    rng = np.random.default_rng(seed)
+    n_paths = int(p.max()) + 1 if len(p) else 0
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(p) else np.zeros(0, np.int64)
+    w = weights[:n_paths][p[starts]]
+    n_sets, n_cols = len(starts), w.shape[1]
+    ranks = np.zeros((permutations, n_labels), dtype=np.int64)
+    for k in range(permutations):
+        ranks[k, players] = rng.permutation(len(players))
+    # keys rank × n_labels + label: the largest key among a set's labels names its
+    # last-arriving label. Sets are taken by size, all permutations at once.
+    key_type = np.int16 if n_labels * n_labels < 2**15 else np.int64
+    keys = (ranks * n_labels + np.arange(n_labels)).astype(key_type)
+    size = np.diff(np.r_[starts, len(lab)])
+    best = np.empty((permutations, n_sets), dtype=np.int64)
+    for m in np.unique(size).tolist():
+        idx = np.flatnonzero(size == m)
+        members = lab[starts[idx][:, None] + np.arange(m)]
+        top = keys[:, members[:, 0]]
+        for c in range(1, m):
+            np.maximum(top, keys[:, members[:, c]], out=top)
+        best[:, idx] = top % n_labels
+    credits = np.empty((permutations, n_labels, n_cols))
+    for k in range(permutations):
+        for j in range(n_cols):
+            credits[k, :, j] = np.bincount(best[k], weights=w[:, j], minlength=n_labels)
+    # running sums in permutation order, as the loop adds them
+    total = np.cumsum(credits, axis=0)[-1] if permutations else np.zeros((n_labels, n_cols))
+    total_sq = np.cumsum(credits**2, axis=0)[-1] if permutations else np.zeros_like(total)
+    mean = total / permutations
+    var = np.maximum(total_sq / permutations - mean**2, 0.0)
+    se = np.sqrt(var / max(permutations - 1, 1))
+    return mean, se
+
+
+def _sampled_loop(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndarray,
+                  n_labels: int, permutations: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One permutation at a time: the straightforward form of ``_sampled`` (for tests)."""
     rng = np.random.default_rng(seed)
     n_paths = int(p.max()) + 1 if len(p) else 0
     starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(p) else np.zeros(0, np.int64)
@@ -121,7 +166,10 @@ def shapley(
     permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0,
 ) -> Credit:
     """Shapley credit per label (exact up to ``max_exact`` players, else sampled)."""
-    p, lab, weights = _path_sets(paths)
+    sets = paths._cache.get("shapley_sets")
+    if sets is None:
+        sets = paths._cache["shapley_sets"] = _path_sets(paths)
+    p, lab, weights = sets
     players = np.unique(lab)
     n_labels = len(paths.labels)
     extra: dict = {"players": len(players)}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .events import KIND_CODE, EventFrame
+from .events import EventFrame
 from .paths import DAY_MS
 
 ASSIST_BEFORE_MS = 7 * DAY_MS
@@ -32,8 +32,24 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def _k(frame: EventFrame, sent: np.ndarray, accepted: np.ndarray) -> tuple[int, int, int]:
+    """(accepted, sent, distinct inviters) from the row indices of invites and acceptances."""
     inviters = len(np.unique(frame.contact[sent]))
-    return int(accepted.sum()), int(sent.sum()), inviters
+    return int(len(accepted)), int(len(sent)), inviters
+
+
+def _with_contact(frame: EventFrame, rows: np.ndarray) -> np.ndarray:
+    return rows[frame.contact[rows] >= 0]
+
+
+def _sends_by_contact(frame: EventFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Send rows with a contact, ordered by (contact, time), and their contacts (cached)."""
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        sends = _with_contact(frame, frame.rows_of("send"))
+        send_key = frame.contact[sends].astype(np.int64)
+        order = np.lexsort((frame.time_ms[sends], send_key))
+        return sends[order], send_key[order]
+
+    return frame.cached("viral_sends_by_contact", build)
 
 
 def viral_metrics(
@@ -42,16 +58,22 @@ def viral_metrics(
 ) -> dict:
     """Viral figures for the window (JSON-ready)."""
     t = frame.time_ms
-    in_window = (t >= from_ms) & (t < to_ms)
-    is_sent = (frame.kind == KIND_CODE["invite_sent"]) & (frame.contact >= 0)
-    is_acc = (frame.kind == KIND_CODE["invite_accepted"]) & (frame.contact >= 0)
-    sent_w, acc_w = is_sent & in_window, is_acc & in_window
+    all_sent = _with_contact(frame, frame.rows_of("invite_sent"))
+    all_acc = _with_contact(frame, frame.rows_of("invite_accepted"))
+    sent_t, acc_t = t[all_sent], t[all_acc]
+
+    def between(rows: np.ndarray, times: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        a, b = np.searchsorted(times, [lo, hi], side="left")
+        return rows[a : max(a, b)]
+
+    sent_w = between(all_sent, sent_t, from_ms, to_ms)
+    acc_w = between(all_acc, acc_t, from_ms, to_ms)
     accepted, sent, inviters = _k(frame, sent_w, acc_w)
 
     # cycle time: match each acceptance to the latest earlier invite of the same pair
     n = max(frame.n_contacts, 1)
-    si = np.flatnonzero(is_sent & (frame.other >= 0))
-    ai = np.flatnonzero(acc_w & (frame.other >= 0))
+    si = all_sent[frame.other[all_sent] >= 0]
+    ai = acc_w[frame.other[acc_w] >= 0]
     s_key = frame.contact[si].astype(np.int64) * n + frame.other[si]
     a_key = frame.other[ai].astype(np.int64) * n + frame.contact[ai]
     order = np.lexsort((t[si], s_key))
@@ -66,8 +88,8 @@ def viral_metrics(
     start = from_ms
     while start < to_ms:
         end = min(start + TREND_BUCKET_MS, to_ms)
-        w = (t >= start) & (t < end)
-        a, s, i = _k(frame, is_sent & w, is_acc & w)
+        a, s, i = _k(frame, between(all_sent, sent_t, start, end),
+                     between(all_acc, acc_t, start, end))
         buckets.append({"from_ms": start, "to_ms": end, "accepted": a, "invites": s,
                         "inviters": i, "k": _ratio(a, i)})
         start = end
@@ -76,22 +98,18 @@ def viral_metrics(
         else None
 
     # marketing-assisted invites: a send to the invitee in [invite - 7d, invite + 30d]
-    sends = np.flatnonzero(frame.kind == KIND_CODE["send"])
-    sends = sends[frame.contact[sends] >= 0]
-    send_key = frame.contact[sends].astype(np.int64)
-    sorder = np.lexsort((t[sends], send_key))
-    sends, send_key = sends[sorder], send_key[sorder]
-    tmin = int(t.min()) if len(t) else 0
-    span = (int(t.max()) - tmin + ASSIST_AFTER_MS + ASSIST_BEFORE_MS + 1) if len(t) else 1
+    sends, send_key = _sends_by_contact(frame)
+    tmin = int(t[0]) if len(t) else 0  # rows are time-sorted
+    span = (int(t[-1]) - tmin + ASSIST_AFTER_MS + ASSIST_BEFORE_MS + 1) if len(t) else 1
     comp = send_key * span + (t[sends] - tmin + ASSIST_BEFORE_MS)
-    inv = np.flatnonzero(sent_w & (frame.other >= 0))
+    inv = sent_w[frame.other[sent_w] >= 0]
     inv_key = frame.other[inv].astype(np.int64) * span + (t[inv] - tmin + ASSIST_BEFORE_MS)
     lo = np.searchsorted(comp, inv_key - ASSIST_BEFORE_MS, side="left")
     hi = np.searchsorted(comp, inv_key + ASSIST_AFTER_MS, side="right")
     assisted = hi > lo
     # was the assisted invite accepted? (pair seen in an acceptance)
-    acc_pairs = np.unique(frame.other[np.flatnonzero(is_acc & (frame.other >= 0))].astype(
-        np.int64) * n + frame.contact[np.flatnonzero(is_acc & (frame.other >= 0))])
+    acc_o = all_acc[frame.other[all_acc] >= 0]
+    acc_pairs = np.unique(frame.other[acc_o].astype(np.int64) * n + frame.contact[acc_o])
     inv_pair = frame.contact[inv].astype(np.int64) * n + frame.other[inv]
     was_accepted = np.isin(inv_pair, acc_pairs)
     credited = frame.campaign[sends[lo[assisted]]]
@@ -133,14 +151,12 @@ def viral_metrics(
 
 def super_connectors(frame: EventFrame, *, from_ms: int, to_ms: int, top: int = 10) -> list[dict]:
     """Inviters ranked by downstream accepted invites (two generations), then revenue."""
-    t = frame.time_ms
     n = frame.n_contacts
-    acc = np.flatnonzero((frame.kind == KIND_CODE["invite_accepted"]) & (frame.other >= 0)
-                         & (frame.contact >= 0) & (t >= from_ms) & (t < to_ms))
+    acc = frame.rows_of("invite_accepted", lo=from_ms, hi=to_ms)
+    acc = acc[(frame.other[acc] >= 0) & (frame.contact[acc] >= 0)]
     pairs = np.unique(frame.other[acc].astype(np.int64) * n + frame.contact[acc])
     inviter, invitee = np.divmod(pairs, max(n, 1))
-    conv = np.flatnonzero((frame.kind == KIND_CODE["conversion"]) & (frame.contact >= 0)
-                          & (t < to_ms))
+    conv = _with_contact(frame, frame.rows_of("conversion", hi=to_ms))
     revenue = np.bincount(frame.contact[conv], weights=frame.value_cents[conv] / 100.0,
                           minlength=n)
     gen1 = np.bincount(inviter, minlength=n).astype(float)
