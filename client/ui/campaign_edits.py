@@ -4,10 +4,15 @@ and configure steps, connect a branch to its target, and edit content variants.
 Pure functions over a pycrdt ``Doc``, run inside the caller's transaction, no Qt. Each returns the
 guarded-edit record when it touches a guarded value (a variant's subject while the campaign is
 active) so the server can tell concurrent edits from sequential ones.
+
+No plain dict is ever written into the doc (Yrs encodes those in hash order, so two replicas with
+the same content would encode to different bytes): a step's ``config`` is a nested ``pycrdt.Map``
+edited key by key, so concurrent changes of different settings of one step both survive.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pycrdt
@@ -64,7 +69,7 @@ def _plain(value: Any) -> Any:
 
 def step_config(doc: pycrdt.Doc, step_id: str) -> dict[str, Any]:
     steps = _steps(doc)
-    return dict(_plain(steps[_index(steps, step_id, "step")].get("config") or {}))
+    return dict(_plain(_to_py(steps[_index(steps, step_id, "step")].get("config"))))
 
 
 STEP_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -90,10 +95,8 @@ def delete_step(doc: pycrdt.Doc, step_id: str) -> None:
     steps = _steps(doc)
     del steps[_index(steps, step_id, "step")]
     for item in steps:
-        config = dict(_plain(item.get("config") or {}))
-        if config.get("then") == step_id:
-            config["then"] = None
-            item["config"] = config
+        if _plain(_to_py(item.get("config"))).get("then") == step_id:
+            _update_config(item, {"then": None})
 
 
 def move_step(doc: pycrdt.Doc, step_id: str, offset: int) -> int:
@@ -104,13 +107,15 @@ def move_step(doc: pycrdt.Doc, step_id: str, offset: int) -> int:
     if new == old:
         return old
     item = steps[old]
-    copy = {
-        "id": item.get("id"),
-        "kind": item.get("kind"),
-        "config": _plain(item.get("config") or {}),
-    }
+    copy = pycrdt.Map(
+        {
+            "id": item.get("id"),
+            "kind": item.get("kind"),
+            "config": _config_map(_plain(_to_py(item.get("config")))),
+        }
+    )
     del steps[old]
-    steps.insert(new, pycrdt.Map(copy))
+    steps.insert(new, copy)
     return new
 
 
@@ -119,7 +124,48 @@ def set_step_config(doc: pycrdt.Doc, step_id: str, config: dict[str, Any]) -> No
     item = steps[_index(steps, step_id, "step")]
     kind = item.get("kind")
     _check_config(kind, config, [s.get("id") for s in steps], step_id)
-    item["config"] = dict(config)
+    current = _plain(_to_py(item.get("config")))
+    changed = {k: v for k, v in config.items() if current.get(k, _MISSING) != v}
+    _update_config(item, changed, removed=[k for k in current if k not in config])
+
+
+_MISSING = object()
+
+
+def _to_py(value: Any) -> dict[str, Any]:
+    if isinstance(value, pycrdt.Map):
+        return value.to_py() or {}
+    return dict(value or {})
+
+
+def _crdt_value(value: Any) -> Any:
+    """A config value as the doc stores it: scalars as they are, objects as canonical JSON."""
+    if isinstance(value, dict):
+        return schema.canonical_json(value)
+    if isinstance(value, list):
+        return [_crdt_value(v) for v in value]
+    return value
+
+
+def _config_map(config: dict[str, Any]) -> pycrdt.Map:
+    return pycrdt.Map({k: _crdt_value(v) for k, v in sorted(config.items())})
+
+
+def _update_config(item: pycrdt.Map, changed: dict[str, Any], removed: Iterable[str] = ()) -> None:
+    """Set only the changed keys of a step's config map (a plain-dict config from an older
+    version of the app is replaced by a map once)."""
+    config = item.get("config")
+    if not isinstance(config, pycrdt.Map):
+        gone = set(removed)
+        merged = {k: v for k, v in _plain(_to_py(config)).items() if k not in gone}
+        merged.update(changed)
+        item["config"] = _config_map(merged)
+        return
+    for key in removed:
+        if key in config:
+            del config[key]
+    for key, value in sorted(changed.items()):
+        config[key] = _crdt_value(value)
 
 
 def connect(doc: pycrdt.Doc, branch_id: str, target_id: str | None) -> None:
@@ -177,25 +223,22 @@ def set_variant(
         if len(subject) > 998:  # RFC 5322 line limit
             raise EditError("a subject line is at most 998 characters")
         item["subject"] = subject
-        fields = doc.get("fields", type=pycrdt.Map)
-        if fields.get("status") == "active":
-            revs = doc.get("revs", type=pycrdt.Map)
-            key = f"variants.{variant_id}.{schema.GUARDED_VARIANT_FIELD}"
-            guarded = schema.GuardedEdit(
-                field=key, edit=new_id(), base=revs.get(key), value=subject
-            )
-            revs[key] = guarded.edit
+        if doc.get("fields", type=pycrdt.Map).get("status") == "active":
+            guarded = schema.record_guarded_edit(doc, subject_key(variant_id), subject)
     return guarded
+
+
+def subject_key(variant_id: str) -> str:
+    """The guarded key of a variant's subject line."""
+    return f"variants.{variant_id}.{schema.GUARDED_VARIANT_FIELD}"
 
 
 def delete_variant(doc: pycrdt.Doc, variant_id: str) -> None:
     variants = _variants(doc)
     del variants[_index(variants, variant_id, "variant")]
     for item in _steps(doc):
-        config = dict(_plain(item.get("config") or {}))
-        if config.get("variant") == variant_id:
-            config["variant"] = "auto"
-            item["config"] = config
+        if _plain(_to_py(item.get("config"))).get("variant") == variant_id:
+            _update_config(item, {"variant": "auto"})
 
 
 def set_status(doc: pycrdt.Doc, status: str) -> schema.GuardedEdit | None:

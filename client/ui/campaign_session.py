@@ -6,10 +6,16 @@ working copy untracked, so Ctrl+Z only ever undoes this user's own edits and nev
 
 Invariant: the working copy never holds a local change that was not handed out as a ``LocalEdit``;
 the caller writes every ``LocalEdit`` to the replica in order. No Qt here.
+
+The guarded-edit history (``revs``) and the server's conflict marks are outside the undo scope:
+both only ever grow, and undoing an edit must not erase it from the history other replicas may
+already have built on. Undoing or redoing a change of a guarded value is itself recorded as a new
+guarded edit based on the field's current heads, so the server reads it as sequential.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,10 +23,9 @@ from typing import Any
 import pycrdt
 
 from shared.protocol import campaign as schema
-from shared.protocol.ids import new_id
 
 ORIGIN = "ui"
-_GUARD_ORIGIN = "ui-guard"  # rev bookkeeping after an undo: not itself undoable
+_GUARD_ORIGIN = "ui-guard"  # guarded-edit bookkeeping after an undo: not itself undoable
 
 
 @dataclass(frozen=True)
@@ -36,18 +41,32 @@ class LocalEdit:
         return list(self.guards)
 
 
-def _roots(doc: pycrdt.Doc) -> list[Any]:
+def _undoable_roots(doc: pycrdt.Doc) -> list[Any]:
     roots: list[Any] = [doc.get(name, type=pycrdt.Text) for name in schema.TEXT_FIELDS]
-    roots += [doc.get(name, type=pycrdt.Map) for name in ("fields", "revs")]
+    roots.append(doc.get("fields", type=pycrdt.Map))
     roots += [doc.get(name, type=pycrdt.Array) for name in ("steps", "variants")]
     return roots
+
+
+def guarded_values(doc: pycrdt.Doc) -> dict[str, Any]:
+    """``guarded key -> value`` as the doc has them now: the guarded fields, and the variants'
+    subjects while the campaign is active (compare before/after an undo)."""
+    fields = doc.get("fields", type=pycrdt.Map)
+    values = {key: _plain(fields.get(key)) for key in schema.GUARDED_FIELDS if key in fields}
+    if fields.get("status") == "active":
+        for item in doc.get("variants", type=pycrdt.Array):
+            key = f"variants.{item.get('id')}.{schema.GUARDED_VARIANT_FIELD}"
+            values[key] = item.get(schema.GUARDED_VARIANT_FIELD)
+    return values
 
 
 class CampaignSession:
     def __init__(self, campaign_id: str, state: bytes) -> None:
         self.campaign_id = campaign_id
         self.doc = schema.doc_from_state(state)
-        self._undo = pycrdt.UndoManager(scopes=_roots(self.doc), capture_timeout_millis=0)
+        self._undo = pycrdt.UndoManager(
+            scopes=_undoable_roots(self.doc), capture_timeout_millis=0
+        )
         self._undo.include_origin(ORIGIN)
 
     # ------------------------------------------------------------------ reading
@@ -89,36 +108,23 @@ class CampaignSession:
 
     def _replay(self, action: Callable[[], Any]) -> LocalEdit | None:
         before = self.doc.get_state()
-        revs_before = dict(self.doc.get("revs", type=pycrdt.Map).to_py() or {})
+        values_before = guarded_values(self.doc)
         action()
-        guards = self._reissue_guards(revs_before)
+        guards = self._reissue_guards(values_before)
         return self._edit_since(before, tuple(guards))
 
-    def _reissue_guards(self, revs_before: dict[str, str]) -> list[schema.GuardedEdit]:
-        """Undoing a guarded edit puts back the old revision id too; the server would read that
-        as an edit based on a stale revision. Record the undo as a new edit on the current head."""
-        revs = self.doc.get("revs", type=pycrdt.Map)
-        fields = self.doc.get("fields", type=pycrdt.Map)
-        changed = [
-            k for k in set(revs_before) | set(revs.keys()) if revs.get(k) != revs_before.get(k)
-        ]
-        guards = []
+    def _reissue_guards(self, values_before: dict[str, Any]) -> list[schema.GuardedEdit]:
+        """Record every guarded value the undo or redo changed as a new guarded edit on the
+        field's current heads (the undone edit included: the undo comes after it)."""
+        values = guarded_values(self.doc)
+        changed = sorted(
+            k for k in set(values) | set(values_before) if values.get(k) != values_before.get(k)
+        )
+        if not changed:
+            return []
         with self.doc.transaction(origin=_GUARD_ORIGIN):
-            for key in sorted(changed):
-                value = fields.get(key) if "." not in key else self._variant_value(key)
-                edit = schema.GuardedEdit(
-                    field=key, edit=new_id(), base=revs_before.get(key), value=_plain(value)
-                )
-                revs[key] = edit.edit
-                guards.append(edit)
-        return guards
-
-    def _variant_value(self, key: str) -> Any:
-        _, variant_id, name = key.split(".", 2)
-        for item in self.doc.get("variants", type=pycrdt.Array):
-            if item.get("id") == variant_id:
-                return item.get(name)
-        return None
+            return [schema.record_guarded_edit(self.doc, key, _json_value(key, values.get(key)))
+                    for key in changed]
 
     def _edit_since(self, before: bytes, guards: tuple) -> LocalEdit | None:
         update = self.doc.get_update(before)
@@ -142,4 +148,15 @@ class CampaignSession:
 def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    return value
+
+
+def _json_value(key: str, value: Any) -> Any:
+    """The value as a guarded edit reports it: structured fields decoded from canonical JSON."""
+    spec = schema.FIELDS.get(key)
+    if spec is not None and spec.kind == "json" and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
     return value
