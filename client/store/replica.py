@@ -283,6 +283,20 @@ class Replica:
             doc = docs.load_doc(self.db, campaign_id, client_id=self._client_id)
             return self._write_campaign(campaign_id, doc, edit)
 
+    def apply_local_update(
+        self, campaign_id: str, update: bytes, guards: Iterable[schema.GuardedEdit] = ()
+    ) -> Changes:
+        """Store and queue an update this user made on a working copy of the campaign's doc (the
+        desktop builder), with the guarded edits it carries: state and outbox in one transaction,
+        like any local edit."""
+        guards = list(guards)
+
+        def merge(doc: pycrdt.Doc) -> list[schema.GuardedEdit]:
+            doc.apply_update(bytes(update))
+            return guards
+
+        return self.edit_campaign(campaign_id, merge)
+
     def set_campaign_field(self, campaign_id: str, field_name: str, value: Any) -> Changes:
         return self.edit_campaign(
             campaign_id, lambda doc: [schema.set_field(doc, field_name, value)]
@@ -458,6 +472,7 @@ class Replica:
             "online": not self.offline,
             "server": self.get_setting("server_url"),
             "user": self.get_setting("user_email"),
+            "role": self.get_setting("role"),
             "device_id": self.device_id,
             "queue": {str(k): v for k, v in self.queue_depths().items()},
             "last_sync_ms": int(last) if last else None,

@@ -269,9 +269,10 @@ class CampaignBuilder(QWidget):
             self.open(campaign_id)
 
         self.ops.write(
-            self.ops.replica.edit_campaign,
+            self.ops.replica.apply_local_update,
             campaign_id,
-            local.apply_to,
+            local.update,
+            local.guards,
             success=done,
             failure=failed,
         )

@@ -30,15 +30,10 @@ _GUARD_ORIGIN = "ui-guard"  # guarded-edit bookkeeping after an undo: not itself
 
 @dataclass(frozen=True)
 class LocalEdit:
-    """An update made on the working copy, to be written through the replica."""
+    """An update made on the working copy, to be written with ``Replica.apply_local_update``."""
 
     update: bytes
     guards: tuple[schema.GuardedEdit, ...]
-
-    def apply_to(self, doc: pycrdt.Doc) -> list[schema.GuardedEdit]:
-        """The replica-side edit: merge the update into the replica's doc."""
-        doc.apply_update(self.update)
-        return list(self.guards)
 
 
 def _undoable_roots(doc: pycrdt.Doc) -> list[Any]:

@@ -206,13 +206,10 @@ class MainWindow(QMainWindow):
             self._status_timer.start()
 
     def refresh_status(self) -> None:
-        replica = self.replica
-        self.ops.read(
-            lambda: (replica.status(), replica.get_setting("role")), success=self._show_status
-        )
+        self.ops.read(self.replica.status, success=self._show_status)
 
-    def _show_status(self, data: tuple[dict[str, Any], str | None]) -> None:
-        status, role = data
+    def _show_status(self, status: dict[str, Any]) -> None:
+        role = status.get("role")
         queue = status["queue"]
         parts = [f"{components.CLASS_NAMES[c][0]} {int(queue.get(str(c), 0)):,}" for c in range(4)]
         total = sum(int(v) for v in queue.values())

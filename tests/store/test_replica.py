@@ -109,3 +109,36 @@ def test_sync_log_keeps_history(tmp_path):
     assert [h["ok"] for h in history] == [False, True]
     assert replica.status()["last_sync_ms"] is not None
     assert json.dumps(history)
+
+
+def test_a_working_copy_update_is_stored_and_queued_with_its_guarded_edits(tmp_path):
+    from shared.protocol import campaign as schema
+
+    replica = Replica(tmp_path / "p")
+    cid, _ = replica.create_campaign(name="Spring")
+    working = schema.doc_from_state(replica.campaign_state(cid))
+    before = working.get_state()
+    with working.transaction():
+        guard = schema.set_field(working, "budget_cents", 70_000)
+        schema.set_field(working, "notes", "from the builder")
+    changes = replica.apply_local_update(cid, working.get_update(before), [guard])
+    assert cid in changes.campaigns and changes.outbox
+    camp = replica.campaign(cid)
+    assert camp["budget_cents"] == 70_000 and camp["notes"] == "from the builder"
+    assert replica.campaign_state(cid) == working.get_update()  # nothing else was added
+    (queued,) = replica.next_update_batch(0, 100).updates[1:]
+    assert queued[2]["guards"] == [guard.to_meta()]
+
+
+def test_a_working_copy_update_for_a_missing_campaign_writes_nothing(tmp_path):
+    replica = Replica(tmp_path / "p")
+    with pytest.raises(NotFound):
+        replica.apply_local_update("01ARZ3NDEKTSV4RRFFQ69G5FAV", b"\x00\x00", [])
+    assert replica.queue_depths().get(1, 0) == 0
+
+
+def test_status_names_the_signed_in_role(tmp_path):
+    replica = Replica(tmp_path / "p")
+    assert replica.status()["role"] is None
+    replica.set_setting("role", "admin")
+    assert replica.status()["role"] == "admin"

@@ -136,7 +136,7 @@ async def test_two_replicas_editing_one_campaign_through_the_builder_end_byte_id
         def through_builder(replica: Replica, change) -> None:  # noqa: ANN001
             session = CampaignSession(cid, replica.campaign_state(cid))
             local = session.edit(change)
-            replica.edit_campaign(cid, local.apply_to)
+            replica.apply_local_update(cid, local.update, local.guards)
 
         through_builder(anna, _build_flow)
         through_builder(ben, lambda d: edits.add_step(d, "goal"))
