@@ -79,3 +79,52 @@ async def test_build_a_campaign_with_three_steps_through_the_widgets(open_window
     ]
     # undo went through the replica: it is queued for sync like any edit
     assert window.replica.queue_depths()[1] > 0
+
+
+async def test_a_remote_edit_while_typing_keeps_the_cursor_and_the_selection(open_window, qtbot):
+    from client.ui import campaign_edits as edits
+    from client.ui.campaign_panels import DetailsPanel
+    from shared.protocol import campaign as schema
+
+    window = await open_window()
+    replica = window.replica
+    cid, _ = replica.create_campaign(name="Open day", fields={"description": "barn tour"})
+
+    def two_steps(doc) -> None:  # noqa: ANN001
+        edits.add_step(doc, "send_email")
+        edits.add_step(doc, "wait")
+
+    replica.edit_campaign(cid, two_steps)
+    builder = window.campaigns.builder
+    window.go("campaigns")
+    window.campaigns.open_campaign(cid)
+    await eventually(lambda: builder.campaign_id == cid, what="builder opens")
+    await settle(window)
+    wait = replica.campaign(cid)["steps"][1]["id"]
+    builder.canvas.select(wait)
+    details = next(p for p in builder.panels if isinstance(p, DetailsPanel))
+    builder.tabs.setCurrentWidget(details)
+    box = details.description
+    box.setFocus()
+    box.moveCursor(box.textCursor().MoveOperation.End)
+    qtbot.keyClicks(box, " with cake")  # not yet committed: the pause timer is running
+
+    # another device prepends to the same text and renames the campaign meanwhile
+    remote = schema.doc_from_state(replica.campaign_state(cid))
+    before = remote.get_state()
+    with remote.transaction():
+        schema.set_field(remote, "description", "Guided barn tour")
+        schema.set_field(remote, "name", "Spring open day")
+    replica.apply_remote_updates([(cid, remote.get_update(before))])
+    await eventually(lambda: builder.name.text() == "Spring open day", what="remote merged")
+    await settle(window)
+
+    expected = "Guided barn tour with cake"
+    assert box.toPlainText() == expected
+    assert box.textCursor().position() == len(expected)  # still right after what was typed
+    assert builder.canvas.selected == wait
+    assert replica.campaign(cid)["description"] == expected
+    qtbot.keyClicks(box, "!")  # typing goes on where it was
+    builder.flush()
+    await settle(window)
+    assert replica.campaign(cid)["description"] == expected + "!"
