@@ -47,7 +47,7 @@ class Connection:
         """Wait until queued frames are handed to the socket (before a close)."""
         with contextlib.suppress(asyncio.TimeoutError):
             async with asyncio.timeout(timeout_s):
-                while not self._out.empty():
+                while not self._out.empty() and not self._sender.done():  # sender gone: socket dead
                     await asyncio.sleep(0.005)
 
     async def close(self) -> None:
