@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .simulate import cli as simulate_cli
 
     simulate_cli.register(sub, common)
+    from . import chaos_proxy
+
+    chaos_proxy.register(sub, common)
     app_main.register(sub, common)
     try:
         from . import analytics_cli
