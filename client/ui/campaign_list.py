@@ -134,16 +134,19 @@ class CampaignFilter(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_type(self, value: str) -> None:
+        self.beginFilterChange()
         self._type = value
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_status(self, value: str) -> None:
+        self.beginFilterChange()
         self._status = value
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_search(self, text: str) -> None:
+        self.beginFilterChange()
         self._words = text.casefold().split()
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()

@@ -109,6 +109,7 @@ class CampaignsPage(QWidget):
         self.proxy = CampaignFilter(self)
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
+        self.table.setHorizontalHeader(components.SortHeader(self.table))
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)

@@ -153,6 +153,8 @@ class RecentCapturesModel(QAbstractTableModel):
             return "Synced" if row.get("synced") else "Queued"
         if role == Qt.ItemDataRole.ForegroundRole and col == 4:
             return theme.current().color("ok" if row.get("synced") else "warn")
+        if role == Qt.ItemDataRole.ToolTipRole and col in (2, 3):
+            return (row.get("contact") or "") if col == 2 else details(row)
         if role == Qt.ItemDataRole.ToolTipRole and col == 4:
             return (
                 "On the server."
@@ -169,9 +171,9 @@ def details(row: dict[str, Any]) -> str:
         parts.append(components.money(row["value_cents"]))
     if row.get("channel"):
         parts.append(components.label(row["channel"]))
-    for key in ("invitee", "inviter", "milestone"):
+    for key, words in (("invitee", "invites"), ("inviter", "invited by"), ("milestone", "")):
         if payload.get(key):
-            parts.append(f"{key}: {payload[key]}")
+            parts.append(f"{words} {payload[key]}" if words else components.label(payload[key]))
     if "score" in payload:
         parts.append(f"score {payload['score']}")
     return " · ".join(parts)
@@ -266,12 +268,15 @@ class CapturePage(QWidget):
             (
                 QHeaderView.ResizeMode.ResizeToContents,
                 QHeaderView.ResizeMode.ResizeToContents,
-                QHeaderView.ResizeMode.Stretch,
-                QHeaderView.ResizeMode.Stretch,
+                QHeaderView.ResizeMode.ResizeToContents,
+                QHeaderView.ResizeMode.Stretch,  # the details get the room that is left
                 QHeaderView.ResizeMode.ResizeToContents,
             )
         ):
             head.setSectionResizeMode(col, mode)
+        # emails and invitees keep both ends readable when squeezed; the tooltip has it all
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         recent.addWidget(self.table, 1)
         row.addLayout(recent, 1)
         outer.addLayout(row, 1)

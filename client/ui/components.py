@@ -7,7 +7,15 @@ import time
 from datetime import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QStyleOptionHeader,
+    QVBoxLayout,
+    QWidget,
+)
 
 from . import theme
 
@@ -139,3 +147,24 @@ class Pill(QLabel):
             f"#Pill {{ color: {color.name()}; background: {background.name()}; "
             f"border: 1px solid {color.name() if tone != 'muted' else t.border}; }}"
         )
+
+
+class SortHeader(QHeaderView):
+    """A horizontal table header whose sort arrow points the way the rows run: down when the
+    largest or newest come first (descending), up for ascending.
+
+    Qt's header hands styles ``SortUp`` for a descending sort, so every built-in style draws an
+    up arrow over a newest-first list; this header swaps the two before painting."""
+
+    _FLIP = {
+        QStyleOptionHeader.SortIndicator.SortUp: QStyleOptionHeader.SortIndicator.SortDown,
+        QStyleOptionHeader.SortIndicator.SortDown: QStyleOptionHeader.SortIndicator.SortUp,
+    }
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSectionsClickable(True)
+
+    def initStyleOptionForIndex(self, option: QStyleOptionHeader, logical_index: int) -> None:
+        super().initStyleOptionForIndex(option, logical_index)
+        option.sortIndicator = self._FLIP.get(option.sortIndicator, option.sortIndicator)
