@@ -59,7 +59,8 @@ def credit_from_weights(paths: PathSet, weights: np.ndarray, model: str) -> Cred
 
 def weighted_credit(paths: PathSet, model: str, **options: float) -> Credit:
     """``credit_from_weights(paths, HEURISTICS[model](paths, **options), model)``, reusing the
-    weights across calls on the same paths (and on the same paths under other labels).
+    weighted touches (weight × conversions, weight × value; they depend on the paths alone)
+    across calls on the same paths and on the same paths under other labels.
 
     Only touches of paths with conversions or value can earn credit: the others add exactly
     ``weight × 0 = 0`` to every sum, so they are left out of the sums (when every weight is
@@ -76,15 +77,16 @@ def weighted_credit(paths: PathSet, model: str, **options: float) -> Credit:
             sel = np.flatnonzero((conv_t != 0) | (value_t != 0))
         else:
             sel = np.arange(len(weights))
-        hit = paths._structure[key] = (sel, weights[sel], conv_t[sel], value_t[sel])
-    sel, w, conv_t, value_t = hit
+        w = weights[sel]
+        hit = paths._structure[key] = (sel, w * conv_t[sel], w * value_t[sel])
+    sel, w_conv, w_value = hit
     lab_key = ("labels_at", key)
     lab = paths._cache.get(lab_key)
     if lab is None:
         lab = paths._cache[lab_key] = paths.touch_label[sel]
     n = len(paths.labels)
-    conv = np.bincount(lab, weights=w * conv_t, minlength=n)
-    val = np.bincount(lab, weights=w * value_t, minlength=n)
+    conv = np.bincount(lab, weights=w_conv, minlength=n)
+    val = np.bincount(lab, weights=w_value, minlength=n)
     return Credit(model, tuple(paths.labels), tuple(conv.tolist()), tuple(val.tolist()))
 
 

@@ -96,7 +96,8 @@ def build_roi_report(
         propensity["expected_conversions_next_30d"] = float(score.sum())
     churn["at_risk"] = at_risk
 
-    enrolled = _enrolled(frame, campaigns, from_ms, to_ms)
+    enrolled = _enrolled(frame, campaigns, to_ms, among=[s["contact"] for s in
+                                                          viral["super_connectors"]])
     recs = recommend(campaigns=roi_rows, channels=channels,
                      super_connectors=viral["super_connectors"], enrolled=enrolled,
                      viral_coefficient=viral["viral_coefficient"], at_risk=at_risk)
@@ -149,10 +150,15 @@ def _credit(c) -> dict:
     return out
 
 
-def _enrolled(frame: EventFrame, campaigns: list[dict], from_ms: int, to_ms: int) -> set[str]:
-    """Contacts who received a send from a referral-type campaign up to ``to_ms``."""
-    ids = [c["id"] for c in campaigns if c.get("type") in REFERRAL_TYPES]
-    codes = [i for i, c in enumerate(frame.campaigns) if c in set(ids)]
+def _enrolled(frame: EventFrame, campaigns: list[dict], to_ms: int, *, among: list[str]
+              ) -> set[str]:
+    """Those of ``among`` who received a send from a referral-type campaign up to ``to_ms``
+    (recommendations only ask about super-connectors)."""
+    ids = {c["id"] for c in campaigns if c.get("type") in REFERRAL_TYPES}
+    referral = np.zeros(len(frame.campaigns) + 1, dtype=bool)  # last slot: no campaign (-1)
+    referral[[i for i, c in enumerate(frame.campaigns) if c in ids]] = True
     sends = frame.rows_of("send", hi=to_ms)
-    sends = sends[np.isin(frame.campaign[sends], codes) & (frame.contact[sends] >= 0)]
-    return {frame.contacts[i] for i in np.unique(frame.contact[sends]).tolist()}
+    who = frame.contact[sends[referral[frame.campaign[sends]]]]
+    reached = np.zeros(frame.n_contacts + 1, dtype=bool)  # last slot: no contact (-1)
+    reached[who] = True
+    return {c for c in among if reached[frame.contact_code(c)] and frame.contact_code(c) >= 0}

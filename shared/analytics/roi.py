@@ -220,12 +220,17 @@ def couple_ltv(frame: EventFrame, *, to_ms: int) -> dict:
 
 
 def new_customers(frame: EventFrame, *, from_ms: int, to_ms: int) -> int:
-    m = frame.rows_of("conversion", hi=to_ms)
-    m = m[frame.contact[m] >= 0]
-    first = np.full(frame.n_contacts, np.iinfo(np.int64).max)
-    # rows are time-sorted: a contact's first row is its earliest conversion
-    who, at = np.unique(frame.contact[m], return_index=True)
-    first[who] = frame.time_ms[m[at]]
+    """Contacts whose first conversion falls in ``[from_ms, to_ms)``."""
+    def first_conversion() -> np.ndarray:
+        m = frame.rows_of("conversion")
+        m = m[frame.contact[m] >= 0]
+        first = np.full(frame.n_contacts, np.iinfo(np.int64).max)
+        # rows are time-sorted: a contact's first row is its earliest conversion
+        who, at = np.unique(frame.contact[m], return_index=True)
+        first[who] = frame.time_ms[m[at]]
+        return first
+
+    first = frame.cached("first_conversion_ms", first_conversion)
     return int(((first >= from_ms) & (first < to_ms)).sum())
 
 

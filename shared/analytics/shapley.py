@@ -109,23 +109,26 @@ def _sampled(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.nd
     ranks = np.zeros((permutations, n_labels), dtype=np.int64)
     for k in range(permutations):
         ranks[k, players] = rng.permutation(len(players))
-    # keys rank × n_labels + label: the largest key among a set's labels names its
-    # last-arriving label. Sets are taken by size, all permutations at once.
+    # keys rank × n_labels + label, a row per label and a column per permutation: the largest
+    # key among a set's labels names its last-arriving label. Sets are taken by size.
     key_type = np.int16 if n_labels * n_labels < 2**15 else np.int64
-    keys = (ranks * n_labels + np.arange(n_labels)).astype(key_type)
+    keys = np.ascontiguousarray((ranks * n_labels + np.arange(n_labels)).T.astype(key_type))
     size = np.diff(np.r_[starts, len(lab)])
-    best = np.empty((permutations, n_sets), dtype=np.int64)
+    best_t = np.empty((n_sets, permutations), dtype=key_type)
     for m in np.unique(size).tolist():
         idx = np.flatnonzero(size == m)
         members = lab[starts[idx][:, None] + np.arange(m)]
-        top = keys[:, members[:, 0]]
+        top = keys[members[:, 0]]
         for c in range(1, m):
-            np.maximum(top, keys[:, members[:, c]], out=top)
-        best[:, idx] = top % n_labels
+            np.maximum(top, keys[members[:, c]], out=top)
+        np.remainder(top, n_labels, out=top)
+        best_t[idx] = top
+    best = best_t.T.astype(np.intp)
+    cols = [np.ascontiguousarray(w[:, j]) for j in range(n_cols)]
     credits = np.empty((permutations, n_labels, n_cols))
     for k in range(permutations):
         for j in range(n_cols):
-            credits[k, :, j] = np.bincount(best[k], weights=w[:, j], minlength=n_labels)
+            credits[k, :, j] = np.bincount(best[k], weights=cols[j], minlength=n_labels)
     # running sums in permutation order, as the loop adds them
     total = np.cumsum(credits, axis=0)[-1] if permutations else np.zeros((n_labels, n_cols))
     total_sq = np.cumsum(credits**2, axis=0)[-1] if permutations else np.zeros_like(total)

@@ -41,15 +41,40 @@ def _with_contact(frame: EventFrame, rows: np.ndarray) -> np.ndarray:
     return rows[frame.contact[rows] >= 0]
 
 
-def _sends_by_contact(frame: EventFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Send rows with a contact, ordered by (contact, time), and their contacts (cached)."""
-    def build() -> tuple[np.ndarray, np.ndarray]:
+def _sends_by_contact(frame: EventFrame) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Send rows with a contact ordered by (contact, time), their keys contact × span + time
+    offset (for range searches per contact), the first event time and the span. Cached: it
+    depends on the frame alone."""
+    def build() -> tuple[np.ndarray, np.ndarray, int, int]:
+        t = frame.time_ms
         sends = _with_contact(frame, frame.rows_of("send"))
         send_key = frame.contact[sends].astype(np.int64)
-        order = np.lexsort((frame.time_ms[sends], send_key))
-        return sends[order], send_key[order]
+        order = np.lexsort((t[sends], send_key))
+        sends, send_key = sends[order], send_key[order]
+        tmin = int(t[0]) if len(t) else 0  # rows are time-sorted
+        span = (int(t[-1]) - tmin + ASSIST_AFTER_MS + ASSIST_BEFORE_MS + 1) if len(t) else 1
+        comp = send_key * span + (t[sends] - tmin + ASSIST_BEFORE_MS)
+        return sends, comp, tmin, span
 
     return frame.cached("viral_sends_by_contact", build)
+
+
+def _invites_by_pair(frame: EventFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Invites with both parties ordered by (inviter × contacts + invitee, time): their pair
+    keys and times; and the distinct (inviter, invitee) pairs of acceptances. Cached."""
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t = frame.time_ms
+        n = max(frame.n_contacts, 1)
+        si = _with_contact(frame, frame.rows_of("invite_sent"))
+        si = si[frame.other[si] >= 0]
+        s_key = frame.contact[si].astype(np.int64) * n + frame.other[si]
+        order = np.lexsort((t[si], s_key))
+        acc = _with_contact(frame, frame.rows_of("invite_accepted"))
+        acc = acc[frame.other[acc] >= 0]
+        acc_pairs = np.unique(frame.other[acc].astype(np.int64) * n + frame.contact[acc])
+        return s_key[order], t[si][order], acc_pairs
+
+    return frame.cached("viral_invites_by_pair", build)
 
 
 def viral_metrics(
@@ -69,47 +94,43 @@ def viral_metrics(
     sent_w = between(all_sent, sent_t, from_ms, to_ms)
     acc_w = between(all_acc, acc_t, from_ms, to_ms)
     accepted, sent, inviters = _k(frame, sent_w, acc_w)
+    n = max(frame.n_contacts, 1)
 
     # cycle time: match each acceptance to the latest earlier invite of the same pair
-    n = max(frame.n_contacts, 1)
-    si = all_sent[frame.other[all_sent] >= 0]
+    s_key, s_t, acc_pairs = _invites_by_pair(frame)
     ai = acc_w[frame.other[acc_w] >= 0]
-    s_key = frame.contact[si].astype(np.int64) * n + frame.other[si]
     a_key = frame.other[ai].astype(np.int64) * n + frame.contact[ai]
-    order = np.lexsort((t[si], s_key))
-    s_key, s_t = s_key[order], t[si][order]
     hit = np.searchsorted(s_key, a_key, side="right") - 1
     matched = (hit >= 0) & (s_key[np.maximum(hit, 0)] == a_key)
     cycle_days = (t[ai][matched] - s_t[hit[matched]]) / DAY_MS
     cycle_days = cycle_days[cycle_days >= 0]
 
     # 7-day trend of K
+    n_buckets = max(0, -(-(to_ms - from_ms) // TREND_BUCKET_MS))
+    sent_b = (t[sent_w] - from_ms) // TREND_BUCKET_MS
+    invites_b = np.bincount(sent_b, minlength=n_buckets)
+    pairs = np.unique(sent_b * n + frame.contact[sent_w])
+    inviters_b = np.bincount(pairs // n, minlength=n_buckets)
+    accepted_b = np.bincount((t[acc_w] - from_ms) // TREND_BUCKET_MS, minlength=n_buckets)
     buckets = []
-    start = from_ms
-    while start < to_ms:
+    for j in range(n_buckets):
+        start = from_ms + j * TREND_BUCKET_MS
         end = min(start + TREND_BUCKET_MS, to_ms)
-        a, s, i = _k(frame, between(all_sent, sent_t, start, end),
-                     between(all_acc, acc_t, start, end))
+        a, s, i = int(accepted_b[j]), int(invites_b[j]), int(inviters_b[j])
         buckets.append({"from_ms": start, "to_ms": end, "accepted": a, "invites": s,
                         "inviters": i, "k": _ratio(a, i)})
-        start = end
     ks = [(j, b["k"]) for j, b in enumerate(buckets) if b["k"] is not None]
     slope = float(np.polyfit([j for j, _ in ks], [k for _, k in ks], 1)[0]) if len(ks) > 1 \
         else None
 
     # marketing-assisted invites: a send to the invitee in [invite - 7d, invite + 30d]
-    sends, send_key = _sends_by_contact(frame)
-    tmin = int(t[0]) if len(t) else 0  # rows are time-sorted
-    span = (int(t[-1]) - tmin + ASSIST_AFTER_MS + ASSIST_BEFORE_MS + 1) if len(t) else 1
-    comp = send_key * span + (t[sends] - tmin + ASSIST_BEFORE_MS)
+    sends, comp, tmin, span = _sends_by_contact(frame)
     inv = sent_w[frame.other[sent_w] >= 0]
     inv_key = frame.other[inv].astype(np.int64) * span + (t[inv] - tmin + ASSIST_BEFORE_MS)
     lo = np.searchsorted(comp, inv_key - ASSIST_BEFORE_MS, side="left")
     hi = np.searchsorted(comp, inv_key + ASSIST_AFTER_MS, side="right")
     assisted = hi > lo
-    # was the assisted invite accepted? (pair seen in an acceptance)
-    acc_o = all_acc[frame.other[all_acc] >= 0]
-    acc_pairs = np.unique(frame.other[acc_o].astype(np.int64) * n + frame.contact[acc_o])
+    # was the assisted invite accepted? (pair seen in an acceptance: acc_pairs)
     inv_pair = frame.contact[inv].astype(np.int64) * n + frame.other[inv]
     was_accepted = np.isin(inv_pair, acc_pairs)
     credited = frame.campaign[sends[lo[assisted]]]
