@@ -32,6 +32,7 @@ from shared.protocol.kinds import CAMPAIGN_UPDATE_CLASS, PRIORITY_CLASSES
 from shared.protocol.transport import Transport
 
 from .credentials import TokenStore, account_for
+from .network_control import NetworkConditions
 from .store import Replica
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,8 @@ class SyncEngine:
         )
         self._connector = connector or self._ws_connect
         self._rng = rng
+        #: the tester's network control (online / offline / flaky), consulted on every connect
+        self.network: NetworkConditions | None = None
         self._http: aiohttp.ClientSession | None = None
 
     async def run_db(self, fn: Callable, *args: Any) -> Any:
@@ -325,10 +328,15 @@ class SyncEngine:
         ws_url = (
             url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/api/v1/sync"
         )
+        network = self.network
+        if network is not None and network.offline:
+            raise OfflineError("the network is switched off (tester control)")
         try:
             ws = await self._connector(ws_url)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise SyncError(f"cannot reach {url}: {exc}") from None
+        if network is not None:
+            ws = network.wrap(ws)
         await ws.send_bytes(m.hello(token=token, device_id=self.replica.device_id))
         try:
             data = await ws.receive(timeout_s=self.timeout_s)
