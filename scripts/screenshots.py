@@ -1,8 +1,10 @@
 """Render each main view of the desktop app with demo data to docs/screenshots/*.png.
 
 Runs offscreen: a local server, two demo users, a profile with campaigns, captures and syncs.
+The conflict on the Conflicts page is a real one: Anna and Ben change the budget of the same
+campaign without seeing each other's edit and the server flags it.
 
-    python scripts/screenshots.py [--out docs/screenshots] [--dark]
+    python scripts/screenshots.py [--out docs/screenshots] [--dark] [--views builder ...]
 """
 
 from __future__ import annotations
@@ -142,7 +144,22 @@ async def settle(window: MainWindow) -> None:
         await asyncio.sleep(0.05)
 
 
-async def main(out: Path, dark: bool) -> None:
+async def budget_conflict(server_url: str, anna: SyncEngine, campaign_id: str) -> None:
+    """Ben, on his own laptop, raises the budget while Anna, not having seen it, sets her own."""
+    ben = SyncEngine(Replica(anna.replica.profile_dir.parent / "ben"), tokens=MemoryTokens())
+    try:
+        await ben.login(server_url, "ben@demo.wedsync", PASSWORD, "Ben's laptop")
+        await ben.sync_once()
+        anna.replica.set_campaign_field(campaign_id, "budget_cents", 165_000)
+        ben.replica.set_campaign_field(campaign_id, "budget_cents", 180_000)
+        await ben.sync_once()
+        await anna.sync_once()
+    finally:
+        await ben.close()
+        ben.replica.close()
+
+
+async def main(out: Path, dark: bool, views: list[str]) -> None:
     from server import admin
     from server.app import create_app
     from server.config import ServerConfig
@@ -157,6 +174,13 @@ async def main(out: Path, dark: bool) -> None:
         role="admin",
         org="Demo Weddings",
     )
+    admin.create_user(
+        base / "server",
+        email="ben@demo.wedsync",
+        password=PASSWORD,
+        role="marketer",
+        org="Demo Weddings",
+    )
     port = _port()
     runner = web.AppRunner(create_app(ServerConfig(data_dir=base / "server", port=port)))
     await runner.setup()
@@ -167,60 +191,55 @@ async def main(out: Path, dark: bool) -> None:
     spring = seed(replica)
     capture(replica, 24)
     await engine.sync_once()
-    capture(replica, 5)  # a few still queued
-    replica.set_offline(True)
+    await budget_conflict(f"http://127.0.0.1:{port}", engine, spring)
     window = MainWindow(engine)
     window.resize(1360, 840)
     window.show()
     window.start()
     await settle(window)
-    # conflicts come from the server; with no conflict endpoint yet, show the view's data shape
-    now = int(time.time() * 1000)
-    window.conflicts.is_admin = True
-    window.conflicts.set_conflicts(
-        [
-            {
-                "id": "c1",
-                "campaign_id": spring,
-                "campaign_name": "Spring open day",
-                "field": "budget_cents",
-                "kind": "concurrent_edit",
-                "status": "open",
-                "provisional": 180_000,
-                "created_at_ms": now - 600_000,
-                "candidates": [
-                    {
-                        "value": 150_000,
-                        "author": "anna@demo.wedsync",
-                        "device": "Anna's laptop",
-                        "at_ms": now - 3_600_000,
-                    },
-                    {
-                        "value": 180_000,
-                        "author": "ben@demo.wedsync",
-                        "device": "Ben's laptop",
-                        "at_ms": now - 2_400_000,
-                    },
-                ],
-            }
-        ]
-    )
     out.mkdir(parents=True, exist_ok=True)
     suffix = "-dark" if dark else ""
-    shots = [("campaigns", lambda: window.go("campaigns"))]
-    shots.append(("builder", lambda: window.campaigns.open_campaign(spring)))
-    shots.append(("capture", lambda: (window.go("capture"), window.capture.choose(2, focus=True))))
-    shots.append(("sync", lambda: window.go("sync")))
-    shots.append(("conflicts", lambda: window.go("conflicts")))
+
+    async def conflicts_loaded() -> None:
+        window.go("conflicts")
+        window.conflicts.reload()
+        for _ in range(100):
+            await settle(window)
+            if window.conflicts.current is not None:
+                break
+        else:
+            raise RuntimeError("the server reported no open conflict")
+        window.conflicts.group.button(0).setChecked(True)
+        window.conflicts.comment.setPlainText("Anna's figure was signed off on Monday.")
+
+    async def offline_with_a_queue() -> None:
+        # the other views show a laptop that is working offline with a few captures queued
+        window.offline_toggle.setChecked(True)
+        await settle(window)
+        capture(replica, 5)
+
+    shots = [
+        ("conflicts", conflicts_loaded),
+        ("campaigns", lambda: window.go("campaigns")),
+        ("builder", lambda: window.campaigns.open_campaign(spring)),
+        ("capture", lambda: (window.go("capture"), window.capture.choose(2, focus=True))),
+        ("sync", lambda: window.go("sync")),
+    ]
+    went_offline = False
     for name, show in shots:
-        show()
+        if name != "conflicts" and not went_offline:
+            await offline_with_a_queue()
+            went_offline = True
+        if views and name not in views:
+            continue
+        result = show()
+        if asyncio.iscoroutine(result):
+            await result
         await settle(window)
         if name == "builder":
             steps = replica.campaign(spring)["steps"]
             window.campaigns.builder.canvas.select(steps[2]["id"])
             await settle(window)
-        if name == "conflicts":
-            window.conflicts.group.button(0).setChecked(True)
         window.grab().save(str(out / f"{name}{suffix}.png"))
         print(out / f"{name}{suffix}.png")
     await window.shutdown()
@@ -234,10 +253,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--dark", action="store_true")
+    parser.add_argument(
+        "--views", nargs="*", default=[], help="campaigns builder capture sync conflicts (default: all)"
+    )
     args = parser.parse_args()
     application()
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(main(args.out, args.dark))
+        loop.run_until_complete(main(args.out, args.dark, args.views))
     sys.exit(0)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.store import Changes
+from shared.protocol.ids import is_id
 
 from . import components, icons, theme
 from .ops import Ops, describe
@@ -61,6 +62,16 @@ def show_value(field: str, value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, indent=2, sort_keys=True)
     return str(value)
+
+
+def device_text(device: str | None) -> str:
+    """A device as people read it: its name, or the end of its id (the server may send only
+    the id; the whole id is in the tooltip)."""
+    if not device:
+        return "on an unknown device"
+    if is_id(device):
+        return f"on device …{device[-6:]}"
+    return f"on {device}"
 
 
 def parse_value(field: str, text: str) -> Any:
@@ -105,10 +116,12 @@ class CandidateCard(components.Card):
             value.setStyleSheet("font-size: 10pt; font-family: monospace;")
         self.body.addWidget(value)
         who = candidate.get("author") or "unknown author"
-        device = candidate.get("device") or "unknown device"
         meta = QLabel(
-            f"{who}\non {device}\n{components.clock(candidate.get('at_ms'))}", objectName="Muted"
+            f"{who}\n{device_text(candidate.get('device'))}\n"
+            f"{components.clock(candidate.get('at_ms'))} · {components.ago(candidate.get('at_ms'))}",
+            objectName="Muted",
         )
+        meta.setToolTip(f"Device {candidate.get('device') or 'unknown'}")
         self.body.addWidget(meta)
         self.body.addStretch(1)
 
@@ -171,7 +184,7 @@ class ConflictsPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.cards_host)
         scroll.setMinimumHeight(170)
-        dv.addWidget(scroll, 1)
+        dv.addWidget(scroll)
 
         self.resolve_box = QWidget()
         rv = QVBoxLayout(self.resolve_box)
@@ -202,6 +215,7 @@ class ConflictsPage(QWidget):
         dv.addWidget(self.viewer_note)
         self.message = QLabel(wordWrap=True)
         dv.addWidget(self.message)
+        dv.addStretch(1)  # the decision sits right under the values, not at the bottom
         split.addWidget(detail)
         split.setStretchFactor(1, 1)
         self.stack.addWidget(split)
