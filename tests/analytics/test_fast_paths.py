@@ -101,3 +101,70 @@ def test_report_from_warm_caches_equals_report_from_a_new_frame(data):
     second = build_roi_report(frame, **other)
     assert second == build_roi_report(EventFrame.from_rows(data.rows), **other)
     assert build_roi_report(frame, **args) == first
+
+
+def reference_columns(rows):
+    """EventFrame columns built one row at a time (the straightforward form of from_rows)."""
+    from shared.analytics.events import KIND_CODE
+
+    def encode(values):
+        table = {}
+        return [table.setdefault(v, len(table)) if v is not None else -1 for v in values], \
+            list(table)
+
+    contact, contacts = encode([r[3] for r in rows])
+    index = {c: i for i, c in enumerate(contacts)}
+    other, score, conv_type, role = [], [], [], [0] * len(contacts)
+    for r, c in zip(rows, contact, strict=True):
+        p = r[7] or {}
+        o, s, ct = -1, float("nan"), 0
+        if r[1] == "conversion":
+            ct = {"booking": 1, "subscription": 2}.get(p.get("type"), 0)
+        elif r[1] in ("health_score", "survey"):
+            v = p.get("score" if r[1] == "health_score" else "nps")
+            s = float(v) if isinstance(v, int | float) else s
+        elif r[1] in ("invite_sent", "invite_accepted"):
+            o = index.get(p.get("invitee" if r[1] == "invite_sent" else "inviter"), -1)
+        elif r[1] == "contact" and c >= 0:
+            fields = p.get("fields") or {}
+            got = fields.get("role") if isinstance(fields, dict) else None
+            if got in ("supplier", "couple"):
+                role[c] = 1 if got == "supplier" else 2
+        other.append(o)
+        score.append(s)
+        conv_type.append(ct)
+    # codes are given in input order, then rows are sorted by time (stable)
+    order = sorted(range(len(rows)), key=lambda i: rows[i][2])
+    columns = {
+        "kind": [KIND_CODE[r[1]] for r in rows], "time_ms": [r[2] for r in rows],
+        "contact": contact, "contacts": contacts,
+        "campaign": encode([r[4] for r in rows])[0], "campaigns": encode([r[4] for r in rows])[1],
+        "channel": encode([r[5] for r in rows])[0], "channels": encode([r[5] for r in rows])[1],
+        "value_cents": [r[6] or 0 for r in rows], "has_value": [r[6] is not None for r in rows],
+        "other": other, "score": score, "conv_type": conv_type, "role": role,
+    }
+    per_row = set(columns) - {"contacts", "campaigns", "channels", "role"}
+    return {k: [v[i] for i in order] if k in per_row else v for k, v in columns.items()}
+
+
+def test_from_rows_equals_building_one_row_at_a_time(data):
+    rows = list(data.rows[:3000]) + [
+        ("x1", "contact", 5, "a@x", None, None, None, {"fields": {"role": "couple"}}),
+        ("x2", "contact", 6, "a@x", None, None, None, {"fields": {"role": "supplier"}}),
+        ("x3", "contact", 7, "a@x", None, None, None, {"fields": {"role": "other"}}),
+        ("x4", "contact", 8, "b@x", None, None, None, {"fields": "not a dict"}),
+        ("x5", "health_score", 9, "a@x", None, None, None, {"score": "high"}),
+        ("x6", "survey", 9, "b@x", None, None, None, None),
+        ("x7", "invite_sent", 3, "a@x", None, None, None, {"invitee": "nobody@x"}),
+        ("x8", "conversion", 4, None, None, None, 0, {"type": "gift"}),
+    ]
+    frame = EventFrame.from_rows(rows)
+    expected = reference_columns(rows)
+    for name, values in expected.items():
+        got = getattr(frame, name)
+        if isinstance(got, list):
+            assert got == values, name
+        else:
+            assert np.array_equal(got, np.array(values), equal_nan=name == "score"), name
+    with pytest.raises(ValueError):
+        EventFrame.from_rows([("x", "contact", 1, "a@x", None, None, None)])
