@@ -46,8 +46,17 @@ def _server_events(sim: Simulation) -> list[tuple[str, str, str, int]]:
 
 
 def exactly_once(sim: Simulation) -> dict[str, Any]:
-    captured = sim.history.captured
-    on_server = {r[0]: r for r in _server_events(sim)}
+    depths = {d.name: d.replica.queue_depths() for d in sim.devices}
+    return check_exactly_once(sim.history.captured, _server_events(sim), depths)
+
+
+def check_exactly_once(
+    captured: dict[str, tuple[str, str]],
+    server_rows: list[tuple[str, str, str, int]],
+    outbox_depths: dict[str, dict[int, int]],
+) -> dict[str, Any]:
+    """``captured``: event id -> (device, kind); ``server_rows``: (id, device, kind, copies)."""
+    on_server = {r[0]: r for r in server_rows}
     failures = []
     for event_id in sorted(captured):
         device, kind = captured[event_id]
@@ -72,10 +81,9 @@ def exactly_once(sim: Simulation) -> dict[str, Any]:
             )
     for event_id in sorted(set(on_server) - set(captured)):
         failures.append({"event": event_id, "problem": "on the server but never captured"})
-    for device in sim.devices:
-        depths = device.replica.queue_depths()
+    for device, depths in sorted(outbox_depths.items()):
         if any(depths.values()):
-            failures.append({"device": device.name, "problem": f"outbox not empty: {depths}"})
+            failures.append({"device": device, "problem": f"outbox not empty: {depths}"})
     return _result(
         "exactly_once",
         failures,
@@ -89,12 +97,18 @@ def _comparable(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 def convergence(sim: Simulation) -> dict[str, Any]:
-    server = {
-        row.id: _comparable(row.snapshot) for row in sim.server.ctx.storage.campaigns(sim.org_id)
-    }
+    server = {row.id: row.snapshot for row in sim.server.ctx.storage.campaigns(sim.org_id)}
+    return check_convergence(server, {d.name: d.replica.campaigns() for d in sim.devices})
+
+
+def check_convergence(
+    server_campaigns: dict[str, dict[str, Any]], replicas: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """``server_campaigns``: id -> snapshot; ``replicas``: device -> its campaign snapshots."""
+    server = {cid: _comparable(snap) for cid, snap in server_campaigns.items()}
     failures = []
-    for device in sim.devices:
-        local = {c["id"]: _comparable(c) for c in device.replica.campaigns()}
+    for device_name, campaigns in sorted(replicas.items()):
+        local = {c["id"]: _comparable(c) for c in campaigns}
         for campaign_id in sorted(set(server) | set(local)):
             mine, theirs = local.get(campaign_id), server.get(campaign_id)
             if mine == theirs:
@@ -109,7 +123,7 @@ def convergence(sim: Simulation) -> dict[str, Any]:
                 }
             failures.append(
                 {
-                    "device": device.name,
+                    "device": device_name,
                     "campaign": campaign_id,
                     "diff": json.loads(json.dumps(diff, default=str)),
                 }
@@ -117,26 +131,34 @@ def convergence(sim: Simulation) -> dict[str, Any]:
     return _result(
         "convergence",
         failures,
-        checked=len(server) * len(sim.devices),
-        detail=f"{len(server)} campaigns on {len(sim.devices)} replicas and the server",
+        checked=len(server) * len(replicas),
+        detail=f"{len(server)} campaigns on {len(replicas)} replicas and the server",
     )
+
+
+def skipped(name: str, reason: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "status": "skipped",
+        "checked": 0,
+        "detail": f"skipped: {reason}",
+        "counterexample": [],
+        "failures": 0,
+    }
 
 
 def conflicts(sim: Simulation) -> dict[str, Any]:
     if not sim.server.conflicts_available:
-        return {
-            "name": "conflicts",
-            "status": "skipped",
-            "checked": 0,
-            "detail": "skipped: conflicts not available",
-            "counterexample": [],
-            "failures": 0,
-        }
+        return skipped("conflicts", "conflicts not available")
+    return check_conflicts(sim.history.guarded, sim.server.ctx.storage.conflicts(sim.org_id))
+
+
+def check_conflicts(guarded: list[Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``guarded``: the run's own ``GuardedRecord``s; ``records``: the server's conflicts."""
     from .world import concurrent_pairs
 
-    history = sim.history
-    pairs = concurrent_pairs(history.guarded)
-    field_of = {g.edit: (g.campaign, g.field) for g in history.guarded}
+    pairs = concurrent_pairs(guarded)
+    field_of = {g.edit: (g.campaign, g.field) for g in guarded}
     expected: dict[tuple[str, str], set[frozenset[str]]] = {}
     for a, b in pairs:
         expected.setdefault(field_of[a], set()).add(frozenset((a, b)))
@@ -145,7 +167,7 @@ def conflicts(sim: Simulation) -> dict[str, Any]:
         concurrent_with.setdefault(a, set()).add(b)
         concurrent_with.setdefault(b, set()).add(a)
     flagged: dict[tuple[str, str], set[str]] = {}
-    for record in sim.server.ctx.storage.conflicts(sim.org_id):
+    for record in records:
         if record.get("kind") not in CONCURRENT_KINDS:
             continue
         key = (record["campaign_id"], record["field"])
@@ -176,7 +198,7 @@ def conflicts(sim: Simulation) -> dict[str, Any]:
     return _result(
         "conflicts",
         failures,
-        checked=len(history.guarded),
+        checked=len(guarded),
         detail=f"{len(pairs)} concurrent pairs, {len(flagged)} fields flagged",
     )
 

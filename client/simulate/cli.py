@@ -77,9 +77,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def human(report: dict[str, Any]) -> str:
+    where = (
+        f"{report['virtual_time_s']:.0f} s of virtual time"
+        if "virtual_time_s" in report
+        else "real processes"
+    )
     lines = [
-        f"seed {report['seed']}: {report['devices']} devices, {report['steps']} steps, "
-        f"{report.get('virtual_time_s', 0):.0f} s of virtual time",
+        f"seed {report['seed']}: {report['devices']} devices, {report['steps']} steps, {where}",
         "faults injected: " + ", ".join(f"{k} {v}" for k, v in report["faults"].items()),
         f"events captured {report['events_captured']}, campaigns {report['campaigns']}, "
         f"guarded edits {report.get('guarded_edits', 0)} "
