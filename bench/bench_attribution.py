@@ -76,10 +76,11 @@ def compare_with_channelattribution(csv_text: str, sep: str, walks: int) -> dict
         t_their_m, their_m = best_of(theirs_m, 3)
 
     def ours_h():
-        return {m: run_model(paths, m) for m in ("first_touch", "last_touch", "linear")}
+        p = fresh(paths)
+        return {m: run_model(p, m) for m in ("first_touch", "last_touch", "linear")}
 
     t_our_h, our_h = best_of(ours_h)
-    t_our_m, our_m = best_of(lambda: run_model(paths, "markov"))
+    t_our_m, our_m = best_of(lambda: run_model(fresh(paths), "markov"))
     their_h = their_h.set_index("channel_name")
     mapping = {"first_touch": "first_touch", "last_touch": "last_touch", "linear": "linear_touch"}
     heur_diff = {}
