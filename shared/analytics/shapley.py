@@ -6,12 +6,16 @@ labels lies inside ``S``: ``v(S) = Σ_{T ⊆ S} conv(T)``, with ``conv(T)`` the 
 whose label set is exactly ``T`` (Zhao et al., 2018). Order and repetition within a path do not
 matter; labels that only occur on non-converting paths are null players and get 0.
 
-* Up to ``max_exact`` players (15 by default) the value is computed exactly: ``v`` is tabulated
-  over all ``2^n`` coalitions with a subset-sum (zeta) transform and each player's marginal
-  contributions are weighted by ``|S|!(n−|S|−1)!/n!``.
-* Above that, random permutations are sampled: in each one a path's worth goes to the label of
-  the path that arrives last. Each permutation's credits sum to ``v(N)`` exactly, so efficiency
-  holds for the estimate too; the standard error of each label's mean is reported.
+* Up to ``max_exact`` players (15 by default) the value is computed exactly by definition: ``v`` is
+  tabulated over all ``2^n`` coalitions with a subset-sum (zeta) transform and each player's
+  marginal contributions are weighted by ``|S|!(n−|S|−1)!/n!``.
+* Above that it is still exact, in closed form: ``v`` is a sum of unanimity games
+  ``conv(T)·u_T``, whose Shapley value gives ``conv(T)/|T|`` to each member of ``T``, so
+  ``φ_i = Σ_{T ∋ i} conv(T)/|T|`` — linear in the number of distinct label sets. (Tested equal to
+  the definition wherever the definition is computable.)
+* ``method="sampled"`` estimates by random permutations instead (a path's worth goes to its label
+  that arrives last; each permutation's credits sum to ``v(N)``, the standard error of each
+  label's mean is reported): kept as an independent check of the closed form.
 
 Properties (tested): efficiency (credits sum to ``v(N)``), symmetry, null player.
 """
@@ -91,6 +95,18 @@ def _exact(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndar
     return out
 
 
+def _closed_form(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, n_labels: int) -> np.ndarray:
+    """Exact Shapley values of ``v(S) = Σ_{T ⊆ S} conv(T)``: each set's worth split evenly."""
+    out = np.zeros((n_labels, weights.shape[1]))
+    if len(p) == 0:
+        return out
+    size = np.bincount(p)
+    share = weights[p] / size[p][:, None]
+    for j in range(weights.shape[1]):
+        out[:, j] = np.bincount(lab, weights=share[:, j], minlength=n_labels)
+    return out
+
+
 def _sampled(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndarray,
              n_labels: int, permutations: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard error of the permutation credits.
@@ -166,9 +182,12 @@ def _sampled_loop(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: 
 
 def shapley(
     paths: PathSet, *, max_exact: int = DEFAULT_MAX_EXACT,
-    permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0,
+    permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, method: str = "exact",
 ) -> Credit:
-    """Shapley credit per label (exact up to ``max_exact`` players, else sampled)."""
+    """Shapley credit per label: exact (by definition up to ``max_exact`` players, in closed form
+    above), or ``method="sampled"`` by random permutations with standard errors."""
+    if method not in ("exact", "sampled"):
+        raise ValueError(f"method must be 'exact' or 'sampled', not {method!r}")
     sets = paths._cache.get("shapley_sets")
     if sets is None:
         sets = paths._cache["shapley_sets"] = _path_sets(paths)
@@ -176,9 +195,12 @@ def shapley(
     players = np.unique(lab)
     n_labels = len(paths.labels)
     extra: dict = {"players": len(players)}
-    if len(players) <= max_exact:
+    if method == "exact" and len(players) <= max_exact:
         out = _exact(p, lab, weights, players, n_labels)
         extra["method"] = "exact"
+    elif method == "exact":
+        out = _closed_form(p, lab, weights, n_labels)
+        extra["method"] = "exact_closed_form"
     else:
         out, se = _sampled(p, lab, weights, players, n_labels, permutations, seed)
         extra.update(

@@ -76,10 +76,27 @@ def test_sampled_estimate_is_efficient_and_within_its_error():
         rows.append(([names[i] for i in rng.integers(0, 18, k)], int(rng.integers(0, 3)), 0.0, 1))
     paths = make_paths(rows)
     exact = shapley(paths, max_exact=20)
-    sampled = shapley(paths, max_exact=15, permutations=400, seed=5)
+    sampled = shapley(paths, permutations=400, seed=5, method="sampled")
     assert exact.extra["method"] == "exact"
     assert sampled.extra["method"] == "sampled"
     assert sum(sampled.conversions) == pytest.approx(sum(exact.conversions))
     se = sampled.extra["standard_error"]
     for i, name in enumerate(paths.labels):
         assert abs(sampled.conversions[i] - exact.conversions[i]) <= 5 * se[name] + 1e-9
+
+
+def test_closed_form_equals_the_definition_and_needs_no_sampling():
+    rng = np.random.default_rng(11)
+    names = [f"c{i}" for i in range(14)]
+    rows = []
+    for _ in range(300):
+        k = int(rng.integers(1, 6))
+        rows.append(([names[i] for i in rng.integers(0, 14, k)], int(rng.integers(0, 4)),
+                     float(rng.integers(0, 500)), int(rng.integers(0, 3))))
+    paths = make_paths(rows)
+    by_definition = shapley(paths, max_exact=15)
+    closed = shapley(paths, max_exact=0)
+    assert by_definition.extra["method"] == "exact"
+    assert closed.extra["method"] == "exact_closed_form"
+    assert closed.conversions == pytest.approx(by_definition.conversions, abs=1e-9)
+    assert closed.value == pytest.approx(by_definition.value, abs=1e-6)
