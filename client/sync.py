@@ -484,8 +484,14 @@ class SyncEngine:
         delays = backoff_delays(rng=self._rng)
         changed = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # New work only (a capture, an edit): an ack also changes the outbox, and waking for it
+        # would follow every exchange with an empty one.
         unsubscribe = self.replica.subscribe(
-            lambda ch: loop.call_soon_threadsafe(changed.set) if ch.outbox else None
+            lambda ch: (
+                loop.call_soon_threadsafe(changed.set)
+                if ch.outbox and (ch.events or ch.campaigns or ch.contacts)
+                else None
+            )
         )
         try:
             while not stop.is_set():
