@@ -232,12 +232,17 @@ def no_unexpected_errors(sim: Simulation) -> dict[str, Any]:
 
 
 def safety(sim: Simulation) -> dict[str, Any] | None:
-    """Cheap checks valid at any moment: the server holds nothing twice and nothing that was
-    never captured. None when they hold."""
+    """Cheap checks valid at any moment, over the events committed since the last call: none is
+    stored twice and none was never captured. None when they hold."""
     if not sim.server_up:
         return None
-    for event_id, _device, _kind, count in _server_events(sim):
-        if count != 1 or event_id not in sim.history.captured:
+    rows = sim.server.ctx.storage.db.execute(
+        "SELECT id, count(*), max(commit_seq) FROM events WHERE commit_seq > ? GROUP BY id",
+        (sim.safety_seq,),
+    ).fetchall()
+    for event_id, copies, seq in rows:
+        sim.safety_seq = max(sim.safety_seq, seq)
+        if copies != 1 or event_id not in sim.history.captured:
             return {"event": event_id, "problem": "duplicate or never captured"}
     return None
 

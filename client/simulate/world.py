@@ -286,6 +286,7 @@ class Simulation:
         self.history = History()
         self.actions: Counter[str] = Counter()
         self.priority_checks: Counter[str] = Counter()
+        self.safety_seq = 0  # events committed up to here passed the per-step safety check
         self.step = 0
         self.server: SimServer | None = None
         self.server_up = False
