@@ -134,7 +134,7 @@ class CampaignDocs:
             storage.save_campaign(
                 campaign_id=campaign_id,
                 org_id=principal.org_id,
-                state=doc.get_update(),
+                state=schema.canonical_state(doc),
                 snapshot=schema.snapshot(doc),
                 at_ms=now,
             )

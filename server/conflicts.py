@@ -44,7 +44,8 @@ def _value_of(snapshot: dict[str, Any], key: str) -> Any:
 
 def _candidate(edit: dict[str, Any] | None, edit_id: str) -> dict[str, Any]:
     edit = edit or {"edit": edit_id}
-    return {k: edit.get(k) for k in ("edit", "value", "author", "device", "hlc", "at_ms")}
+    keys = ("edit", "value", "author", "device", "device_name", "hlc", "at_ms")
+    return {k: edit.get(k) for k in keys}
 
 
 class ConflictDetector:

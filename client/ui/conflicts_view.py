@@ -117,7 +117,7 @@ class CandidateCard(components.Card):
         self.body.addWidget(value)
         who = candidate.get("author") or "unknown author"
         meta = QLabel(
-            f"{who}\n{device_text(candidate.get('device'))}\n"
+            f"{who}\n{device_text(candidate.get('device_name') or candidate.get('device'))}\n"
             f"{components.clock(candidate.get('at_ms'))} · {components.ago(candidate.get('at_ms'))}",
             objectName="Muted",
         )

@@ -396,8 +396,9 @@ class SQLiteStorage:
             return {}
         marks = ",".join("?" * len(edit_ids))
         rows = self.db.execute(
-            f"SELECT edit, field, value, author, device_id, hlc, at_ms FROM guarded_edits "
-            f"WHERE edit IN ({marks})",
+            f"SELECT g.edit, g.field, g.value, g.author, g.device_id, g.hlc, g.at_ms, d.name "
+            f"FROM guarded_edits g LEFT JOIN devices d ON d.id = g.device_id "
+            f"WHERE g.edit IN ({marks})",
             list(edit_ids),
         )
         return {
@@ -409,6 +410,7 @@ class SQLiteStorage:
                 "device": r[4],
                 "hlc": r[5],
                 "at_ms": r[6],
+                "device_name": r[7],
             }
             for r in rows
         }

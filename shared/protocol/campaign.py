@@ -161,6 +161,15 @@ def doc_from_state(state: bytes | None, *, client_id: int | None = None) -> pycr
     return doc
 
 
+def canonical_state(doc: pycrdt.Doc) -> bytes:
+    """The doc's full state encoded through a fresh doc.
+
+    Yrs keeps an edit made inside a concurrently deleted map either as a deleted item or as a GC
+    block, depending on the order the updates arrived; re-encoding settles both the same way, so
+    replicas with the same content store the same bytes."""
+    return doc_from_state(doc.get_update()).get_update()
+
+
 def replace_text(text: pycrdt.Text, new: str) -> None:
     """Turn ``text`` into ``new`` with the fewest character edits, so concurrent edits of other
     parts of the same text survive the merge."""

@@ -63,6 +63,7 @@ async def test_concurrent_budget_edits_raise_one_conflict_with_every_candidate(s
     authors = ["marketer@a.test", "marketer2@a.test", "marketer3@a.test"][:replicas]
     assert {c["author"] for c in conflict["candidates"]} == set(authors)
     assert all(c["device"] and c["hlc"] for c in conflict["candidates"])
+    assert sorted(c["device_name"] for c in conflict["candidates"]) == names  # named at login
     # the provisional winner is the same everywhere, and every replica shows the badge
     values = {e.replica.campaign(cid)["budget_cents"] for e in engines}
     assert len(values) == 1 and values == {conflict["provisional"]}
