@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 
 import msgpack
 import pytest
@@ -135,3 +138,29 @@ def test_priority_checker_catches_an_engine_that_drains_bulk_first(tmp_path, mon
     report = simulate(seed=6, devices=3, steps=150, workdir=tmp_path)
     checker = failed(report, "priority")
     assert checker["counterexample"][0]["class0_not_acked"]
+
+
+def test_same_seed_gives_the_same_json_across_processes_and_hash_seeds():
+    outputs = set()
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "client.cli",
+                "simulate",
+                "--seed",
+                "9",
+                "--steps",
+                "80",
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1
