@@ -254,6 +254,18 @@ class RealRun:
         try:
             campaign_id, _ = replica.create_campaign(name=f"Campaign {len(self.campaigns) + 1}")
             self.campaigns.append(campaign_id)
+            revs = schema.revisions(replica.campaign_doc(campaign_id))
+            for edit, rev in sorted(revs.items()):
+                self.guarded.append(
+                    GuardedRecord(
+                        campaign=campaign_id,
+                        field=rev["f"],
+                        edit=edit,
+                        device=device,
+                        step=self.step,
+                        bases=tuple(rev["b"]),
+                    )
+                )
         finally:
             replica.close()
 

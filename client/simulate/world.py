@@ -532,6 +532,19 @@ class Simulation:
             campaign_type=self.rng.choice(schema.CAMPAIGN_TYPES),
         )
         self.campaigns.append(campaign_id)
+        # Creating sets the status: a guarded edit like any other. A replica that receives a
+        # later update of the campaign before the creating one has not seen it.
+        for edit, rev in sorted(schema.revisions(device.replica.campaign_doc(campaign_id)).items()):
+            self.history.guarded.append(
+                GuardedRecord(
+                    campaign=campaign_id,
+                    field=rev["f"],
+                    edit=edit,
+                    device=device.name,
+                    step=self.step,
+                    bases=tuple(rev["b"]),
+                )
+            )
         self.actions["campaign_create"] += 1
 
     def _guarded_value(self, name: str) -> Any:
