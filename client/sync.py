@@ -293,9 +293,9 @@ class SyncEngine:
 
     async def api(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
         """Call the server's JSON API as this device (``path`` like ``/api/v1/conflicts``)."""
-        if self.replica.offline:
+        if await self._offline():
             raise OfflineError("this profile is offline: `wedsync client offline off` first")
-        url, token = self._token()
+        url, token = await self.run_db(self._token)
         try:
             async with self._client().request(
                 method, url + path, json=body, headers={"Authorization": f"Bearer {token}"}
@@ -312,6 +312,11 @@ class SyncEngine:
             )
         return data
 
+    async def _offline(self) -> bool:
+        # Read on the replica's worker like every other store call: on the loop thread it would
+        # wait for the worker's transaction to release the replica's lock (a stalled GUI).
+        return await self.run_db(lambda: self.replica.offline)
+
     def _token(self) -> tuple[str, str]:
         url = self.replica.get_setting("server_url")
         token = self.tokens.get(account_for(self.replica.device_id)) if url else None
@@ -322,9 +327,9 @@ class SyncEngine:
     # ------------------------------------------------------------------ one sync
 
     async def connect(self) -> _Session:
-        if self.replica.offline:
+        if await self._offline():
             raise OfflineError("this profile is offline: `wedsync client offline off` to sync")
-        url, token = self._token()
+        url, token = await self.run_db(self._token)
         ws_url = (
             url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/api/v1/sync"
         )
@@ -486,16 +491,17 @@ class SyncEngine:
         loop = asyncio.get_running_loop()
         # New work only (a capture, an edit): an ack also changes the outbox, and waking for it
         # would follow every exchange with an empty one.
+        # A settings change (work offline on or off) wakes it too.
         unsubscribe = self.replica.subscribe(
             lambda ch: (
                 loop.call_soon_threadsafe(changed.set)
-                if ch.outbox and (ch.events or ch.campaigns or ch.contacts)
+                if (ch.outbox and (ch.events or ch.campaigns or ch.contacts)) or ch.settings
                 else None
             )
         )
         try:
             while not stop.is_set():
-                if self.replica.offline:
+                if await self._offline():
                     await _wait_any(stop, changed, timeout_s=poll_s)
                     changed.clear()
                     continue
@@ -510,7 +516,7 @@ class SyncEngine:
                     continue
                 try:
                     delays = backoff_delays(rng=self._rng)
-                    while not stop.is_set() and not self.replica.offline:
+                    while not stop.is_set() and not await self._offline():
                         changed.clear()
                         report = await self._exchange(session)
                         await self._record(ok=True, summary=report.to_dict())
