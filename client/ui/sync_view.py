@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.network_control import NetworkConditions
 from client.store import Changes
 
 from . import components, icons, theme
+from .network_view import NetworkControl
 from .ops import Ops
 
 CLASS_HINTS = {
@@ -100,6 +102,8 @@ class SyncPage(QWidget):
     def __init__(self, ops: Ops, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ops = ops
+        if ops.engine.network is None:  # the tester's control needs conditions to drive
+            ops.engine.network = NetworkConditions()
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 20, 24, 16)
         outer.setSpacing(14)
@@ -129,6 +133,9 @@ class SyncPage(QWidget):
         info.addWidget(self.state)
         info.addWidget(self.detail, 1)
         outer.addLayout(info)
+
+        self.network = NetworkControl(ops.engine.network)
+        outer.addWidget(self.network)
 
         outer.addWidget(QLabel("Recent syncs", objectName="CardTitle"))
         self.model = SyncLogModel(self)

@@ -1,0 +1,44 @@
+"""The tester's network control on the Sync page, against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+
+from client.network_control import NetworkMode
+from client.sync import OfflineError
+
+from .conftest import eventually, settle
+
+pytestmark = pytest.mark.ui
+
+
+async def test_network_control_switches_offline_flaky_and_back(server, open_window):
+    window = await open_window(server=server)
+    await eventually(lambda: window.sync.state == "online", what="first sync")
+    control = window.sync_page.network
+    network = window.engine.network
+    assert network is not None and network.state.mode == NetworkMode.ONLINE
+    assert not control.loss.isEnabled()
+
+    control.mode.setCurrentIndex(1)  # Offline
+    await settle(window)
+    assert network.offline and "refused" in control.note.text()
+    with pytest.raises(OfflineError):
+        await window.engine.sync_once()
+    window.replica.capture(kind="conversion", contact="ann@example.com", value_cents=1000)
+    assert window.replica.queue_depths()[0] == 1
+
+    control.mode.setCurrentIndex(2)  # Flaky
+    control.loss.setValue(0)
+    control.latency.setValue(20)
+    control.latency.editingFinished.emit()
+    await settle(window)
+    assert network.state.mode == NetworkMode.FLAKY
+    assert network.state.latency_ms == 20 and network.state.loss == 0
+    assert control.loss.isEnabled() and "20 ms" in control.note.text()
+    report = await window.engine.sync_once()  # slow but lossless: it gets through
+    assert report.pushed[0] == 1
+
+    network.set("online")  # changed elsewhere (e.g. a script): the control follows
+    await settle(window)
+    assert control.mode.currentText() == "Online" and not control.loss.isEnabled()
