@@ -3,8 +3,9 @@
 * cold_start_ms: a fresh process imports the app, opens a profile and shows the main window with
   its views loaded (offscreen); measured from process start to the first full paint.
 * max_stall_ms: with the window open, 100,000 captured events sync to a real server on
-  127.0.0.1; a 5 ms Qt timer measures the longest gap between its ticks (how long the GUI
-  thread could not react). Also the p99 gap and the sync duration.
+  127.0.0.1, running in its own process as it does in production; a 5 ms Qt timer measures the
+  longest gap between its ticks (how long the GUI thread could not react). Also the p99 gap and
+  the sync duration.
 
     python bench/bench_ui.py [--events 100000]
 """
@@ -62,7 +63,6 @@ def cold_start(profile: Path, runs: int = 5) -> list[float]:
 
 
 async def stall(events: int) -> dict:
-    from aiohttp import web
     from PySide6.QtCore import QTimer
 
     from client.credentials import MemoryTokens
@@ -70,17 +70,19 @@ async def stall(events: int) -> dict:
     from client.sync import SyncEngine
     from client.ui.main_window import MainWindow
     from server import admin
-    from server.app import create_app
-    from server.config import ServerConfig
 
     base = Path(tempfile.mkdtemp(prefix="wedsync-bench-ui-"))
     admin.create_user(base / "server", email="b@bench.test", password="benchmark!", role="admin")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    runner = web.AppRunner(create_app(ServerConfig(data_dir=base / "server", port=port)))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "client.cli", "server", "--data-dir", str(base / "server"),
+        "--port", str(port), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    line = await asyncio.wait_for(server.stdout.readline(), 60)
+    if b"listening" not in line:
+        raise RuntimeError(f"the server did not start: {line!r}")
     replica = Replica(base / "laptop")
     engine = SyncEngine(replica, tokens=MemoryTokens())
     await engine.login(f"http://127.0.0.1:{port}", "b@bench.test", "benchmark!", "bench")
@@ -122,7 +124,8 @@ async def stall(events: int) -> dict:
     window.close()
     await engine.close()
     replica.close()
-    await runner.cleanup()
+    server.terminate()
+    await server.wait()
     gaps.sort()
     return {
         "events": events,
