@@ -79,6 +79,19 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_sync_state_from_the_outbox(db: sqlite_utils.Database) -> None:
+    """An event is synced when it is neither queued nor refused: derived from the outbox, so an
+    ack is one DELETE instead of a DELETE and an UPDATE of every acked event."""
+    db.executescript(
+        """
+        CREATE INDEX outbox_by_item ON outbox (item_id);
+        CREATE INDEX rejected_by_item ON rejected (item_id);
+        ALTER TABLE events DROP COLUMN synced;
+        """
+    )
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the replica at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

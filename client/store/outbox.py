@@ -75,13 +75,7 @@ def next_updates(
 def ack(
     db: sqlite_utils.Database, priority: int, item_type: str, first_seq: int, last_seq: int
 ) -> int:
-    """Drop acked rows (and mark acked events synced); returns how many rows left the outbox."""
-    if item_type == "event":
-        db.execute(
-            "UPDATE events SET synced = 1 WHERE id IN (SELECT item_id FROM outbox WHERE "
-            "priority = ? AND item_type = 'event' AND seq BETWEEN ? AND ?)",
-            (priority, first_seq, last_seq),
-        )
+    """Drop acked rows; returns how many left the outbox (their events now count as synced)."""
     cursor = db.execute(
         "DELETE FROM outbox WHERE priority = ? AND item_type = ? AND seq BETWEEN ? AND ?",
         (priority, item_type, first_seq, last_seq),

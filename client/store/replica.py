@@ -220,7 +220,9 @@ class Replica:
         with self._lock:
             rows = self.db.execute(
                 "SELECT id, kind, occurred_at_ms, contact, campaign, channel, value_cents, payload, "
-                "synced FROM events ORDER BY captured_at_ms DESC, id DESC LIMIT ?",
+                "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_id = e.id) AND NOT EXISTS "
+                "(SELECT 1 FROM rejected j WHERE j.item_id = e.id) "
+                "FROM events e ORDER BY captured_at_ms DESC, id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         keys = ("id", "kind", "occurred_at_ms", "contact", "campaign", "channel", "value_cents")
