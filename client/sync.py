@@ -29,7 +29,7 @@ import aiohttp
 from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
 from shared.protocol.kinds import CAMPAIGN_UPDATE_CLASS, PRIORITY_CLASSES
-from shared.protocol.transport import Transport
+from shared.protocol.transport import Transport, WebSocketTransport
 
 from .credentials import TokenStore, account_for
 from .network_control import NetworkConditions
@@ -92,29 +92,6 @@ def backoff_delays(base_s: float = 0.5, cap_s: float = 30.0, rng: random.Random 
     while True:
         yield rng.uniform(0, min(cap_s, base_s * 2**attempt))
         attempt += 1
-
-
-class WebSocketTransport:
-    """``Transport`` over an aiohttp client websocket."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-
-    @property
-    def close_code(self) -> int | None:
-        return self.ws.close_code
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self.ws.send_bytes(data)
-
-    async def receive(self, timeout_s: float | None = None) -> bytes | str | None:
-        msg = await self.ws.receive(timeout=timeout_s)
-        if msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
-            return msg.data
-        return None
-
-    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
-        return await self.ws.close(code=code, message=message)
 
 
 #: Opens a transport to a sync URL (``ws://host:port/api/v1/sync``).

@@ -14,13 +14,13 @@ import logging
 import time
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
 from shared.protocol.events import event_from_row
 from shared.protocol.kinds import CONTACTS
-from shared.protocol.transport import Transport
+from shared.protocol.transport import Transport, WebSocketTransport
 
 from .auth import Principal
 from .campaigns import AppliedUpdate, updates_for
@@ -32,29 +32,6 @@ log = logging.getLogger(__name__)
 CTX: web.AppKey[ServerContext] = web.AppKey("ctx", ServerContext)
 REPORTS: web.AppKey = web.AppKey("reports")
 DOCS_CHUNK_BYTES = 1 << 20
-
-
-class WebSocketTransport:
-    """``Transport`` over an aiohttp server websocket."""
-
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-
-    @property
-    def close_code(self) -> int | None:
-        return self.ws.close_code
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self.ws.send_bytes(data)
-
-    async def receive(self, timeout_s: float | None = None) -> bytes | str | None:
-        msg = await self.ws.receive(timeout=timeout_s)
-        if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT):
-            return msg.data
-        return None
-
-    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
-        return await self.ws.close(code=code, message=message)
 
 
 async def sync_handler(request: web.Request) -> web.WebSocketResponse:
