@@ -23,7 +23,7 @@ from client.credentials import MemoryTokens  # noqa: E402
 from client.store import Replica  # noqa: E402
 from client.sync import SyncEngine  # noqa: E402
 from server import admin  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_port, start_server_process  # noqa: E402
 
 PASSWORD = "benchmark-password"
 
@@ -96,21 +96,7 @@ async def start(tmp: Path):
         data_dir, email="bench@x.test", password=PASSWORD, role="marketer", org="Bench"
     )
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "client.cli",
-        "server",
-        "--data-dir",
-        str(data_dir),
-        "--port",
-        str(port),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    line = await asyncio.wait_for(proc.stdout.readline(), 30)
-    if b"listening" not in line:
-        raise RuntimeError(f"server did not start: {line!r}")
+    proc = await start_server_process(data_dir, port)
     return ServerProcess(proc), f"http://127.0.0.1:{port}"
 
 

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.conftest
 
 COLD = r"""
 import time, os, sys
@@ -70,19 +71,14 @@ async def stall(events: int) -> dict:
     from client.sync import SyncEngine
     from client.ui.main_window import MainWindow
     from server import admin
+    from tests.conftest import start_server_process
 
     base = Path(tempfile.mkdtemp(prefix="wedsync-bench-ui-"))
     admin.create_user(base / "server", email="b@bench.test", password="benchmark!", role="admin")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "client.cli", "server", "--data-dir", str(base / "server"),
-        "--port", str(port), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )
-    line = await asyncio.wait_for(server.stdout.readline(), 60)
-    if b"listening" not in line:
-        raise RuntimeError(f"the server did not start: {line!r}")
+    server = await start_server_process(base / "server", port)
     replica = Replica(base / "laptop")
     engine = SyncEngine(replica, tokens=MemoryTokens())
     await engine.login(f"http://127.0.0.1:{port}", "b@bench.test", "benchmark!", "bench")

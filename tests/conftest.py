@@ -7,7 +7,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports PySide6
 
+import asyncio
 import socket
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +56,31 @@ def test_keyring():
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+async def start_server_process(
+    data_dir: Path, port: int, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """`wedsync server` in its own process, as in production; returns once it listens."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "client.cli",
+        "server",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    if b"listening" not in line:
+        proc.kill()
+        await proc.wait()
+        raise RuntimeError(f"the server did not start: {line!r}")
+    return proc
 
 
 def free_port() -> int:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from client.credentials import MemoryTokens
 from client.store import Replica
 from client.sync import SyncEngine, SyncError
 from server import admin
-from tests.conftest import PASSWORD, USERS, free_port, start_server
+from tests.conftest import PASSWORD, USERS, free_port, start_server, start_server_process
 
 pytestmark = pytest.mark.slow
 N = 20_000
@@ -133,26 +134,11 @@ async def test_server_killed_mid_batch_then_restarted_stores_each_event_once(tmp
     env = cli_env(tmp_path)
 
     async def start():
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "client.cli",
-            "server",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        assert b"listening" in line
-        return proc
+        return await start_server_process(data_dir, port, env)
 
     proc = await start()
     replica = Replica(tmp_path / "laptop")
-    engine = SyncEngine(replica, tokens=__import__("client.credentials").credentials.MemoryTokens())
+    engine = SyncEngine(replica, tokens=MemoryTokens())
     engine.batch_size = 50
     try:
         await engine.login(f"http://127.0.0.1:{port}", USERS["marketer"][0], PASSWORD, "laptop")
