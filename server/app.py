@@ -7,7 +7,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from aiohttp import web
 
@@ -78,7 +77,3 @@ async def serve(config: ServerConfig, *, ready: asyncio.Event | None = None) -> 
         await stop.wait()
     finally:
         await runner.cleanup()
-
-
-def open_storage(data_dir: Path) -> SQLiteStorage:
-    return SQLiteStorage(data_dir)

@@ -236,11 +236,9 @@ class ConflictDetector:
                     )
                 ],
                 "provisional": None,
-                "shared_contacts": len(shared),
                 "created_at_ms": now,
                 "updated_at_ms": now,
             }
-            conflict.pop("shared_contacts")
             storage.save_conflict(conflict)
             raised.append(conflict)
         return raised

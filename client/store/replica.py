@@ -26,7 +26,7 @@ from shared.protocol.errors import ProtocolError
 from shared.protocol.events import Event, event_from_wire
 from shared.protocol.hlc import HybridClock
 from shared.protocol.ids import is_id, new_id
-from shared.protocol.kinds import CAMPAIGN_UPDATE_CLASS, EVENT_CLASSES
+from shared.protocol.kinds import CAMPAIGN_UPDATE_CLASS
 
 from . import campaigns as docs
 from . import outbox
@@ -480,12 +480,3 @@ class Replica:
             "last_sync_ms": int(last) if last else None,
             "rejected": self.rejected_count(),
         }
-
-
-def kind_priority(kind: str) -> int:
-    try:
-        return EVENT_CLASSES[kind]
-    except KeyError:
-        raise InvalidInput(
-            f"unknown event kind {kind!r}; kinds: {', '.join(EVENT_CLASSES)}"
-        ) from None
