@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from .errors import ErrorCode, ProtocolError
 from .ids import is_id
@@ -106,7 +108,7 @@ def event_from_wire(item: object, index: int | None = None) -> Event:
         raise _bad(index, "contact must be a non-empty string of at most 320 characters")
     if campaign is not None and not is_id(campaign):
         raise _bad(index, f"campaign {campaign!r} is not a campaign id")
-    if channel is not None and (not isinstance(channel, str) or not _NAME_RE.match(channel)):
+    if channel is not None and (not isinstance(channel, str) or not _NAME_RE.fullmatch(channel)):
         raise _bad(index, f"channel {channel!r} must be a lowercase name like 'wedding_fair'")
     if value is not None and (not _is_int(value) or abs(value) > MAX_VALUE_CENTS):
         raise _bad(index, f"value_cents {value!r} must be an integer of at most 10^13")
@@ -198,6 +200,40 @@ def _columns_ok(
         return False
     return all(
         len(p) <= MAX_PAYLOAD_KEYS and set(map(type, p)) <= _STR for p in filter(None, payloads)
+    )
+
+
+# The wire array as a msgspec type: decoding a PUSH frame against it checks every type, range and
+# length in C, about five times faster than a generic msgpack decode followed by Python checks.
+# What a type cannot say (the id alphabet, the channel pattern, the kind's class) is checked by
+# ``decoded_batch_ok`` on whole columns.
+_Id = Annotated[str, msgspec.Meta(min_length=26, max_length=26)]
+WireEvent = tuple[
+    _Id,
+    str,
+    Annotated[int, msgspec.Meta(ge=MIN_OCCURRED_MS, le=MAX_OCCURRED_MS)],
+    Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)],
+    Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CONTACT_LEN)] | None,
+    _Id | None,
+    Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LEN)] | None,
+    Annotated[int, msgspec.Meta(ge=-MAX_VALUE_CENTS, le=MAX_VALUE_CENTS)] | None,
+    Annotated[dict[str, Any], msgspec.Meta(max_length=MAX_PAYLOAD_KEYS)] | None,
+]
+_ID_ALPHABET_FULLMATCH = re.compile(r"[0-9A-HJKMNP-TV-Z]*").fullmatch
+
+
+def decoded_batch_ok(events: list[tuple], priority: int) -> bool:
+    """The checks left after a batch was decoded as ``list[WireEvent]``; False means the batch
+    must go through ``validate_batch`` to learn which event is wrong."""
+    if not events:
+        return True
+    ids, kinds, _, _, _, campaigns, channels, _, _ = zip(*events, strict=True)
+    return (
+        _KINDS_BY_CLASS[priority].issuperset(kinds)
+        # every id is 26 characters long already, so one match over all of them checks each
+        and _ID_ALPHABET_FULLMATCH("".join(ids)) is not None
+        and all(map(_ID_FULLMATCH, set(campaigns).difference((None,))))
+        and all(map(_NAME_FULLMATCH, set(channels).difference((None,))))
     )
 
 

@@ -7,7 +7,7 @@ import re
 from ulid import ULID
 
 ID_LENGTH = 26
-_ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_ID_FULLMATCH = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}").fullmatch
 
 
 def new_id() -> str:
@@ -16,4 +16,4 @@ def new_id() -> str:
 
 
 def is_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_ID_RE.match(value))
+    return isinstance(value, str) and _ID_FULLMATCH(value) is not None

@@ -15,12 +15,13 @@ is committed (live fan-out).
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgpack
+import msgspec
 
 from .errors import ErrorCode, ProtocolError
-from .events import validate_batch
+from .events import WireEvent, decoded_batch_ok, validate_batch
 from .ids import is_id
 from .kinds import PRIORITY_CLASSES
 
@@ -119,6 +120,31 @@ def _names(kinds: type | tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in kinds)
 
 
+class _PushEvents(msgspec.Struct, forbid_unknown_fields=True):
+    """A well-formed PUSH of events: the one frame that carries volume."""
+
+    t: Literal[3]  # MsgType.PUSH
+    b: int
+    c: Annotated[int, msgspec.Meta(ge=min(PRIORITY_CLASSES), le=max(PRIORITY_CLASSES))]
+    e: Annotated[list[WireEvent], msgspec.Meta(max_length=MAX_BATCH_EVENTS)]
+
+
+_decode_push_events = msgspec.msgpack.Decoder(_PushEvents).decode
+
+
+def decode_push_events(data: bytes | bytearray) -> dict[str, Any] | None:
+    """The fast path of ``decode_frame``: a valid PUSH of events decodes and validates in one
+    typed pass. None for anything else (another message type, or any fault), which the general
+    path then names precisely."""
+    try:
+        push = _decode_push_events(data)
+    except msgspec.MsgspecError:
+        return None
+    if not decoded_batch_ok(push.e, push.c):
+        return None
+    return {"t": MsgType.PUSH, "b": push.b, "c": push.c, "e": push.e, "events": push.e}
+
+
 def decode_frame(
     data: bytes | bytearray | str, *, max_bytes: int = MAX_FRAME_BYTES
 ) -> dict[str, Any]:
@@ -129,6 +155,9 @@ def decode_frame(
         raise ProtocolError(
             ErrorCode.TOO_LARGE, f"frame of {len(data)} bytes exceeds the limit of {max_bytes}"
         )
+    push = decode_push_events(data)
+    if push is not None:
+        return push
     try:
         frame = msgpack.unpackb(data, raw=False, strict_map_key=True)
     except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError) as exc:

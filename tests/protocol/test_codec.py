@@ -133,3 +133,48 @@ def test_batch_fast_path_accepts_exactly_what_single_validation_accepts(batch, d
     except ProtocolError:
         batch_ok = False
     assert batch_ok == single_ok
+
+
+bad_values = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.booleans(),
+    st.just([]),
+    st.just(b"\x00"),
+    st.just({1: 2}),
+    st.just("01ARZ3NDEKTSV4RRFFQ69G5FA\n"),
+    st.just("01arz3ndektsv4rrffq69g5fav"),
+    st.just("email\n"),
+)
+
+
+@given(st.lists(events, min_size=1, max_size=20), st.data())
+def test_typed_decode_accepts_exactly_what_single_validation_accepts(batch, data):
+    """The typed decode of PUSH frames (msgspec) and the per-event rules agree on every input,
+    and the typed path returns the same events."""
+    priority = batch[0].priority
+    wires = [e.to_wire() for e in batch if e.priority == priority]
+    if data.draw(st.booleans()):
+        i = data.draw(st.integers(0, len(wires) - 1))
+        wires[i][data.draw(st.integers(0, 8))] = data.draw(bad_values)
+    try:
+        expected = [event_from_wire(list(w), i) for i, w in enumerate(wires)]
+        single_ok = all(ev.priority == priority for ev in expected)
+    except ProtocolError:
+        single_ok = False
+    frame = m.push_events_raw(3, priority, [msgpack.packb(w, use_bin_type=True) for w in wires])
+    fast = m.decode_push_events(frame)
+    assert (fast is not None) == single_ok
+    if fast is not None:
+        assert [event_from_row(row) for row in fast["events"]] == expected
+    else:
+        with pytest.raises(ProtocolError):
+            m.decode_frame(frame)
+
+
+def test_frames_other_than_event_pushes_skip_the_typed_path():
+    assert m.decode_push_events(m.hello(token="t", device_id="d")) is None
+    assert m.decode_push_events(m.push_updates(1, [(new_id(), b"\x00", {})])) is None
+    assert m.decode_frame(m.hello(token="t", device_id="d"))["t"] == m.MsgType.HELLO
