@@ -1,0 +1,54 @@
+"""The SQLite backend's event ingest: what a PUSH frame carries is what a report reads back."""
+
+import datetime as dt
+
+import msgpack
+
+from server.storage.sqlite import SQLiteStorage
+from shared.protocol import messages as m
+from shared.protocol.events import Event
+from shared.protocol.ids import new_id
+
+
+def _push(events, priority=0):
+    return m.decode_frame(
+        m.push_events_raw(1, priority, [msgpack.packb(e.to_wire()) for e in events])
+    )
+
+
+def test_a_pushed_batch_is_stored_once_with_its_fields(tmp_path):
+    storage = SQLiteStorage(tmp_path)
+    org, device = new_id(), new_id()
+    events = [
+        Event(new_id(), "touchpoint", 1_700_000_000_000 + i, i, f"c{i}@x.test", None, "email")
+        for i in range(1234)  # more than one statement's worth of rows, and a remainder
+    ]
+    frame = _push(events)
+    with storage.transaction():
+        assert storage.insert_events(
+            org_id=org, device_id=device, events=frame["events"], priority=0, commit_seq=7
+        ) == (1234, 0)
+    with storage.transaction():  # the same batch again: every event is a duplicate
+        assert storage.insert_events(
+            org_id=org, device_id=device, events=frame["events"], priority=0, commit_seq=8
+        ) == (0, 1234)
+    rows = list(storage.event_rows(org, None, None))
+    assert rows == [
+        (e.id, e.kind, e.occurred_at_ms, e.contact, None, "email", None, {}) for e in events
+    ]
+    assert storage.db.execute(
+        "SELECT DISTINCT org_id, device_id, priority, commit_seq FROM events"
+    ).fetchall() == [(org, device, 0, 7)]
+
+
+def test_payloads_keep_extension_types_and_timestamps(tmp_path):
+    storage = SQLiteStorage(tmp_path)
+    when = msgpack.Timestamp.from_datetime(dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+    payload = {"ext": msgpack.ExtType(5, b"ab"), "when": when, "nested": {"a": [1, "b"]}}
+    event = Event(new_id(), "conversion", 1_700_000_000_000, 1, value_cents=100, payload=payload)
+    with storage.transaction():
+        storage.insert_events(
+            org_id="o", device_id="d", events=_push([event])["events"], priority=0, commit_seq=1
+        )
+    [row] = storage.event_rows("o", None, None)
+    assert row[7] == payload
