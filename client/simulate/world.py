@@ -37,6 +37,7 @@ from shared.protocol.kinds import EVENT_CLASSES, KNOWN_CHANNELS
 
 from ..credentials import MemoryTokens, account_for
 from ..store import Replica
+from ..store.outbox import last_seq
 from ..sync import SyncEngine
 from .network import DOWN, UP, LinkConditions, SimEnd, SimNetwork
 from .vtime import InlineExecutor, VirtualTimeLoop
@@ -208,7 +209,7 @@ class SimDevice:
 
         async def observed_push(session: Any, report: Any, started: float) -> None:
             db = engine.replica.db
-            self.class0_mark = db.execute("SELECT max(seq) FROM outbox").fetchone()[0] or 0
+            self.class0_mark = last_seq(db)
             self.class0_queued_at_mark = bool(
                 db.execute("SELECT 1 FROM outbox WHERE priority = 0 LIMIT 1").fetchone()
             )

@@ -92,6 +92,40 @@ def m002_sync_state_from_the_outbox(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_outbox_keyed_by_class(db: sqlite_utils.Database) -> None:
+    """The outbox keyed by (priority, seq) without a rowid: draining a class reads one range of
+    the table and an ack deletes one range, instead of going through an index into the table.
+    An event row keeps the seq of its outbox row (``outbox_seq``), so its sync state is a key
+    lookup, and sequence numbers come from ``counters`` (one UPDATE per capture transaction)."""
+    for statement in (
+        """CREATE TABLE outbox_by_class (
+            priority INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            item_type TEXT NOT NULL,        -- 'event' | 'campaign'
+            item_id TEXT NOT NULL,          -- event id or campaign id
+            body BLOB NOT NULL,             -- packed event, or pycrdt update
+            meta BLOB,                      -- campaign updates: packed edit metadata
+            PRIMARY KEY (priority, seq)
+        ) WITHOUT ROWID""",
+        "INSERT INTO outbox_by_class (priority, seq, item_type, item_id, body, meta) "
+        "SELECT priority, seq, item_type, item_id, body, meta FROM outbox",
+        "ALTER TABLE events ADD COLUMN outbox_seq INTEGER",
+        "UPDATE events SET outbox_seq = coalesce("
+        "(SELECT seq FROM outbox o WHERE o.item_id = events.id AND o.item_type = 'event'), "
+        "(SELECT seq FROM rejected j WHERE j.item_id = events.id AND j.item_type = 'event'))",
+        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "INSERT INTO counters (name, value) SELECT 'outbox_seq', max("
+        "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0), "
+        "coalesce((SELECT max(seq) FROM rejected), 0), "
+        "coalesce((SELECT max(seq) FROM outbox), 0))",
+        "DROP TABLE outbox",
+        "ALTER TABLE outbox_by_class RENAME TO outbox",
+        "DROP INDEX rejected_by_item",
+    ):
+        db.execute(statement)
+
+
 def open_database(path: Path) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the replica at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

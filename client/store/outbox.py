@@ -29,10 +29,25 @@ class UpdateBatch:
     updates: list[tuple[str, bytes, dict]]  # (campaign id, pycrdt update, edit metadata)
 
 
-def enqueue_event(db: sqlite_utils.Database, priority: int, event_id: str, packed: bytes) -> None:
-    db.execute(
-        "INSERT INTO outbox (priority, item_type, item_id, body) VALUES (?, 'event', ?, ?)",
-        (priority, event_id, packed),
+def reserve_seqs(db: sqlite_utils.Database, count: int) -> int:
+    """Reserve ``count`` consecutive outbox sequence numbers; returns the first. Call inside the
+    transaction that enqueues them (SQLite serialises writers, also across processes)."""
+    last = db.execute(
+        "UPDATE counters SET value = value + ? WHERE name = 'outbox_seq' RETURNING value", (count,)
+    ).fetchone()[0]
+    return last - count + 1
+
+
+def last_seq(db: sqlite_utils.Database) -> int:
+    """The highest sequence number handed out so far."""
+    return db.execute("SELECT value FROM counters WHERE name = 'outbox_seq'").fetchone()[0]
+
+
+def enqueue_events(db: sqlite_utils.Database, items: list[tuple[int, int, str, bytes]]) -> None:
+    """Queue (priority, seq, event id, packed event) rows, seqs from ``reserve_seqs``."""
+    db.conn.executemany(
+        "INSERT INTO outbox (priority, seq, item_type, item_id, body) VALUES (?, ?, 'event', ?, ?)",
+        items,
     )
 
 
@@ -40,8 +55,15 @@ def enqueue_update(
     db: sqlite_utils.Database, priority: int, campaign_id: str, update: bytes, meta: dict
 ) -> None:
     db.execute(
-        "INSERT INTO outbox (priority, item_type, item_id, body, meta) VALUES (?, 'campaign', ?, ?, ?)",
-        (priority, campaign_id, update, msgpack.packb(meta, use_bin_type=True)),
+        "INSERT INTO outbox (priority, seq, item_type, item_id, body, meta) "
+        "VALUES (?, ?, 'campaign', ?, ?, ?)",
+        (
+            priority,
+            reserve_seqs(db, 1),
+            campaign_id,
+            update,
+            msgpack.packb(meta, use_bin_type=True),
+        ),
     )
 
 

@@ -172,7 +172,7 @@ class Replica:
         queue = []
         for ev in events:
             rows.append(
-                (
+                [
                     ev.id,
                     ev.kind,
                     ev.priority,
@@ -184,25 +184,27 @@ class Replica:
                     ev.value_cents,
                     json.dumps(ev.payload) if ev.payload else None,
                     now,
-                )
+                    None,  # outbox_seq, set below
+                ]
             )
-            queue.append((ev.priority, ev.id, msgpack.packb(ev.to_wire(), use_bin_type=True)))
+            queue.append([ev.priority, None, ev.id, msgpack.packb(ev.to_wire(), use_bin_type=True)])
         with self.transaction():
             # Ids already present (a re-import of the same file) are neither stored nor queued twice.
             present = self._present_ids([r[0] for r in rows])
             if present:
                 rows = [r for r in rows if r[0] not in present]
-                queue = [q for q in queue if q[1] not in present]
+                queue = [q for q in queue if q[2] not in present]
+            if queue:
+                first = outbox.reserve_seqs(self.db, len(queue))
+                for seq, row, item in zip(range(first, first + len(queue)), rows, queue, strict=True):
+                    row[11] = item[1] = seq
             self.db.conn.executemany(
                 "INSERT INTO events (id, kind, priority, occurred_at_ms, hlc, contact, "
-                "campaign, channel, value_cents, payload, captured_at_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "campaign, channel, value_cents, payload, captured_at_ms, outbox_seq) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            self.db.conn.executemany(
-                "INSERT INTO outbox (priority, item_type, item_id, body) VALUES (?, 'event', ?, ?)",
-                queue,
-            )
+            outbox.enqueue_events(self.db, queue)
             self._put_setting("hlc", str(self.clock.last))
         return CaptureResult(events, self._emit(Changes(events=len(queue), outbox=True)))
 
@@ -220,8 +222,9 @@ class Replica:
         with self._lock:
             rows = self.db.execute(
                 "SELECT id, kind, occurred_at_ms, contact, campaign, channel, value_cents, payload, "
-                "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_id = e.id) AND NOT EXISTS "
-                "(SELECT 1 FROM rejected j WHERE j.item_id = e.id) "
+                "NOT EXISTS (SELECT 1 FROM outbox o WHERE o.priority = e.priority "
+                "AND o.seq = e.outbox_seq) AND NOT EXISTS "
+                "(SELECT 1 FROM rejected j WHERE j.seq = e.outbox_seq) "
                 "FROM events e ORDER BY captured_at_ms DESC, id DESC LIMIT ?",
                 (limit,),
             ).fetchall()

@@ -76,11 +76,14 @@ async def test_resending_acked_events_stores_them_once(server):
     a = await server.device("a")
     bulk(a, "conversion", 500)
     # simulate a crash after the server committed but before the client deleted: copy the queue
-    saved = a.replica.db.execute("SELECT priority, item_type, item_id, body FROM outbox").fetchall()
+    saved = a.replica.db.execute(
+        "SELECT priority, seq, item_type, item_id, body FROM outbox"
+    ).fetchall()
     await a.sync_once()
     with a.replica.transaction():
         a.replica.db.conn.executemany(
-            "INSERT INTO outbox (priority, item_type, item_id, body) VALUES (?, ?, ?, ?)", saved
+            "INSERT INTO outbox (priority, seq, item_type, item_id, body) VALUES (?, ?, ?, ?, ?)",
+            saved,
         )
     report = await a.sync_once()
     assert report.pushed[0] == 0 and report.duplicates == 500
