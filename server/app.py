@@ -28,7 +28,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1 << 20)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        storage = SQLiteStorage(config.data_dir)
+        storage = SQLiteStorage(config.data_dir, checkpoint_in_background=True)
         reader = storage.reader()
         docs = CampaignDocs()
         docs.hooks.append(ConflictDetector())

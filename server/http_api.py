@@ -235,6 +235,7 @@ async def stats(request: web.Request) -> web.Response:
         "commits": w.commits,
         "jobs": w.jobs,
         "items": w.items,
+        "busy_s": round(w.busy_s, 3),
         "queued_items": {str(k): v for k, v in w.queued_items.items()},
     }
     return web.json_response(body)

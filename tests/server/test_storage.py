@@ -1,6 +1,8 @@
 """The SQLite backend's event ingest: what a PUSH frame carries is what a report reads back."""
 
 import datetime as dt
+import sqlite3
+import time
 
 import msgpack
 
@@ -52,3 +54,25 @@ def test_payloads_keep_extension_types_and_timestamps(tmp_path):
         )
     [row] = storage.event_rows("o", None, None)
     assert row[7] == payload
+
+
+def test_checkpoints_run_off_the_committing_thread(tmp_path):
+    storage = SQLiteStorage(tmp_path, checkpoint_in_background=True)
+    try:
+        assert storage.db.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        events = [Event(new_id(), "open", 1_700_000_000_000, i) for i in range(3000)]
+        frame = _push(events, priority=1)
+        with storage.transaction():
+            storage.insert_events(
+                org_id="o", device_id="d", events=frame["events"], priority=1, commit_seq=1
+            )
+        deadline = time.monotonic() + 10
+        while storage._checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert storage._checkpointer.checkpoints >= 1
+        other = sqlite3.connect(tmp_path / "server.sqlite")
+        assert other.execute("SELECT count(*) FROM events").fetchone() == (3000,)
+        other.close()
+    finally:
+        storage.close()
+    assert not storage._checkpointer._thread.is_alive()
