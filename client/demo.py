@@ -218,7 +218,7 @@ async def _demo(
                 for k in ("name", "description", "notes", "quiet_hours", "budget_cents")
             },
             "replicas_identical": len(states) == 1,
-            "report_summary": report["summary"],
+            "report_summary": _rounded(report["summary"]),
             "server_stats": admin.stats(data_dir),
         }
     finally:
@@ -228,3 +228,21 @@ async def _demo(
             replica.close()
         if not keep_server:
             await runner.cleanup()
+
+
+_MONEY = {
+    "revenue",
+    "attributed_revenue",
+    "unattributed_revenue",
+    "campaign_attributed_revenue",
+    "marketing_cost",
+    "cac",
+}
+
+
+def _rounded(summary: dict[str, Any]) -> dict[str, Any]:
+    """The report summary for people: money to the cent, other fractions to four places."""
+    return {
+        k: round(v, 2 if k in _MONEY else 4) if isinstance(v, float) else v
+        for k, v in summary.items()
+    }
