@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pycrdt
-import pytest
 
 from client.credentials import MemoryTokens
 from client.store import Replica
