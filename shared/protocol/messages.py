@@ -6,10 +6,14 @@ meets a malformed one; every refusal is a ``ProtocolError`` with a code from ``E
 
 Conversation: the device sends HELLO (version, token); the server answers WELCOME or ERROR and
 closes. Then the device sends PUSH batches (events of one priority class, or campaign updates) and
-the server answers each with ACK after the batch is committed. PULL carries the device's state
-vector per campaign; the server answers with DOCS (the updates the device lacks, and whole docs it
-has never seen) and ``done``. The server also sends DOCS unprompted when another device's update
-is committed (live fan-out).
+the server answers each with ACK after the batch is committed. PULL carries the device's change
+cursor ``k`` (the server's last change seq the device has fully received) when it has one, and
+otherwise its state vector per campaign (``s``); the server answers with DOCS: the campaign
+updates logged after the cursor, or, without a usable cursor, the updates the device lacks and
+whole docs it has never seen. The last DOCS frame of the answer has ``done``, the new cursor ``k``
+and ``n``, the number of items of the whole answer (a device stores the cursor only if it got them
+all). The server also sends DOCS unprompted when another device's update is committed (live
+fan-out, ``live``; no cursor).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 8 * 1024 * 1024
 MAX_BATCH_EVENTS = 5_000
 MAX_UPDATE_BYTES = 2 * 1024 * 1024
+MAX_CURSOR = 2**63 - 1  # a SQLite integer
 
 
 class MsgType(IntEnum):
@@ -84,14 +89,36 @@ def ack(batch: int, *, stored: int, duplicates: int) -> bytes:
     return encode({"t": MsgType.ACK, "b": batch, "n": stored, "d": duplicates})
 
 
-def pull(state_vectors: dict[str, bytes]) -> bytes:
-    return encode({"t": MsgType.PULL, "s": state_vectors})
+def pull(state_vectors: dict[str, bytes], *, cursor: int | None = None) -> bytes:
+    """A PULL: by change cursor when the device has one (``s`` is then empty but still sent, as
+    servers before the cursor require it), else by state vector per campaign."""
+    frame: dict[str, Any] = {"t": MsgType.PULL, "s": state_vectors}
+    if cursor is not None:
+        frame["k"] = cursor
+    return encode(frame)
 
 
-def docs(updates: list[tuple[str, bytes]], *, done: bool, live: bool = False) -> bytes:
-    return encode(
-        {"t": MsgType.DOCS, "u": [[c, u] for c, u in updates], "done": done, "live": live}
-    )
+def docs(
+    updates: list[tuple[str, bytes]],
+    *,
+    done: bool,
+    live: bool = False,
+    cursor: int | None = None,
+    items: int | None = None,
+) -> bytes:
+    """A DOCS frame. The last frame of a pull's answer (``done``) carries the new ``cursor`` and
+    ``items``, the number of updates in the whole answer."""
+    frame: dict[str, Any] = {
+        "t": MsgType.DOCS,
+        "u": [[c, u] for c, u in updates],
+        "done": done,
+        "live": live,
+    }
+    if cursor is not None:
+        frame["k"] = cursor
+    if items is not None:
+        frame["n"] = items
+    return encode(frame)
 
 
 def error(code: ErrorCode, message: str, *, batch: int | None = None) -> bytes:
@@ -233,12 +260,27 @@ def _check_pull(frame: dict[str, Any]) -> None:
             raise ProtocolError(
                 ErrorCode.BAD_FRAME, f"PULL state vector for {campaign!r} is invalid"
             )
+    _check_count(frame, "k", "PULL", "cursor")
+
+
+def _check_count(frame: dict[str, Any], key: str, what: str, name: str) -> None:
+    """An optional non-negative integer field (a change cursor, an item count)."""
+    if key not in frame:
+        return
+    value = frame[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_CURSOR:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME,
+            f"{what} {name} {key!r} must be an integer from 0 to {MAX_CURSOR}, not {value!r}",
+        )
 
 
 def _check_docs(frame: dict[str, Any]) -> None:
     for item in _need(frame, "u", list, "DOCS"):
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], bytes)):
             raise ProtocolError(ErrorCode.BAD_FRAME, "DOCS items must be [campaign, update]")
+    _check_count(frame, "k", "DOCS", "cursor")
+    _check_count(frame, "n", "DOCS", "item count")
 
 
 def _check_error(frame: dict[str, Any]) -> None:

@@ -178,3 +178,25 @@ def test_frames_other_than_event_pushes_skip_the_typed_path():
     assert m.decode_push_events(m.hello(token="t", device_id="d")) is None
     assert m.decode_push_events(m.push_updates(1, [(new_id(), b"\x00", {})])) is None
     assert m.decode_frame(m.hello(token="t", device_id="d"))["t"] == m.MsgType.HELLO
+
+
+def test_pull_and_docs_carry_a_change_cursor():
+    pull = m.decode_frame(m.pull({}, cursor=42))
+    assert pull["s"] == {} and pull["k"] == 42
+    assert "k" not in m.decode_frame(m.pull({new_id(): b"\x00"}))  # the state-vector path
+    done = m.decode_frame(m.docs([], done=True, cursor=7, items=0))
+    assert done["k"] == 7 and done["n"] == 0
+    assert "k" not in m.decode_frame(m.docs([(new_id(), b"\x00\x00")], done=False, live=True))
+
+
+@pytest.mark.parametrize("bad", [-1, "3", True, 1.5, None, 2**64 - 1, [1]])
+@pytest.mark.parametrize(
+    ("t", "key", "name"), [(5, "k", "cursor"), (6, "k", "cursor"), (6, "n", "item count")]
+)
+def test_a_malformed_cursor_or_count_is_a_bad_frame(bad, t, key, name):
+    frame = {"t": t, "s": {}} if t == 5 else {"t": t, "u": [], "done": True}
+    frame[key] = bad
+    with pytest.raises(ProtocolError) as err:
+        m.decode_frame(msgpack.packb(frame))
+    assert err.value.code == ErrorCode.BAD_FRAME
+    assert f"{name} {key!r}" in err.value.message
