@@ -1,6 +1,6 @@
 """Campaign documents on the server: merge updates from devices, keep them, serve pulls.
 
-Runs on the writer thread (``apply``) and the reader thread (``updates_for``). The writer keeps
+Runs on the writer thread (``apply``) and the reader thread (``pull_changes``). The writer keeps
 recently used pycrdt docs in memory; a doc whose update failed to apply is dropped from the cache
 and reloaded from the last committed state, so a bad update can never leak into a later commit.
 """
@@ -138,26 +138,54 @@ class CampaignDocs:
                 snapshot=schema.snapshot(doc),
                 at_ms=now,
             )
+            # What others lack: the device's update plus whatever the hooks added (conflict
+            # marks). The log keeps this, not the device's update alone, so that a pull by change
+            # cursor carries every change the server made to the doc.
+            change = doc.get_update(before_state)
             storage.log_update(
                 campaign_id=campaign_id,
                 org_id=principal.org_id,
                 device_id=principal.device_id,
                 user_id=principal.user_id,
-                update=update,
+                update=change,
                 meta=meta,
                 at_ms=now,
             )
         except BaseException:
             self.evict(campaign_id)  # the transaction rolls back: so must the cached doc
             raise
-        # What others lack: the device's update plus whatever the server added (conflict marks).
-        return AppliedUpdate(
-            campaign_id,
-            principal.org_id,
-            doc.get_update(before_state),
-            changed=True,
-            notices=notices,
-        )
+        return AppliedUpdate(campaign_id, principal.org_id, change, changed=True, notices=notices)
+
+
+@dataclass(frozen=True)
+class PullAnswer:
+    updates: list[tuple[str, bytes]]
+    cursor: int  # the seq of the newest logged update the answer covers
+    by_cursor: bool  # False: the state-vector path (no cursor, or one this server cannot honour)
+
+
+def pull_changes(
+    storage: Storage, org_id: str, vectors: dict[str, bytes], cursor: int | None
+) -> PullAnswer:
+    """What a device lacks (reader thread). With a cursor this server issued, the updates logged
+    after it, merged per campaign: the cost follows what changed, not how many campaigns there
+    are. Without one (none, 0, or a seq beyond this server's log: another server or data dir),
+    the state-vector path over every campaign of the org."""
+    if cursor:
+        rows = storage.updates_after(org_id, cursor)
+        if rows or cursor <= storage.last_update_seq(org_id):
+            by_campaign: dict[str, list[bytes]] = {}
+            for _seq, campaign_id, update in rows:
+                by_campaign.setdefault(campaign_id, []).append(update)
+            updates = [
+                (c, u[0] if len(u) == 1 else pycrdt.merge_updates(*u))
+                for c, u in by_campaign.items()
+            ]
+            return PullAnswer(updates, rows[-1][0] if rows else cursor, by_cursor=True)
+    # The newest seq first, then the states: a change committed in between is in both the states
+    # and the next pull's log (applied twice: harmless), never in neither.
+    latest = storage.last_update_seq(org_id)
+    return PullAnswer(updates_for(storage, org_id, vectors), latest, by_cursor=False)
 
 
 def updates_for(

@@ -65,11 +65,22 @@ def seed_demo(
                     for field in ("name", "type", "status", "budget_cents"):
                         if item.get(field) is not None:
                             schema.set_field(doc, field, item[field])
+                state = doc.get_update()
                 storage.save_campaign(
                     campaign_id=item["id"],
                     org_id=org_id,
-                    state=doc.get_update(),
+                    state=state,
                     snapshot=schema.snapshot(doc),
+                    at_ms=now,
+                )
+                # logged like any change, so devices pulling by change cursor receive it
+                storage.log_update(
+                    campaign_id=item["id"],
+                    org_id=org_id,
+                    device_id=None,
+                    user_id="seed-demo",
+                    update=state,
+                    meta={"author": "seed-demo"},
                     at_ms=now,
                 )
             seq = storage.last_commit_seq() + 1

@@ -23,7 +23,7 @@ from shared.protocol.kinds import CONTACTS
 from shared.protocol.transport import Transport, WebSocketTransport
 
 from .auth import Principal
-from .campaigns import AppliedUpdate, updates_for
+from .campaigns import AppliedUpdate, pull_changes
 from .context import ServerContext
 from .errors import Forbidden, ServerError
 from .hub import Connection
@@ -236,17 +236,17 @@ def _fan_out(ctx: ServerContext, origin: Connection, applied: list[AppliedUpdate
 
 async def _pull(ctx: ServerContext, conn: Connection, frame: dict) -> None:
     try:
-        updates = await ctx.read(updates_for, conn.principal.org_id, frame["s"])
+        answer = await ctx.read(pull_changes, conn.principal.org_id, frame["s"], frame.get("k"))
     except Exception as exc:
         log.exception("pull for device %s failed", conn.principal.device_id)
         conn.send(m.error(ErrorCode.INTERNAL, f"pull failed ({type(exc).__name__})"))
         return
     chunk: list[tuple[str, bytes]] = []
     size = 0
-    for campaign_id, update in updates:
+    for campaign_id, update in answer.updates:
         if chunk and size + len(update) > DOCS_CHUNK_BYTES:
             conn.send(m.docs(chunk, done=False))
             chunk, size = [], 0
         chunk.append((campaign_id, update))
         size += len(update)
-    conn.send(m.docs(chunk, done=True))
+    conn.send(m.docs(chunk, done=True, cursor=answer.cursor, items=len(answer.updates)))

@@ -5,7 +5,9 @@ PostgreSQL backend can implement the same methods. All methods are synchronous; 
 writes from one writer thread (see ``server.writer``) and reads from a reader thread.
 
 Invariant: ``insert_events`` and ``save_campaign`` are durable when the surrounding
-``transaction()`` returns; the server acks only after that.
+``transaction()`` returns; the server acks only after that. Every change to a campaign's state
+(``save_campaign``) is logged in the same transaction by ``log_update`` with an update that
+carries the change: the log, read after a device's change cursor, is what a pull sends.
 """
 
 from __future__ import annotations
@@ -99,6 +101,8 @@ class Storage(Protocol):
         meta: dict[str, Any],
         at_ms: int,
     ) -> None: ...
+    def last_update_seq(self, org_id: str) -> int: ...
+    def updates_after(self, org_id: str, seq: int) -> list[tuple[int, str, bytes]]: ...
 
     # audit
     def audit(

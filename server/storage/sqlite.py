@@ -154,6 +154,14 @@ def m003_ingest_without_a_time_index(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS events_by_org_time")
 
 
+@migrations()
+def m004_campaign_changes_by_org(db: sqlite_utils.Database) -> None:
+    """A pull by change cursor reads an org's campaign updates after a seq, and the newest seq."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS campaign_updates_by_org ON campaign_updates (org_id, seq)"
+    )
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -464,6 +472,22 @@ class SQLiteStorage:
             "received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (campaign_id, org_id, device_id, user_id, update, msgpack.packb(meta), at_ms),
         )
+
+    def last_update_seq(self, org_id: str) -> int:
+        """The seq of the org's newest logged campaign update (0 if none)."""
+        row = self.db.execute(
+            "SELECT max(seq) FROM campaign_updates WHERE org_id = ?", (org_id,)
+        ).fetchone()
+        return row[0] or 0
+
+    def updates_after(self, org_id: str, seq: int) -> list[tuple[int, str, bytes]]:
+        """The org's logged campaign updates after ``seq``, oldest first: (seq, campaign, update)."""
+        rows = self.db.execute(
+            "SELECT seq, campaign_id, update_blob FROM campaign_updates "
+            "WHERE org_id = ? AND seq > ? ORDER BY seq",
+            (org_id, seq),
+        )
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
 
     # ------------------------------------------------------------------ conflicts
 

@@ -76,3 +76,54 @@ def test_checkpoints_run_off_the_committing_thread(tmp_path):
     finally:
         storage.close()
     assert not storage._checkpointer._thread.is_alive()
+
+
+def test_changes_after_a_cursor_are_read_by_index(tmp_path):
+    storage = SQLiteStorage(tmp_path)
+    try:
+        org = storage.ensure_org("Org A")
+        for i in range(3):
+            storage.log_update(
+                campaign_id=f"c{i % 2}",
+                org_id=org,
+                device_id=None,
+                user_id="u",
+                update=bytes([i + 1]),
+                meta={},
+                at_ms=0,
+            )
+        storage.log_update(
+            campaign_id="x",
+            org_id="other",
+            device_id=None,
+            user_id="u",
+            update=b"\x09",
+            meta={},
+            at_ms=0,
+        )
+        assert storage.last_update_seq(org) == 3 and storage.last_update_seq("none") == 0
+        assert storage.updates_after(org, 1) == [(2, "c1", b"\x02"), (3, "c0", b"\x03")]
+        plan = " ".join(
+            str(r)
+            for r in storage.db.execute(
+                "EXPLAIN QUERY PLAN SELECT seq, campaign_id, update_blob FROM campaign_updates "
+                "WHERE org_id = ? AND seq > ? ORDER BY seq",
+                (org, 1),
+            )
+        )
+        assert "campaign_updates_by_org" in plan and "TEMP B-TREE" not in plan
+    finally:
+        storage.close()
+
+
+def test_seeded_campaigns_are_logged_for_pulls_by_cursor(tmp_path):
+    from server.seed import seed_demo
+
+    seed_demo(tmp_path, org="Org A", seed=1, suppliers=2, couples=5, campaigns=3, days=2)
+    conn = sqlite3.connect(tmp_path / "server.sqlite")
+    try:
+        logged = dict(conn.execute("SELECT campaign_id, update_blob FROM campaign_updates"))
+        states = dict(conn.execute("SELECT id, state FROM campaigns"))
+    finally:
+        conn.close()
+    assert len(states) == 3 and logged == states
