@@ -1,4 +1,5 @@
-"""The sync engine: push the outbox by priority class, pull campaign docs by state vector.
+"""The sync engine: push the outbox by priority class, pull campaign docs by change cursor (by
+state vector until the replica has a cursor).
 
 No Qt here. Replica work runs on one worker thread so the event loop (and, in the desktop app,
 the GUI thread it shares) never waits on disk.
@@ -106,6 +107,7 @@ class _Session:
         self.ws = ws
         self.pending: dict[int, asyncio.Future] = {}
         self.pull_waiter: asyncio.Future | None = None
+        self.pull_items = 0  # updates received for the pull in progress (not live ones)
         self.pulled = 0
         self.failure: asyncio.Future = asyncio.get_running_loop().create_future()
         self._batch_ids = iter(range(1, 2**62))
@@ -151,9 +153,21 @@ class _Session:
                 self._fail(err, pending=SyncError(f"connection refused by the server: {err}"))
         elif kind == m.MsgType.DOCS:
             updates = [(c, bytes(u)) for c, u in frame["u"]]
-            if updates:
+            live = bool(frame.get("live"))
+            if not live:
+                self.pull_items += len(updates)
+            waiting = self.pull_waiter is not None and not self.pull_waiter.done()
+            cursor: int | None | bool = False  # False: leave the stored cursor as it is
+            if frame.get("done") and not live and waiting:
+                if "k" not in frame:
+                    cursor = None  # a server without change cursors: pull by state vector
+                elif frame.get("n") == self.pull_items:
+                    cursor = frame["k"]  # every update of the answer is here
+            if updates or cursor is not False:
                 changes = await self.engine.run_db(
-                    self.engine.replica.apply_remote_updates, updates
+                    functools.partial(
+                        self.engine.replica.apply_remote_updates, updates, cursor=cursor
+                    )
                 )
                 self.pulled += len(changes.campaigns)
             if frame.get("done") and self.pull_waiter is not None and not self.pull_waiter.done():
@@ -264,6 +278,7 @@ class SyncEngine:
             ("org", data["org"]),
             ("role", data["role"]),
             ("server_device_id", data["device_id"]),
+            ("pull_cursor", None),  # a cursor belongs to one server's log: pull afresh
         ):
             await self.run_db(self.replica.set_setting, key, value)
         return {k: v for k, v in data.items() if k != "token"}
@@ -442,9 +457,15 @@ class SyncEngine:
                 report.duplicates += ack.get("d", 0)
 
     async def pull(self, session: _Session) -> None:
-        vectors = await self.run_db(self.replica.state_vectors)
+        """Ask for what changed since the change cursor, or, without one (first sync, a new
+        login), for what the replica lacks by state vector. The cursor advances only with the
+        last frame of a complete answer, in the transaction that applies it; live updates never
+        move it (they may arrive out of order)."""
+        cursor = await self.run_db(self.replica.pull_cursor)
+        vectors = {} if cursor else await self.run_db(self.replica.state_vectors)
+        session.pull_items = 0
         session.pull_waiter = asyncio.get_running_loop().create_future()
-        await session.send(m.pull(vectors))
+        await session.send(m.pull(vectors, cursor=cursor or None))
         # asyncio.wait, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as
         # the waiter completes, and a cancelled live loop would then carry on.
         done, _ = await asyncio.wait({session.pull_waiter}, timeout=self.timeout_s)

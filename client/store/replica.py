@@ -34,6 +34,7 @@ from .db import open_database
 from .errors import InvalidInput, NotFound
 
 DB_FILENAME = "replica.sqlite"
+PULL_CURSOR = "pull_cursor"  # settings key of the change cursor (see ``SyncEngine.pull``)
 
 
 @dataclass(frozen=True)
@@ -358,15 +359,27 @@ class Replica:
         with self._lock:
             return docs.state_vectors(self.db)
 
-    def apply_remote_updates(self, updates: Iterable[tuple[str, bytes]]) -> Changes:
+    def apply_remote_updates(
+        self, updates: Iterable[tuple[str, bytes]], *, cursor: int | None | bool = False
+    ) -> Changes:
+        """Merge updates from the server. ``cursor``: the change cursor the server gave with the
+        last frame of a pull's answer, stored in the same transaction as the updates (None
+        forgets the cursor; False, the default, leaves it as it is)."""
         changed = set()
         with self.transaction():
             for campaign_id, update in updates:
                 if docs.apply_update(self.db, campaign_id, bytes(update)):
                     changed.add(campaign_id)
+            if cursor is not False:
+                self._put_setting(PULL_CURSOR, None if cursor is None else str(cursor))
         if not changed:
             return Changes()
         return self._emit(Changes(campaigns=frozenset(changed)))
+
+    def pull_cursor(self) -> int | None:
+        """The server's last change seq this replica has every update up to, if any."""
+        value = self.get_setting(PULL_CURSOR)
+        return int(value) if value is not None else None
 
     # ------------------------------------------------------------------ contacts
 
