@@ -162,6 +162,18 @@ def m004_campaign_changes_by_org(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m005_log_unlogged_campaigns(db: sqlite_utils.Database) -> None:
+    """Campaigns stored before every change was logged (seeded ones) get their state as one log
+    entry, so pulls by change cursor start from a log that holds every campaign."""
+    db.execute(
+        "INSERT INTO campaign_updates (campaign_id, org_id, device_id, user_id, update_blob, "
+        "meta, received_at_ms) SELECT c.id, c.org_id, NULL, 'system', c.state, NULL, "
+        "c.updated_at_ms FROM campaigns c WHERE NOT EXISTS "
+        "(SELECT 1 FROM campaign_updates u WHERE u.campaign_id = c.id) ORDER BY c.id"
+    )
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -127,3 +127,41 @@ def test_seeded_campaigns_are_logged_for_pulls_by_cursor(tmp_path):
     finally:
         conn.close()
     assert len(states) == 3 and logged == states
+
+
+def test_campaigns_stored_before_logging_get_one_log_entry(tmp_path):
+    import pycrdt
+    import sqlite_utils
+
+    from server.storage.sqlite import migrations
+    from shared.protocol import campaign as schema
+
+    db = sqlite_utils.Database(sqlite3.connect(tmp_path / "server.sqlite", isolation_level=None))
+    migrations.apply(db, stop_before="m005_log_unlogged_campaigns")
+    doc = schema.new_doc()
+    with doc.transaction():
+        schema.set_field(doc, "name", "Spring open day")
+    state = doc.get_update()
+    unlogged, logged = new_id(), new_id()
+    for campaign_id in (unlogged, logged):
+        db.execute(
+            "INSERT INTO campaigns (id, org_id, state, snapshot, updated_at_ms) "
+            "VALUES (?, 'o', ?, '{}', 1)",
+            (campaign_id, state),
+        )
+    db.execute(
+        "INSERT INTO campaign_updates (campaign_id, org_id, user_id, update_blob, received_at_ms) "
+        "VALUES (?, 'o', 'u', ?, 1)",
+        (logged, state),
+    )
+    db.conn.close()
+    storage = SQLiteStorage(tmp_path)  # applies m005
+    try:
+        rows = storage.updates_after("o", 0)
+    finally:
+        storage.close()
+    assert sorted(c for _, c, _ in rows) == sorted([unlogged, logged])
+    assert [u for _, c, u in rows if c == unlogged] == [state]
+    replayed = pycrdt.Doc()
+    replayed.apply_update(rows[-1][2])
+    assert schema.snapshot(replayed)["name"] == "Spring open day"
