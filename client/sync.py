@@ -351,6 +351,7 @@ class SyncEngine:
         if frame["t"] != m.MsgType.WELCOME:
             await ws.close()
             raise SyncError(f"expected WELCOME, got {frame['t'].name}")
+        await self.run_db(self.replica.observe_server_time, frame.get("now"))
         return _Session(self, ws)
 
     async def _ws_connect(self, ws_url: str) -> Transport:

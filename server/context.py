@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .auth import Principal, hash_token
@@ -29,6 +29,9 @@ class ServerContext:
     writer: PriorityWriter
     docs: CampaignDocs
     hub: Hub
+    #: the server's clock (epoch ms): told to devices at WELCOME, stamped on audit entries; the
+    #: simulator passes its virtual clock
+    now_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(
@@ -72,7 +75,7 @@ class ServerContext:
                 target=target,
                 outcome=outcome,
                 detail=detail or {},
-                at_ms=time.time_ns() // 1_000_000,
+                at_ms=self.now_ms(),
             )
         )
 

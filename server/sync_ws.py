@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 from aiohttp import web
@@ -127,7 +126,7 @@ async def _handshake(ws: Transport, ctx: ServerContext) -> Principal | None:
     except ServerError as exc:
         await refuse(exc.code, exc.message)
         return None
-    now = time.time_ns() // 1_000_000
+    now = ctx.now_ms()
     await ws.send_bytes(
         m.welcome(
             device_id=principal.device_id or "",

@@ -84,10 +84,13 @@ class _ErrorLog(logging.Handler):
 
 
 class SimServer:
-    def __init__(self, data_dir: Path, writer_factory: Callable | None) -> None:
+    def __init__(
+        self, data_dir: Path, writer_factory: Callable | None, now_ms: Callable[[], int]
+    ) -> None:
         from server.writer import PriorityWriter  # the client imports the server only here
 
         self.data_dir = data_dir
+        self.now_ms = now_ms
         self.writer_factory = writer_factory or PriorityWriter
         self.ctx = None
         self.tasks: dict[asyncio.Task, None] = {}
@@ -117,6 +120,7 @@ class SimServer:
             writer=writer,
             docs=docs,
             hub=Hub(),
+            now_ms=self.now_ms,
         )
         writer.start()
 
@@ -438,7 +442,9 @@ class Simulation:
 
     def _start_server(self) -> None:
         if self.server is None:
-            self.server = SimServer(self.workdir / "server", self.config.writer_factory)
+            self.server = SimServer(
+                self.workdir / "server", self.config.writer_factory, self.loop.now_ms
+            )
         self.server.open()
         self.net.accept = self.server.accept
         self.server_up = True

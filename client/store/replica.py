@@ -35,6 +35,7 @@ from .errors import InvalidInput, NotFound
 
 DB_FILENAME = "replica.sqlite"
 PULL_CURSOR = "pull_cursor"  # settings key of the change cursor (see ``SyncEngine.pull``)
+SERVER_TIME_MAX_LEAD_MS = 86_400_000  # a server clock further ahead than this is not taken in
 
 
 @dataclass(frozen=True)
@@ -392,6 +393,20 @@ class Replica:
         return CaptureResult(
             result.events, self._emit(Changes(contacts=True, outbox=True, events=1))
         )
+
+    def observe_server_time(self, server_ms: object) -> bool:
+        """Move the hybrid clock up to the server's time at connect, so a device whose clock runs
+        slow stamps its later edits no earlier than the server's now (contacts merge on these
+        stamps). A time more than a day ahead of this device's clock is not taken."""
+        if not isinstance(server_ms, int) or isinstance(server_ms, bool) or server_ms <= 0:
+            return False
+        before = self.clock.last
+        if not self.clock.observe_time(server_ms, max_lead_ms=SERVER_TIME_MAX_LEAD_MS):
+            return False
+        if self.clock.last != before:
+            with self.transaction():
+                self._put_setting("hlc", str(self.clock.last))
+        return True
 
     def _merge_contact(self, email: str, fields: dict[str, Any], hlc: int, device: str) -> None:
         row = self.db.execute(

@@ -68,6 +68,16 @@ class HybridClock:
                 self._last = pack(top, 0)
             return self._last
 
+    def observe_time(self, wall_ms: int, *, max_lead_ms: int) -> bool:
+        """Take in a physical time from elsewhere (a server's clock at connect) as a stamp with
+        counter 0, unless it is more than ``max_lead_ms`` ahead of this clock's wall time: a
+        wrong remote clock must not carry every local stamp far into the future. Returns whether
+        it was taken."""
+        if wall_ms - self._now_ms() > max_lead_ms:
+            return False
+        self.observe(pack(wall_ms, 0))
+        return True
+
     @staticmethod
     def _bump(wall: int, counter: int) -> int:
         if counter >= _COUNTER_MASK:  # counter overflow: borrow a millisecond from the future

@@ -160,3 +160,32 @@ async def test_viewer_captures_are_refused_and_kept_aside(server):
     assert server.stats()["events"]["total"] == 0
     audit = server_rows(server, "SELECT action, outcome FROM audit")
     assert ("capture", "refused:forbidden") in audit
+
+
+async def test_a_slow_device_clock_catches_up_with_the_server_at_connect(server):
+    """Contacts merge on hybrid-clock stamps: a laptop whose clock runs an hour slow stamps its
+    edits after connecting no earlier than the server's time, so they do not lose to older ones."""
+    import time
+
+    from shared.protocol.hlc import HybridClock, wall_ms_of
+
+    a = await server.device("a")
+    hour = 3_600_000
+    slow = lambda: time.time_ns() // 1_000_000 - hour  # noqa: E731
+    a.replica.clock = HybridClock(0, now_ms=slow)  # a new laptop: nothing stamped yet
+    before = time.time_ns() // 1_000_000
+    await a.sync_once()
+    stamp = a.replica.upsert_contact("x@x.test", {"name": "X"}).events[0].hlc
+    assert wall_ms_of(stamp) >= before - 1_000
+    assert int(a.replica.get_setting("hlc")) >= stamp  # kept across restarts
+
+
+def test_a_server_clock_far_ahead_is_not_taken_in():
+    from shared.protocol.hlc import HybridClock, pack, wall_ms_of
+
+    now = 1_800_000_000_000
+    clock = HybridClock(pack(now - 5, 0), now_ms=lambda: now)
+    assert not clock.observe_time(now + 2 * 86_400_000, max_lead_ms=86_400_000)
+    assert wall_ms_of(clock.now()) == now
+    assert clock.observe_time(now + 60_000, max_lead_ms=86_400_000)
+    assert wall_ms_of(clock.now()) == now + 60_000
