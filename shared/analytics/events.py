@@ -5,12 +5,16 @@ campaigns, channels) are stored as integer codes into small lookup tables; ``-1`
 The few payload fields analytics needs (invitee/inviter, score, nps, conversion type, contact role)
 are extracted once into their own columns; the rest of the payload is not kept.
 
-Invariants: rows are sorted by ``occurred_at_ms`` (stable, so events with equal times keep their
-input order); the frame is immutable after construction; all times are epoch milliseconds UTC.
+Invariants: rows are sorted by ``(occurred_at_ms, id)``; lookup tables are sorted by name; a
+contact's role comes from its last ``contact`` event with a role in that row order. So a frame is a
+function of its set of rows, not of the order they were given in: ``from_rows(a + b)`` equals
+``from_rows(b + a)`` and ``from_rows(a).append(b)`` (rows with equal ids keep their input order).
+The frame is immutable after construction; all times are epoch milliseconds UTC.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -31,11 +35,11 @@ _EMPTY: dict[str, Any] = {}
 
 
 def _encode(values: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
-    """Categorical codes for a column of optional strings (first-seen order, ``-1`` for None).
+    """Categorical codes for a column of optional strings (names sorted, ``-1`` for None).
 
-    ``dict.fromkeys`` finds the distinct values in first-seen order and ``map`` over the index
-    looks every value up, both without a Python-level loop per row."""
-    names = [k for k in dict.fromkeys(values) if k is not None]
+    ``dict.fromkeys`` finds the distinct values and ``map`` over the index looks every value up,
+    both without a Python-level loop per row."""
+    names = sorted(k for k in dict.fromkeys(values) if k is not None)
     index: dict[str | None, int] = {k: i for i, k in enumerate(names)}
     index[None] = -1
     codes = np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=len(values))
@@ -49,6 +53,45 @@ def _payload_values(payloads: Sequence[Any], rows: np.ndarray, key: str) -> list
 
 def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float) else np.nan
+
+
+def _time_id_order(time_ms: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The permutation that sorts rows by ``(time, id)``, stable for equal ids. A stable sort by
+    time, then only runs of equal times whose ids are out of order are sorted by id (rows read
+    in id order, as the server reads them, need none)."""
+    order = np.argsort(time_ms, kind="stable")
+    t = time_ms[order]
+    ties = np.flatnonzero(t[1:] == t[:-1])
+    if len(ties):
+        ordered = ids[order[ties]] <= ids[order[ties + 1]]
+        for value in np.unique(t[ties[~ordered.astype(bool)]]).tolist():
+            a = int(np.searchsorted(t, value, side="left"))
+            b = int(np.searchsorted(t, value, side="right"))
+            run = order[a:b]
+            order[a:b] = run[sorted(range(b - a), key=ids[run].__getitem__)]
+    return order
+
+
+def _merge_names(old: list[str], new: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The sorted union of two sorted tables and the code maps into it. Each map has one extra
+    last entry, ``-1``, so ``map[codes]`` keeps ``-1`` (absent) as it is."""
+    added = [k for k in new if _lookup(old, k) < 0]
+    if added:
+        at = np.array([bisect_left(old, k) for k in added], dtype=np.int64)
+        shift = np.cumsum(np.bincount(at, minlength=len(old) + 1))[: len(old)]
+        old_map = np.arange(len(old), dtype=np.int32) + shift.astype(np.int32)
+        names = sorted(old + added)  # two sorted runs: a linear merge
+    else:
+        old_map, names = np.arange(len(old), dtype=np.int32), old
+    new_map = np.array([bisect_left(names, k) for k in new], dtype=np.int32)
+    minus = np.array([-1], dtype=np.int32)
+    return names, np.concatenate([old_map, minus]), np.concatenate([new_map, minus])
+
+
+def _lookup(names: list[str], name: str) -> int:
+    """``names.index(name)`` in a sorted table, ``-1`` when absent."""
+    i = bisect_left(names, name)
+    return i if i < len(names) and names[i] == name else -1
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +118,12 @@ class EventFrame:
     conv_type: np.ndarray
     #: contact role from ``contact`` events: 1 supplier, 2 couple, 0 unknown (indexed by contact).
     role: np.ndarray
+    #: per contact, the row of the ``contact`` event its role came from (-1: none).
+    role_row: np.ndarray
+    #: invite rows (ascending) whose other party is named but not a contact of this frame, and
+    #: those names: an append that brings the person in resolves them.
+    unresolved_rows: np.ndarray
+    unresolved_names: list[str]
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -147,6 +196,8 @@ class EventFrame:
         n = len(ids)
         kind = np.fromiter(map(KIND_CODE.__getitem__, kinds), dtype=np.int8, count=n)
         time_ms = np.fromiter(times, dtype=np.int64, count=n)
+        id_arr = np.empty(n, dtype=object)
+        id_arr[:] = ids
         contact, contact_names = _encode(contacts)
         campaign, campaign_names = _encode(campaigns)
         channel, channel_names = _encode(channels)
@@ -160,6 +211,16 @@ class EventFrame:
         score = np.full(n, np.nan)
         conv_type = np.zeros(n, dtype=np.int8)
         role = np.zeros(len(contact_names), dtype=np.int8)
+        role_row = np.full(len(contact_names), -1, dtype=np.int64)
+
+        order = _time_id_order(time_ms, id_arr)
+        sorted_already = bool(n == 0 or np.all(order[1:] > order[:-1]))
+        take = (lambda a: a) if sorted_already else (lambda a: a[order])
+        if sorted_already:
+            position = np.arange(n, dtype=np.int64)  # input row -> row of the frame
+        else:
+            position = np.empty(n, dtype=np.int64)
+            position[order] = np.arange(n, dtype=np.int64)
 
         def rows_of(name: str) -> np.ndarray:
             return np.flatnonzero(kind == KIND_CODE[name])
@@ -170,9 +231,22 @@ class EventFrame:
         for name, key in (("health_score", "score"), ("survey", "nps")):
             rows = rows_of(name)
             score[rows] = [_number(s) for s in _payload_values(payloads, rows, key)]
+        unresolved_rows: list[int] = []
+        unresolved_names: list[str] = []
         for name, key in (("invite_sent", "invitee"), ("invite_accepted", "inviter")):
             rows = rows_of(name)
-            other[rows] = [contact_index.get(c, -1) for c in _payload_values(payloads, rows, key)]
+            names = _payload_values(payloads, rows, key)
+            codes = [contact_index.get(c, -1) for c in names]
+            other[rows] = codes
+            for r, c, code in zip(rows.tolist(), names, codes, strict=True):
+                if code < 0 and isinstance(c, str):
+                    unresolved_rows.append(r)
+                    unresolved_names.append(c)
+        pending = np.array(unresolved_rows, dtype=np.int64)
+        pending_pos = position[pending]
+        by_pos = np.argsort(pending_pos, kind="stable")
+        unresolved_names = [unresolved_names[i] for i in by_pos.tolist()]
+
         rows = rows_of("contact")
         rows = rows[contact[rows] >= 0]
         codes = np.zeros(len(rows), dtype=np.int8)
@@ -181,15 +255,16 @@ class EventFrame:
             if r in ("supplier", "couple"):
                 codes[j] = 1 if r == "supplier" else 2
         rows, codes = rows[codes > 0], codes[codes > 0]
-        # the last contact event with a role wins
+        # the last contact event with a role in the frame's row order wins
+        at = position[rows]
+        by_at = np.argsort(at)
+        rows, codes, at = rows[by_at], codes[by_at], at[by_at]
         last = len(rows) - 1 - np.unique(contact[rows][::-1], return_index=True)[1]
         role[contact[rows[last]]] = codes[last]
+        role_row[contact[rows[last]]] = at[last]
 
-        order = np.argsort(time_ms, kind="stable")
-        sorted_already = bool(n == 0 or np.all(order[1:] > order[:-1]))
-        take = (lambda a: a) if sorted_already else (lambda a: a[order])
         return cls(
-            ids=take(np.array(ids, dtype=object)),
+            ids=take(id_arr),
             kind=take(kind),
             time_ms=take(time_ms),
             contact=take(contact),
@@ -204,4 +279,96 @@ class EventFrame:
             score=take(score),
             conv_type=take(conv_type),
             role=role,
+            role_row=role_row,
+            unresolved_rows=pending_pos[by_pos],
+            unresolved_names=unresolved_names,
+        )
+
+    def append(self, rows: Iterable[Sequence[Any]] | EventFrame) -> EventFrame:
+        """A new frame of this frame's rows and ``rows`` (``from_rows`` tuples, or a frame):
+        equal, column by column and table by table, to ``from_rows`` of all the rows, without
+        re-encoding the rows already here. The new frame starts with an empty cache."""
+        new = rows if isinstance(rows, EventFrame) else EventFrame.from_rows(rows)
+        if not len(new):
+            return self
+        n, m = len(self), len(new)
+        # where each new row goes: after the old rows with a smaller time, or an equal time and
+        # a smaller (or equal: input order) id
+        lo = np.searchsorted(self.time_ms, new.time_ms, side="left")
+        hi = np.searchsorted(self.time_ms, new.time_ms, side="right")
+        before = lo.copy()
+        for j in np.flatnonzero(hi > lo).tolist():
+            before[j] = lo[j] + bisect_right(self.ids[lo[j] : hi[j]], new.ids[j])
+        pos_new = before + np.arange(m, dtype=np.int64)
+        is_new = np.zeros(n + m, dtype=bool)
+        is_new[pos_new] = True
+        pos_old = np.flatnonzero(~is_new)
+
+        def merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            out = np.empty(n + m, dtype=a.dtype)
+            out[pos_old] = a
+            out[pos_new] = b
+            return out
+
+        contacts, c_old, c_new = _merge_names(self.contacts, new.contacts)
+        campaigns, k_old, k_new = _merge_names(self.campaigns, new.campaigns)
+        channels, h_old, h_new = _merge_names(self.channels, new.channels)
+        other = merge(c_old[self.other], c_new[new.other])
+
+        # invites whose other party was not a contact: resolvable now if that person came in
+        still_rows: list[np.ndarray] = []
+        still_names: list[str] = []
+        for frame, pos, theirs in ((self, pos_old, new.contacts), (new, pos_new, self.contacts)):
+            if not len(frame.unresolved_rows):
+                continue
+            at = pos[frame.unresolved_rows]
+            keep = np.ones(len(at), dtype=bool)
+            if theirs:
+                for j, name in enumerate(frame.unresolved_names):
+                    code = _lookup(contacts, name) if _lookup(theirs, name) >= 0 else -1
+                    if code >= 0:
+                        other[at[j]] = code
+                        keep[j] = False
+            still_rows.append(at[keep])
+            still_names.extend(name for name, k in zip(frame.unresolved_names, keep.tolist(),
+                                                       strict=True) if k)
+        if still_rows:
+            unresolved = np.concatenate(still_rows)
+            by_row = np.argsort(unresolved, kind="stable")
+            unresolved_rows = unresolved[by_row]
+            unresolved_names = [still_names[i] for i in by_row.tolist()]
+        else:
+            unresolved_rows, unresolved_names = np.zeros(0, dtype=np.int64), []
+
+        # roles: per contact, the later of the old and the new deciding row
+        role = np.zeros(len(contacts), dtype=np.int8)
+        role_row = np.full(len(contacts), -1, dtype=np.int64)
+        old_codes = c_old[: len(self.contacts)]
+        role[old_codes] = self.role
+        role_row[old_codes] = np.where(self.role_row >= 0, pos_old[self.role_row], -1)
+        new_codes = c_new[: len(new.contacts)]
+        candidate = np.where(new.role_row >= 0, pos_new[new.role_row], -1)
+        later = candidate > role_row[new_codes]
+        role[new_codes[later]] = new.role[later]
+        role_row[new_codes[later]] = candidate[later]
+
+        return EventFrame(
+            ids=merge(self.ids, new.ids),
+            kind=merge(self.kind, new.kind),
+            time_ms=merge(self.time_ms, new.time_ms),
+            contact=merge(c_old[self.contact], c_new[new.contact]),
+            campaign=merge(k_old[self.campaign], k_new[new.campaign]),
+            channel=merge(h_old[self.channel], h_new[new.channel]),
+            value_cents=merge(self.value_cents, new.value_cents),
+            has_value=merge(self.has_value, new.has_value),
+            contacts=contacts,
+            campaigns=campaigns,
+            channels=channels,
+            other=other,
+            score=merge(self.score, new.score),
+            conv_type=merge(self.conv_type, new.conv_type),
+            role=role,
+            role_row=role_row,
+            unresolved_rows=unresolved_rows,
+            unresolved_names=unresolved_names,
         )

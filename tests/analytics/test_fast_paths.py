@@ -107,10 +107,12 @@ def reference_columns(rows):
     """EventFrame columns built one row at a time (the straightforward form of from_rows)."""
     from shared.analytics.events import KIND_CODE
 
+    # rows sorted by (time, id), stable; tables sorted by name
+    rows = sorted(rows, key=lambda r: (r[2], r[0]))
+
     def encode(values):
-        table = {}
-        return [table.setdefault(v, len(table)) if v is not None else -1 for v in values], \
-            list(table)
+        table = {v: i for i, v in enumerate(sorted({v for v in values if v is not None}))}
+        return [table[v] if v is not None else -1 for v in values], list(table)
 
     contact, contacts = encode([r[3] for r in rows])
     index = {c: i for i, c in enumerate(contacts)}
@@ -133,9 +135,7 @@ def reference_columns(rows):
         other.append(o)
         score.append(s)
         conv_type.append(ct)
-    # codes are given in input order, then rows are sorted by time (stable)
-    order = sorted(range(len(rows)), key=lambda i: rows[i][2])
-    columns = {
+    return {
         "kind": [KIND_CODE[r[1]] for r in rows], "time_ms": [r[2] for r in rows],
         "contact": contact, "contacts": contacts,
         "campaign": encode([r[4] for r in rows])[0], "campaigns": encode([r[4] for r in rows])[1],
@@ -143,8 +143,6 @@ def reference_columns(rows):
         "value_cents": [r[6] or 0 for r in rows], "has_value": [r[6] is not None for r in rows],
         "other": other, "score": score, "conv_type": conv_type, "role": role,
     }
-    per_row = set(columns) - {"contacts", "campaigns", "channels", "role"}
-    return {k: [v[i] for i in order] if k in per_row else v for k, v in columns.items()}
 
 
 def test_from_rows_equals_building_one_row_at_a_time(data):
