@@ -43,7 +43,8 @@ def create_app(config: ServerConfig) -> web.Application:
             hub=Hub(),
         )
         app[CTX] = ctx
-        app[REPORTS] = ReportService(storage.reader())
+        app[REPORTS] = reports = ReportService(storage.reader())
+        writer.on_commit = reports.committed
         writer.start()
         yield
         app[REPORTS].close()

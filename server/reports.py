@@ -1,8 +1,13 @@
 """Business-intelligence reports from the server's store (the ROI report).
 
 Reports run on their own thread with their own read connection, so a report never delays sync.
-The columnar event frame of an org is built once per data version (the writer's last commit and
-the last campaign update) and reused until new data arrives.
+The columnar event frame of an org is built once and kept with the commit sequence number it
+includes. The writer hands every commit to ``committed`` (after the commit, before the acks);
+the next report appends the events of the commits since the frame's (``EventFrame.append``)
+instead of reading every event again. The frame is rebuilt from the store when a commit since
+is unknown (another process wrote: ``wedsync seed-demo``, the admin CLI) or did not store all
+of its batches' events (duplicates). The frame holds events only: campaign changes never
+rebuild it (the report reads campaigns anew each time).
 """
 
 from __future__ import annotations
@@ -16,12 +21,27 @@ from typing import Any
 from shared.analytics import EventFrame, build_roi_report
 
 from .storage import SQLiteStorage
+from .writer import Committed, EventsJob
+
+#: Events of recent commits kept for appends; beyond this many the oldest commits are dropped
+#: (a frame older than the oldest kept commit is rebuilt).
+LOG_MAX_EVENTS = 200_000
+
+#: One commit's new events by org; None for the commit or for one org: not known, rebuild.
+_Entry = dict[str, list[list[Any]] | None] | None
 
 
 @dataclass
 class _Cached:
-    version: tuple[int, int]
+    version: int  # the last commit whose events the frame includes
     frame: EventFrame
+
+
+def _frame_row(event: list[Any]) -> tuple:
+    """A frame row from a wire array (id, kind, occurred_at_ms, hlc, contact, campaign,
+    channel, value_cents, payload)."""
+    return (event[0], event[1], event[2], event[4], event[5], event[6], event[7],
+            event[8] or {})
 
 
 class ReportService:
@@ -29,7 +49,33 @@ class ReportService:
         self._storage = storage
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-reports")
         self._frames: dict[str, _Cached] = {}
-        self._lock = threading.Lock()
+        self._log: dict[int, _Entry] = {}  # commit seq -> its new events by org
+        self._log_events = 0
+        self._lock = threading.Lock()  # held briefly: _frames and _log
+        self._build = threading.Lock()  # one frame build at a time
+        self.stats = {"rebuilt": 0, "appended": 0}
+
+    def committed(self, commit: Committed) -> None:
+        """Take in a commit's new events (called by the writer after the commit)."""
+        entry: _Entry = {}
+        counted = 0
+        for job, ok, value in commit.jobs:
+            if not ok or not isinstance(job, EventsJob) or not value[0]:
+                continue
+            counted += value[0]
+            if value[0] == len(job.events) and entry.get(job.org_id, []) is not None:
+                entry.setdefault(job.org_id, []).extend(job.events)
+            else:  # some were stored before: which ones, only the store knows
+                entry[job.org_id] = None
+        if commit.events_stored is None or counted != commit.events_stored:
+            entry = None  # events stored outside an EventsJob
+        with self._lock:
+            if not self._frames:
+                return  # nothing to bring up to date: the first report reads the store
+            self._log[commit.seq] = entry
+            self._log_events += sum(len(e) for e in (entry or {}).values() if e)
+            while self._log_events > LOG_MAX_EVENTS and self._log:
+                self._drop(min(self._log))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -39,14 +85,44 @@ class ReportService:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self.roi_sync, org_id, from_ms, to_ms)
 
+    def _drop(self, seq: int) -> None:
+        entry = self._log.pop(seq)
+        self._log_events -= sum(len(e) for e in (entry or {}).values() if e)
+
+    def _since(self, org_id: str, version: int, to: int) -> list[list[Any]] | None:
+        """The org's new events of commits ``version + 1 .. to``; None if one is not known."""
+        events: list[list[Any]] = []
+        for seq in range(version + 1, to + 1):
+            entry = self._log.get(seq)
+            if entry is None or org_id in entry and entry[org_id] is None:
+                return None
+            events.extend(entry.get(org_id) or ())
+        return events
+
     def frame(self, org_id: str) -> EventFrame:
-        version = self._storage.data_version(org_id)
-        with self._lock:
-            cached = self._frames.get(org_id)
-            if cached is None or cached.version != version:
-                frame = EventFrame.from_rows(list(self._storage.event_rows(org_id, None, None)))
-                cached = self._frames[org_id] = _Cached(version, frame)
-        return cached.frame
+        with self._build:
+            version = self._storage.data_version(org_id)[0]  # commits: events, not campaigns
+            with self._lock:
+                cached = self._frames.get(org_id)
+                if cached is not None and cached.version >= version:
+                    return cached.frame
+                new = None if cached is None else self._since(org_id, cached.version, version)
+            if new is not None:
+                frame = cached.frame.append(list(map(_frame_row, new)))
+                self.stats["appended"] += 1
+            else:
+                storage = self._storage
+                with storage.snapshot():  # the version and the rows of one state
+                    version = storage.data_version(org_id)[0]
+                    rows = list(storage.event_rows(org_id, None, None))
+                frame = EventFrame.from_rows(rows)
+                self.stats["rebuilt"] += 1
+            with self._lock:
+                self._frames[org_id] = _Cached(version, frame)
+                oldest = min(c.version for c in self._frames.values())
+                for seq in [s for s in self._log if s <= oldest]:
+                    self._drop(seq)
+            return frame
 
     def roi_sync(self, org_id: str, from_ms: int | None, to_ms: int | None) -> dict[str, Any]:
         frame = self.frame(org_id)

@@ -26,6 +26,7 @@ from .campaigns import AppliedUpdate, pull_changes
 from .context import ServerContext
 from .errors import Forbidden, ServerError
 from .hub import Connection
+from .writer import EventsJob
 
 log = logging.getLogger(__name__)
 CTX: web.AppKey[ServerContext] = web.AppKey("ctx", ServerContext)
@@ -196,8 +197,19 @@ def _target(frame: dict) -> str | None:
     return ",".join(sorted({u[0] for u in updates})) if updates else None
 
 
-def _store_events(principal: Principal, priority: int, events: list[list[Any]]):
-    def run(storage, seq: int) -> tuple[int, int]:
+def _store_events(principal: Principal, priority: int, events: list[list[Any]]) -> StoreEvents:
+    return StoreEvents(principal, priority, events)
+
+
+class StoreEvents(EventsJob):
+    def __init__(self, principal: Principal, priority: int, events: list[list[Any]]) -> None:
+        self.principal = principal
+        self.org_id = principal.org_id
+        self.priority = priority
+        self.events = events
+
+    def __call__(self, storage, seq: int) -> tuple[int, int]:
+        principal, priority, events = self.principal, self.priority, self.events
         result = storage.insert_events(
             org_id=principal.org_id,
             device_id=principal.device_id or "",
@@ -216,8 +228,6 @@ def _store_events(principal: Principal, priority: int, events: list[list[Any]]):
                         device_id=principal.device_id or "",
                     )
         return result
-
-    return run
 
 
 def _fan_out(ctx: ServerContext, origin: Connection, applied: list[AppliedUpdate]) -> None:

@@ -6,6 +6,11 @@ server commits class 0 before class 1 before 2 before 3 across all of them. The 
 best job plus every queued job of the same class (up to ``max_items`` items), runs them in one
 SQLite transaction on its own thread — each job in a savepoint, so one bad job fails alone — and
 only then resolves the jobs' futures: commit, then ack.
+
+After a commit and before any of its acks, ``on_commit`` (if set) gets a ``Committed``: the
+commit's sequence number, its jobs with their results, and how many events it stored. Jobs
+that store events are ``EventsJob``s, so a listener (the report service) can take in exactly
+the events of a commit without reading them back.
 """
 
 from __future__ import annotations
@@ -23,6 +28,25 @@ from typing import Any
 from .storage import Storage
 
 log = logging.getLogger(__name__)
+
+
+class EventsJob:
+    """A writer job that stores one org's events (validated wire arrays); its value is
+    ``(stored, duplicates)``."""
+
+    org_id: str
+    events: list[Any]
+
+    def __call__(self, storage: Storage, seq: int) -> tuple[int, int]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Committed:
+    seq: int
+    jobs: list[tuple[Any, bool, Any]]  # (job, ok, value or exception), in commit order
+    #: events the transaction inserted, counted by the storage (None: it does not count)
+    events_stored: int | None
 
 
 @dataclass(order=True)
@@ -63,6 +87,7 @@ class PriorityWriter:
             max_workers=1, thread_name_prefix="wedsync-writer"
         )
         self._task: asyncio.Task | None = None
+        self.on_commit: Callable[[Committed], None] | None = None
         self._commit_seq = storage.last_commit_seq()
         self.stats = WriterStats()
 
@@ -110,7 +135,9 @@ class PriorityWriter:
             seq = self._commit_seq
             started = time.perf_counter()
             try:
-                results = await loop.run_in_executor(self._executor, self._commit, batch, seq)
+                results, events = await loop.run_in_executor(
+                    self._executor, self._commit, batch, seq
+                )
             except BaseException as exc:  # the transaction failed as a whole: fail every job
                 log.exception("commit %s failed", seq)
                 if self._on_rollback is not None:
@@ -128,6 +155,13 @@ class PriorityWriter:
             self.stats.jobs += len(batch)
             self.stats.items += items
             self.stats.queued_items[first.priority] -= items
+            if self.on_commit is not None:
+                try:
+                    self.on_commit(Committed(seq, [(j.run, *r) for j, r in zip(batch, results,
+                                                                                strict=True)],
+                                             events))
+                except Exception:  # a listener's bug must not keep the acks back
+                    log.exception("on_commit for commit %s failed", seq)
             for job, (ok, value) in zip(batch, results, strict=True):
                 if job.future.done():
                     continue
@@ -136,9 +170,12 @@ class PriorityWriter:
                 else:
                     job.future.set_exception(value)
 
-    def _commit(self, batch: list[_Queued], seq: int) -> list[tuple[bool, Any]]:
+    def _commit(
+        self, batch: list[_Queued], seq: int
+    ) -> tuple[list[tuple[bool, Any]], int | None]:
         storage = self._storage
         results: list[tuple[bool, Any]] = []
+        inserted = getattr(storage, "events_inserted", None)
         with storage.transaction():
             for job in batch:
                 try:
@@ -156,4 +193,6 @@ class PriorityWriter:
                 items=sum(j.size for j in batch),
                 at_ms=time.time_ns() // 1_000_000,
             )
-        return results
+        if inserted is not None:
+            inserted = storage.events_inserted - inserted
+        return results, inserted

@@ -246,6 +246,9 @@ class SQLiteStorage:
         migrations.apply(self.db)
         self._lock = threading.RLock()
         self._depth = 0
+        #: events inserted through this handle, rolled back or not (the writer compares it
+        #: with what its jobs report, to know every event a commit stored)
+        self.events_inserted = 0
         self._checkpointer: _Checkpointer | None = None
         if checkpoint_in_background:
             self.db.execute("PRAGMA wal_autocheckpoint=0")
@@ -267,6 +270,15 @@ class SQLiteStorage:
                 self._depth -= 1
             if self._depth == 0 and self._checkpointer is not None:
                 self._checkpointer.nudge()  # committed: the log has grown
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the file (one read transaction); not for writes."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
 
     def reader(self) -> SQLiteStorage:
         """A second handle on the same file, for the reader thread."""
@@ -368,6 +380,7 @@ class SQLiteStorage:
             )
             conn.execute(_insert_events_sql(len(chunk)), shared + params)
         stored = conn.total_changes - before
+        self.events_inserted += stored
         return stored, len(events) - stored
 
     def event_rows(self, org_id: str, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]:

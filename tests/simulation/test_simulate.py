@@ -15,7 +15,7 @@ import pytest
 from client.cli import main
 from client.simulate import FAULT_KINDS, SimNetwork, simulate
 from client.simulate.network import UP
-from server.writer import PriorityWriter, _Queued
+from server.writer import EventsJob, PriorityWriter, _Queued
 from shared.protocol import messages as m
 
 CI_SEEDS = (1, 2, 3)
@@ -72,7 +72,7 @@ class AckBeforeCommitWriter(PriorityWriter):
     a server restart in between loses what it acked."""
 
     async def submit(self, priority, size, run):
-        if getattr(run, "__name__", "") != "run":  # campaign updates: keep the real path
+        if not isinstance(run, EventsJob):  # campaign updates: keep the real path
             return await super().submit(priority, size, run)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
