@@ -14,6 +14,14 @@ The frame is built once (as the server does per data version). Two timings of th
 * ``report_cold_ms``: the frame's caches cleared before each run: everything recomputed.
 
 Times are medians (and minima) of ``--repeat`` runs, wall clock and process CPU time.
+
+``dashboard_update_ms``: the same events in a server store (SQLite in a temporary directory,
+read by the server's ``ReportService``); then, per repetition, a batch of new events (1, and
+1,000) is committed and the time from the commit to a report that includes them is measured
+twice, the two paths alternating: ``incremental`` (the writer hands the commit to the service,
+which appends the events to its frame) and ``rebuild`` (the service was not told, as after a
+write by another process: it reads and encodes every event again). Both reports run cold on
+the new frame. Medians of ``--dashboard-repeat`` runs of each.
 """
 
 from __future__ import annotations
@@ -21,11 +29,88 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 import time
+
+import numpy as np
 
 from shared.analytics import EventFrame
 from shared.analytics.report import build_roi_report
 from shared.analytics.synthetic import generate
+from shared.protocol.ids import new_id
+
+
+def dashboard_update(data, repeat: int) -> dict:
+    from server.reports import ReportService
+    from server.storage import SQLiteStorage
+    from server.writer import Committed, EventsJob
+
+    class Job(EventsJob):
+        def __init__(self, org_id, events):
+            self.org_id, self.events = org_id, events
+
+    rng = np.random.default_rng(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        storage = SQLiteStorage(tmp)
+        org = storage.ensure_org("bench")
+        t = time.perf_counter()
+        with storage.transaction():
+            for i in range(0, len(data.rows), 20_000):
+                wire = [[r[0], r[1], r[2], 0, r[3], r[4], r[5], r[6], r[7] or None]
+                        for r in data.rows[i : i + 20_000]]
+                storage.insert_events(org_id=org, device_id="bench", events=wire, priority=2,
+                                      commit_seq=1)
+            storage.record_commit(seq=1, priority=2, items=len(data.rows), at_ms=0)
+        store_s = time.perf_counter() - t
+        service = ReportService(storage.reader())
+        service.frame(org)
+        seq, expected = 1, len(data.rows)
+        out: dict = {"store_s": store_s}
+        try:
+            for size in (1, 1000):
+                runs: dict[str, list] = {"incremental": [], "rebuild": []}
+                for rep in range(2 * repeat):
+                    path = ("incremental", "rebuild")[(rep + size) % 2]  # alternate the paths
+                    picks = rng.integers(0, len(data.rows), size).tolist()
+                    times = rng.integers(data.start_ms, data.end_ms, size).tolist()
+                    events = [[new_id(), r[1], tm, 0, r[3], r[4], r[5], r[6], r[7] or None]
+                              for r, tm in zip((data.rows[i] for i in picks), times,
+                                               strict=True)]
+                    seq += 1
+                    with storage.transaction():
+                        stored, _ = storage.insert_events(
+                            org_id=org, device_id="bench", events=events, priority=2,
+                            commit_seq=seq)
+                        storage.record_commit(seq=seq, priority=2, items=size, at_ms=0)
+                    t = time.perf_counter()
+                    if path == "incremental":
+                        service.committed(Committed(seq, [(Job(org, events), True,
+                                                           (stored, 0))], stored))
+                    frame = service.frame(org)
+                    t_frame = time.perf_counter()
+                    report = service.roi_sync(org, None, None)
+                    t_end = time.perf_counter()
+                    expected += stored
+                    assert len(frame) == expected
+                    runs[path].append(((t_end - t) * 1000, (t_frame - t) * 1000,
+                                       (t_end - t_frame) * 1000, report["summary"]))
+
+                def med(xs):
+                    return sorted(xs)[len(xs) // 2]
+
+                res = {p: {"total_ms": med([r[0] for r in rs]),
+                           "frame_ms": med([r[1] for r in rs]),
+                           "report_ms": med([r[2] for r in rs]),
+                           "total_min_ms": min(r[0] for r in rs)}
+                       for p, rs in runs.items()}
+                res["rebuild_over_incremental"] = (res["rebuild"]["total_ms"]
+                                                   / res["incremental"]["total_ms"])
+                out[f"{size}_events"] = res
+            out["paths"] = service.stats
+        finally:
+            service.close()
+            storage.close()
+    return out
 
 
 def main() -> None:
@@ -33,6 +118,7 @@ def main() -> None:
     ap.add_argument("--couples", type=int, default=200_000)
     ap.add_argument("--suppliers", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=9)
+    ap.add_argument("--dashboard-repeat", type=int, default=5)
     args = ap.parse_args()
     t = time.perf_counter()
     data = generate(seed=1, suppliers=args.suppliers, couples=args.couples, campaigns=50,
@@ -58,6 +144,7 @@ def main() -> None:
     run(True)  # warm-up
     warm = [run(True)[:2] for _ in range(args.repeat)]
     _, _, report = run(True)
+    dashboard = dashboard_update(data, args.dashboard_repeat) if args.dashboard_repeat else None
     print(json.dumps({
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
         "events": len(frame),
@@ -69,6 +156,7 @@ def main() -> None:
         "frame_from_rows_s": frame_s,
         "report_warm_ms": stats(warm),
         "report_cold_ms": stats(cold),
+        "dashboard_update_ms": dashboard,
         "summary": report["summary"],
         "prediction_accuracy": {
             m: report["predictions"][m].get("test") for m in ("churn", "conversion")
