@@ -131,13 +131,13 @@ class PriorityWriter:
                 nxt = self._queue.get_nowait()
                 batch.append(nxt)
                 items += nxt.size
-            self._commit_seq += 1
-            seq = self._commit_seq
+            seq = self._commit_seq + 1
             started = time.perf_counter()
             try:
-                results, events = await loop.run_in_executor(
+                results, events, seq = await loop.run_in_executor(
                     self._executor, self._commit, batch, seq
                 )
+                self._commit_seq = seq
             except BaseException as exc:  # the transaction failed as a whole: fail every job
                 log.exception("commit %s failed", seq)
                 if self._on_rollback is not None:
@@ -157,9 +157,8 @@ class PriorityWriter:
             self.stats.queued_items[first.priority] -= items
             if self.on_commit is not None:
                 try:
-                    self.on_commit(Committed(seq, [(j.run, *r) for j, r in zip(batch, results,
-                                                                                strict=True)],
-                                             events))
+                    jobs = [(j.run, *r) for j, r in zip(batch, results, strict=True)]
+                    self.on_commit(Committed(seq, jobs, events))
                 except Exception:  # a listener's bug must not keep the acks back
                     log.exception("on_commit for commit %s failed", seq)
             for job, (ok, value) in zip(batch, results, strict=True):
@@ -172,11 +171,14 @@ class PriorityWriter:
 
     def _commit(
         self, batch: list[_Queued], seq: int
-    ) -> tuple[list[tuple[bool, Any]], int | None]:
+    ) -> tuple[list[tuple[bool, Any]], int | None, int]:
         storage = self._storage
         results: list[tuple[bool, Any]] = []
         inserted = getattr(storage, "events_inserted", None)
         with storage.transaction():
+            # Another process (`wedsync seed-demo`, an admin command) may have recorded commits
+            # since this writer last did: number this one after them.
+            seq = max(seq, storage.last_commit_seq() + 1)
             for job in batch:
                 try:
                     with storage.transaction():  # a savepoint: a failing job rolls back alone
@@ -195,4 +197,4 @@ class PriorityWriter:
             )
         if inserted is not None:
             inserted = storage.events_inserted - inserted
-        return results, inserted
+        return results, inserted, seq

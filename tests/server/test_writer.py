@@ -59,3 +59,18 @@ async def test_a_failing_job_fails_alone(tmp_path):
     assert names == ["kept"]
     await writer.stop()
     storage.close()
+
+
+async def test_commits_recorded_by_another_process_are_numbered_after(tmp_path):
+    storage = SQLiteStorage(tmp_path)
+    writer = PriorityWriter(storage)
+    writer.start()
+    assert await writer.submit(0, 1, lambda st, seq: seq) == 1
+    other = SQLiteStorage(tmp_path)  # e.g. `wedsync seed-demo` into the running server's data
+    with other.transaction():
+        other.record_commit(seq=2, priority=0, items=10, at_ms=0)
+    other.close()
+    assert await writer.submit(0, 1, lambda st, seq: seq) == 3
+    assert writer.stats.commits == 2
+    await writer.stop()
+    storage.close()
