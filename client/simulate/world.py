@@ -507,11 +507,7 @@ class Simulation:
             )
         else:
             count = rng.randint(1, 12) if EVENT_CLASSES[kind] != 0 else rng.randint(1, 4)
-            campaign = (
-                rng.choice(self._known_campaigns(device))
-                if rng.random() < 0.5 and self._known_campaigns(device)
-                else None
-            )
+            campaign = self._pick_campaign(device) if rng.random() < 0.5 else None
             events = [
                 replica.make_event(
                     kind=kind,
@@ -529,8 +525,10 @@ class Simulation:
             self.history.captured[event.id] = (device.name, event.kind)
         self.actions[f"capture:{kind}"] += len(result.events)
 
-    def _known_campaigns(self, device: SimDevice) -> list[str]:
-        return sorted(c["id"] for c in device.replica.campaigns())
+    def _pick_campaign(self, device: SimDevice) -> str | None:
+        """One of the campaigns the device knows, drawn from the run's random stream."""
+        known = sorted(c["id"] for c in device.replica.campaigns())
+        return self.rng.choice(known) if known else None
 
     def _create_campaign(self, device: SimDevice) -> None:
         name = f"Campaign {len(self.campaigns) + 1}"
@@ -569,11 +567,10 @@ class Simulation:
         return {"per_days": rng.randint(1, 14), "max": rng.randint(1, 5)}
 
     def _edit_guarded(self, device: SimDevice) -> None:
-        known = self._known_campaigns(device)
-        if not known:
+        campaign_id = self._pick_campaign(device)
+        if campaign_id is None:
             return
         rng, replica = self.rng, device.replica
-        campaign_id = rng.choice(known)
         name = rng.choice(GUARDED)
         value = self._guarded_value(name)
         made: list[schema.GuardedEdit] = []
@@ -602,11 +599,10 @@ class Simulation:
         self.actions["edit_guarded"] += 1
 
     def _edit_text(self, device: SimDevice) -> None:
-        known = self._known_campaigns(device)
-        if not known:
+        campaign_id = self._pick_campaign(device)
+        if campaign_id is None:
             return
         rng, replica = self.rng, device.replica
-        campaign_id = rng.choice(known)
         name = rng.choice(TEXTS)
         old = replica.campaign(campaign_id).get(name) or ""
         at = rng.randint(0, len(old))
