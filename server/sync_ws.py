@@ -154,7 +154,7 @@ async def _push(
             stored, dup = await ctx.writer.submit(
                 frame["c"],
                 len(frame["events"]),
-                _store_events(principal, frame["c"], frame["events"]),
+                StoreEvents(principal, frame["c"], frame["events"]),
             )
             conn.send(m.ack(batch, stored=stored, duplicates=dup))
         else:
@@ -195,10 +195,6 @@ async def _push(
 def _target(frame: dict) -> str | None:
     updates = frame.get("updates")
     return ",".join(sorted({u[0] for u in updates})) if updates else None
-
-
-def _store_events(principal: Principal, priority: int, events: list[list[Any]]) -> StoreEvents:
-    return StoreEvents(principal, priority, events)
 
 
 class StoreEvents(EventsJob):

@@ -171,10 +171,10 @@ class PriorityWriter:
 
     def _commit(
         self, batch: list[_Queued], seq: int
-    ) -> tuple[list[tuple[bool, Any]], int | None, int]:
+    ) -> tuple[list[tuple[bool, Any]], int, int]:
         storage = self._storage
         results: list[tuple[bool, Any]] = []
-        inserted = getattr(storage, "events_inserted", None)
+        inserted = storage.events_inserted
         with storage.transaction():
             # Another process (`wedsync seed-demo`, an admin command) may have recorded commits
             # since this writer last did: number this one after them.
@@ -195,6 +195,4 @@ class PriorityWriter:
                 items=sum(j.size for j in batch),
                 at_ms=time.time_ns() // 1_000_000,
             )
-        if inserted is not None:
-            inserted = storage.events_inserted - inserted
-        return results, inserted, seq
+        return results, storage.events_inserted - inserted, seq

@@ -46,6 +46,9 @@ class CampaignRow:
 
 
 class Storage(Protocol):
+    #: events inserted through this handle so far (the writer counts each commit's by difference)
+    events_inserted: int
+
     def close(self) -> None: ...
 
     def transaction(self) -> AbstractContextManager[None]: ...
