@@ -49,6 +49,7 @@ def best_of(fn, repeat=5):
 def compare_with_channelattribution(csv_text: str, sep: str, walks: int) -> dict:
     try:
         import pandas as pd
+
         with contextlib.redirect_stdout(io.StringIO()):
             import ChannelAttribution as ca
     except ImportError as exc:
@@ -59,17 +60,38 @@ def compare_with_channelattribution(csv_text: str, sep: str, walks: int) -> dict
 
     def theirs_h():
         with contextlib.redirect_stdout(io.StringIO()):
-            return ca.heuristic_models(df, "path", "total_conversions",
-                                       var_value="total_conversion_value", sep=sep.strip(),
-                                       flg_adv=False) if False else ca.heuristic_models(
-                df, "path", "total_conversions", var_value="total_conversion_value",
-                sep=sep.strip())
+            return (
+                ca.heuristic_models(
+                    df,
+                    "path",
+                    "total_conversions",
+                    var_value="total_conversion_value",
+                    sep=sep.strip(),
+                    flg_adv=False,
+                )
+                if False
+                else ca.heuristic_models(
+                    df,
+                    "path",
+                    "total_conversions",
+                    var_value="total_conversion_value",
+                    sep=sep.strip(),
+                )
+            )
 
     def theirs_m():
         with contextlib.redirect_stdout(io.StringIO()):
-            return ca.markov_model(df, "path", "total_conversions",
-                                   var_value="total_conversion_value", var_null="total_null",
-                                   sep=sep.strip(), order=1, out_more=True, seed=1)
+            return ca.markov_model(
+                df,
+                "path",
+                "total_conversions",
+                var_value="total_conversion_value",
+                var_null="total_null",
+                sep=sep.strip(),
+                order=1,
+                out_more=True,
+                seed=1,
+            )
 
     with quiet:
         t_their_h, their_h = best_of(theirs_h, 3)
@@ -97,8 +119,10 @@ def compare_with_channelattribution(csv_text: str, sep: str, walks: int) -> dict
     re_theirs = their_m["removal_effects"].set_index("channel_name")
     ours_re = our_m.extra["removal_effects"]
     d = our_m.as_dict()
-    markov_diff = {ch: abs(d[ch]["conversions"] - float(res.loc[ch, "total_conversions"]))
-                   for ch in paths.labels}
+    markov_diff = {
+        ch: abs(d[ch]["conversions"] - float(res.loc[ch, "total_conversions"]))
+        for ch in paths.labels
+    }
     # referee: Monte-Carlo walks of our chain, with and without each channel
     chain = build_chain(paths, 1)
     p, _ = absorption(chain)
@@ -109,7 +133,8 @@ def compare_with_channelattribution(csv_text: str, sep: str, walks: int) -> dict
         referee[ch] = {
             "ours_exact": ours_re[ch],
             "theirs": float(re_theirs.loc[ch, "removal_effects_conversion"]),
-            "referee_mc": 1 - pr / p, "referee_se": se / p,
+            "referee_mc": 1 - pr / p,
+            "referee_se": se / p,
             "exact_within_referee_noise": abs(exact_pr - pr) <= 4 * se,
         }
     return {
@@ -132,8 +157,9 @@ def main() -> None:
     args = ap.parse_args()
     out: dict = {"machine": {"cpus": os.cpu_count()}}
     t = time.perf_counter()
-    data = generate(seed=1, suppliers=args.suppliers, couples=args.couples, campaigns=50,
-                    days=180, events=False)
+    data = generate(
+        seed=1, suppliers=args.suppliers, couples=args.couples, campaigns=50, days=180, events=False
+    )
     out["generate_s"] = time.perf_counter() - t
     t = time.perf_counter()
     frame = EventFrame.from_rows(data.rows)
@@ -150,7 +176,8 @@ def main() -> None:
     out["markov_order1_ms"], _ = best_of(lambda: run_model(fresh(paths), "markov"))
     for k in (2, 3, 4):
         out[f"markov_order{k}_ms"], _ = best_of(
-            lambda k=k: run_model(fresh(paths), "markov", order=k), 2)
+            lambda k=k: run_model(fresh(paths), "markov", order=k), 2
+        )
     per_model = {}
     for m in MODELS:
         per_model[m], _ = best_of(lambda m=m: run_model(fresh(paths), m))
@@ -170,7 +197,8 @@ def main() -> None:
     if os.path.exists(args.paths_csv):
         with open(args.paths_csv, encoding="utf-8") as fh:
             out["vs_channelattribution"]["reference_file"] = compare_with_channelattribution(
-                fh.read(), " > ", args.walks)
+                fh.read(), " > ", args.walks
+            )
     print(json.dumps(out, indent=2, default=float))
 
 

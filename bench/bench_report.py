@@ -56,10 +56,13 @@ def dashboard_update(data, repeat: int) -> dict:
         t = time.perf_counter()
         with storage.transaction():
             for i in range(0, len(data.rows), 20_000):
-                wire = [[r[0], r[1], r[2], 0, r[3], r[4], r[5], r[6], r[7] or None]
-                        for r in data.rows[i : i + 20_000]]
-                storage.insert_events(org_id=org, device_id="bench", events=wire, priority=2,
-                                      commit_seq=1)
+                wire = [
+                    [r[0], r[1], r[2], 0, r[3], r[4], r[5], r[6], r[7] or None]
+                    for r in data.rows[i : i + 20_000]
+                ]
+                storage.insert_events(
+                    org_id=org, device_id="bench", events=wire, priority=2, commit_seq=1
+                )
             storage.record_commit(seq=1, priority=2, items=len(data.rows), at_ms=0)
         store_s = time.perf_counter() - t
         service = ReportService(storage.reader())
@@ -73,38 +76,51 @@ def dashboard_update(data, repeat: int) -> dict:
                     path = ("incremental", "rebuild")[(rep + size) % 2]  # alternate the paths
                     picks = rng.integers(0, len(data.rows), size).tolist()
                     times = rng.integers(data.start_ms, data.end_ms, size).tolist()
-                    events = [[new_id(), r[1], tm, 0, r[3], r[4], r[5], r[6], r[7] or None]
-                              for r, tm in zip((data.rows[i] for i in picks), times,
-                                               strict=True)]
+                    events = [
+                        [new_id(), r[1], tm, 0, r[3], r[4], r[5], r[6], r[7] or None]
+                        for r, tm in zip((data.rows[i] for i in picks), times, strict=True)
+                    ]
                     seq += 1
                     with storage.transaction():
                         stored, _ = storage.insert_events(
-                            org_id=org, device_id="bench", events=events, priority=2,
-                            commit_seq=seq)
+                            org_id=org, device_id="bench", events=events, priority=2, commit_seq=seq
+                        )
                         storage.record_commit(seq=seq, priority=2, items=size, at_ms=0)
                     t = time.perf_counter()
                     if path == "incremental":
-                        service.committed(Committed(seq, [(Job(org, events), True,
-                                                           (stored, 0))], stored))
+                        service.committed(
+                            Committed(seq, [(Job(org, events), True, (stored, 0))], stored)
+                        )
                     frame = service.frame(org)
                     t_frame = time.perf_counter()
                     report = service.roi_sync(org, None, None)
                     t_end = time.perf_counter()
                     expected += stored
                     assert len(frame) == expected
-                    runs[path].append(((t_end - t) * 1000, (t_frame - t) * 1000,
-                                       (t_end - t_frame) * 1000, report["summary"]))
+                    runs[path].append(
+                        (
+                            (t_end - t) * 1000,
+                            (t_frame - t) * 1000,
+                            (t_end - t_frame) * 1000,
+                            report["summary"],
+                        )
+                    )
 
                 def med(xs):
                     return sorted(xs)[len(xs) // 2]
 
-                res = {p: {"total_ms": med([r[0] for r in rs]),
-                           "frame_ms": med([r[1] for r in rs]),
-                           "report_ms": med([r[2] for r in rs]),
-                           "total_min_ms": min(r[0] for r in rs)}
-                       for p, rs in runs.items()}
-                res["rebuild_over_incremental"] = (res["rebuild"]["total_ms"]
-                                                   / res["incremental"]["total_ms"])
+                res = {
+                    p: {
+                        "total_ms": med([r[0] for r in rs]),
+                        "frame_ms": med([r[1] for r in rs]),
+                        "report_ms": med([r[2] for r in rs]),
+                        "total_min_ms": min(r[0] for r in rs),
+                    }
+                    for p, rs in runs.items()
+                }
+                res["rebuild_over_incremental"] = (
+                    res["rebuild"]["total_ms"] / res["incremental"]["total_ms"]
+                )
                 out[f"{size}_events"] = res
             out["paths"] = service.stats
         finally:
@@ -121,8 +137,9 @@ def main() -> None:
     ap.add_argument("--dashboard-repeat", type=int, default=5)
     args = ap.parse_args()
     t = time.perf_counter()
-    data = generate(seed=1, suppliers=args.suppliers, couples=args.couples, campaigns=50,
-                    days=180, events=False)
+    data = generate(
+        seed=1, suppliers=args.suppliers, couples=args.couples, campaigns=50, days=180, events=False
+    )
     gen_s = time.perf_counter() - t
     t = time.perf_counter()
     frame = EventFrame.from_rows(data.rows)
@@ -132,8 +149,9 @@ def main() -> None:
         if not cached:
             frame._cache.clear()
         t, c = time.perf_counter(), time.process_time()
-        report = build_roi_report(frame, from_ms=data.start_ms, to_ms=data.end_ms,
-                                  campaigns=data.campaigns)
+        report = build_roi_report(
+            frame, from_ms=data.start_ms, to_ms=data.end_ms, campaigns=data.campaigns
+        )
         return (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000, report
 
     def stats(runs):
@@ -145,23 +163,28 @@ def main() -> None:
     warm = [run(True)[:2] for _ in range(args.repeat)]
     _, _, report = run(True)
     dashboard = dashboard_update(data, args.dashboard_repeat) if args.dashboard_repeat else None
-    print(json.dumps({
-        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
-        "events": len(frame),
-        "paths": report["attribution"]["paths"]["converting"]
-        + report["attribution"]["paths"]["non_converting"],
-        "converting_paths": report["attribution"]["paths"]["converting"],
-        "campaigns": len(data.campaigns),
-        "generate_s": gen_s,
-        "frame_from_rows_s": frame_s,
-        "report_warm_ms": stats(warm),
-        "report_cold_ms": stats(cold),
-        "dashboard_update_ms": dashboard,
-        "summary": report["summary"],
-        "prediction_accuracy": {
-            m: report["predictions"][m].get("test") for m in ("churn", "conversion")
-        },
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()},
+                "events": len(frame),
+                "paths": report["attribution"]["paths"]["converting"]
+                + report["attribution"]["paths"]["non_converting"],
+                "converting_paths": report["attribution"]["paths"]["converting"],
+                "campaigns": len(data.campaigns),
+                "generate_s": gen_s,
+                "frame_from_rows_s": frame_s,
+                "report_warm_ms": stats(warm),
+                "report_cold_ms": stats(cold),
+                "dashboard_update_ms": dashboard,
+                "summary": report["summary"],
+                "prediction_accuracy": {
+                    m: report["predictions"][m].get("test") for m in ("churn", "conversion")
+                },
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

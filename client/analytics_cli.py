@@ -18,7 +18,8 @@ EXIT_IO, EXIT_BAD_INPUT = 1, 2
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``attribution`` subcommand to ``subparsers``."""
     p = subparsers.add_parser(
-        "attribution", help="attribution models on an aggregated path file",
+        "attribution",
+        help="attribution models on an aggregated path file",
         description="Run attribution models on a CSV with columns path, total_conversions, "
         "total_conversion_value, total_null (channels joined by the separator).",
     )
@@ -35,29 +36,32 @@ def run_attribution(args: argparse.Namespace) -> int:
         with open(args.paths_csv, encoding="utf-8-sig") as fh:
             text = fh.read()
     except OSError as exc:
-        print(f"wedsync attribution: cannot read {args.paths_csv}: {exc.strerror}",
-              file=sys.stderr)
+        print(f"wedsync attribution: cannot read {args.paths_csv}: {exc.strerror}", file=sys.stderr)
         return EXIT_IO
     if not 1 <= args.order <= 4:
         print("wedsync attribution: --order must be between 1 and 4", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         paths = parse_paths(text, sep=args.sep)
-        credits = run_models(paths, "all" if args.model == "all" else args.model,
-                             order=args.order)
+        credits = run_models(paths, "all" if args.model == "all" else args.model, order=args.order)
     except AnalyticsError as exc:
         print(f"wedsync attribution: {args.paths_csv}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:
-        out = {name: {"credit": c.as_dict(), **({"details": c.extra} if c.extra else {})}
-               for name, c in credits.items()}
-        print(json.dumps({"paths": paths.n_paths, "channels": paths.labels, "models": out},
-                         indent=2))
+        out = {
+            name: {"credit": c.as_dict(), **({"details": c.extra} if c.extra else {})}
+            for name, c in credits.items()
+        }
+        print(
+            json.dumps({"paths": paths.n_paths, "channels": paths.labels, "models": out}, indent=2)
+        )
         return 0
     names = list(credits)
     width = max([len(label) for label in paths.labels] + [7])
-    print(f"{paths.n_paths} paths, {paths.conversions.sum():g} conversions, "
-          f"{len(paths.labels)} channels (credit in conversions)")
+    print(
+        f"{paths.n_paths} paths, {paths.conversions.sum():g} conversions, "
+        f"{len(paths.labels)} channels (credit in conversions)"
+    )
     print("channel".ljust(width) + "".join(f"{n:>16}" for n in names))
     for i, label in enumerate(paths.labels):
         print(label.ljust(width) + "".join(f"{credits[n].conversions[i]:16.3f}" for n in names))

@@ -254,7 +254,10 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--dark", action="store_true")
     parser.add_argument(
-        "--views", nargs="*", default=[], help="campaigns builder capture sync conflicts (default: all)"
+        "--views",
+        nargs="*",
+        default=[],
+        help="campaigns builder capture sync conflicts (default: all)",
     )
     args = parser.parse_args()
     application()

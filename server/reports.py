@@ -40,8 +40,7 @@ class _Cached:
 def _frame_row(event: list[Any]) -> tuple:
     """A frame row from a wire array (id, kind, occurred_at_ms, hlc, contact, campaign,
     channel, value_cents, payload)."""
-    return (event[0], event[1], event[2], event[4], event[5], event[6], event[7],
-            event[8] or {})
+    return (event[0], event[1], event[2], event[4], event[5], event[6], event[7], event[8] or {})
 
 
 class ReportService:

@@ -169,9 +169,7 @@ class PriorityWriter:
                 else:
                     job.future.set_exception(value)
 
-    def _commit(
-        self, batch: list[_Queued], seq: int
-    ) -> tuple[list[tuple[bool, Any]], int, int]:
+    def _commit(self, batch: list[_Queued], seq: int) -> tuple[list[tuple[bool, Any]], int, int]:
         storage = self._storage
         results: list[tuple[bool, Any]] = []
         inserted = storage.events_inserted

@@ -34,8 +34,12 @@ def save_doc(db: sqlite_utils.Database, campaign_id: str, doc: pycrdt.Doc) -> di
         "INSERT INTO campaigns (id, state, snapshot, updated_at_ms) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
         "updated_at_ms = excluded.updated_at_ms",
-        (campaign_id, schema.canonical_state(doc), json.dumps(snap, sort_keys=True),
-         int(time.time() * 1000)),
+        (
+            campaign_id,
+            schema.canonical_state(doc),
+            json.dumps(snap, sort_keys=True),
+            int(time.time() * 1000),
+        ),
     )
     return snap
 

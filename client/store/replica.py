@@ -198,7 +198,9 @@ class Replica:
                 queue = [q for q in queue if q[2] not in present]
             if queue:
                 first = outbox.reserve_seqs(self.db, len(queue))
-                for seq, row, item in zip(range(first, first + len(queue)), rows, queue, strict=True):
+                for seq, row, item in zip(
+                    range(first, first + len(queue)), rows, queue, strict=True
+                ):
                     row[11] = item[1] = seq
             self.db.conn.executemany(
                 "INSERT INTO events (id, kind, priority, occurred_at_ms, hlc, contact, "

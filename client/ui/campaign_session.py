@@ -59,9 +59,7 @@ class CampaignSession:
     def __init__(self, campaign_id: str, state: bytes) -> None:
         self.campaign_id = campaign_id
         self.doc = schema.doc_from_state(state)
-        self._undo = pycrdt.UndoManager(
-            scopes=_undoable_roots(self.doc), capture_timeout_millis=0
-        )
+        self._undo = pycrdt.UndoManager(scopes=_undoable_roots(self.doc), capture_timeout_millis=0)
         self._undo.include_origin(ORIGIN)
 
     # ------------------------------------------------------------------ reading
@@ -118,8 +116,10 @@ class CampaignSession:
         if not changed:
             return []
         with self.doc.transaction(origin=_GUARD_ORIGIN):
-            return [schema.record_guarded_edit(self.doc, key, _json_value(key, values.get(key)))
-                    for key in changed]
+            return [
+                schema.record_guarded_edit(self.doc, key, _json_value(key, values.get(key)))
+                for key in changed
+            ]
 
     def _edit_since(self, before: bytes, guards: tuple) -> LocalEdit | None:
         update = self.doc.get_update(before)

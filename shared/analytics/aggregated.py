@@ -46,7 +46,8 @@ def parse_paths(text: str, *, sep: str = ">") -> PathSet:
     if missing:
         raise PathFileError(
             f"header must name columns {', '.join(REQUIRED + OPTIONAL)}; missing "
-            f"{', '.join(missing)}", line=1,
+            f"{', '.join(missing)}",
+            line=1,
         )
     col = {name: header.index(name) for name in REQUIRED + OPTIONAL if name in header}
     index: dict[str, int] = {}
@@ -63,8 +64,11 @@ def parse_paths(text: str, *, sep: str = ">") -> PathSet:
         names = [c.strip() for c in row[col["path"]].split(sep)]
         names = [c for c in names if c]
         c = _number(row[col["total_conversions"]], "total_conversions", line)
-        v = _number(row[col["total_conversion_value"]], "total_conversion_value", line) \
-            if "total_conversion_value" in col else 0.0
+        v = (
+            _number(row[col["total_conversion_value"]], "total_conversion_value", line)
+            if "total_conversion_value" in col
+            else 0.0
+        )
         n = _number(row[col["total_null"]], "total_null", line) if "total_null" in col else 0.0
         if not names:
             continue

@@ -149,8 +149,7 @@ class EventFrame:
             value = self._cache[key] = build()
             return value
 
-    def rows_of(self, *kinds: str, lo: int | None = None, hi: int | None = None
-                ) -> np.ndarray:
+    def rows_of(self, *kinds: str, lo: int | None = None, hi: int | None = None) -> np.ndarray:
         """Row indices (ascending, so in time order) of the rows of ``kinds`` with
         ``lo <= occurred_at_ms < hi`` (``None``: unbounded). The rows of each kind set and their
         times are cached; rows are time-sorted, so a window is a slice of them."""
@@ -175,8 +174,16 @@ class EventFrame:
     def from_events(cls, events: Iterable[Any]) -> EventFrame:
         """Build from ``shared.protocol.events.Event`` objects (or anything with those fields)."""
         return cls.from_rows(
-            (e.id, e.kind, e.occurred_at_ms, e.contact, e.campaign, e.channel, e.value_cents,
-             e.payload)
+            (
+                e.id,
+                e.kind,
+                e.occurred_at_ms,
+                e.contact,
+                e.campaign,
+                e.channel,
+                e.value_cents,
+                e.payload,
+            )
             for e in events
         )
 
@@ -226,8 +233,10 @@ class EventFrame:
             return np.flatnonzero(kind == KIND_CODE[name])
 
         rows = rows_of("conversion")
-        conv_type[rows] = [1 if t == "booking" else 2 if t == "subscription" else 0
-                           for t in _payload_values(payloads, rows, "type")]
+        conv_type[rows] = [
+            1 if t == "booking" else 2 if t == "subscription" else 0
+            for t in _payload_values(payloads, rows, "type")
+        ]
         for name, key in (("health_score", "score"), ("survey", "nps")):
             rows = rows_of(name)
             score[rows] = [_number(s) for s in _payload_values(payloads, rows, key)]
@@ -330,8 +339,9 @@ class EventFrame:
                         other[at[j]] = code
                         keep[j] = False
             still_rows.append(at[keep])
-            still_names.extend(name for name, k in zip(frame.unresolved_names, keep.tolist(),
-                                                       strict=True) if k)
+            still_names.extend(
+                name for name, k in zip(frame.unresolved_names, keep.tolist(), strict=True) if k
+            )
         if still_rows:
             unresolved = np.concatenate(still_rows)
             by_row = np.argsort(unresolved, kind="stable")

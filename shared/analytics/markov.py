@@ -117,9 +117,7 @@ def build_chain(paths: PathSet, order: int = 1) -> MarkovChain:
         rows.append(d[nz] - 1)
         cols.append(np.flatnonzero(nz) + 1)
     r_idx, c_idx = np.concatenate(rows), np.concatenate(cols)
-    contains = sp.csr_matrix(
-        (np.ones(len(r_idx)), (r_idx, c_idx)), shape=(n_labels, n)
-    )
+    contains = sp.csr_matrix((np.ones(len(r_idx)), (r_idx, c_idx)), shape=(n_labels, n))
     contains.data[:] = 1.0
     return MarkovChain(
         order=order,
@@ -236,7 +234,11 @@ def markov(paths: PathSet, *, order: int = 1) -> Credit:
 
 
 def simulate_conversion_probability(
-    chain: MarkovChain, *, walks: int, seed: int, removed: int | None = None,
+    chain: MarkovChain,
+    *,
+    walks: int,
+    seed: int,
+    removed: int | None = None,
     max_steps: int = 10_000,
 ) -> tuple[float, float]:
     """Monte-Carlo estimate of P(conversion) from start, and its standard error.

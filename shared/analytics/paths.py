@@ -75,9 +75,18 @@ class PathSet:
     def relabel(self, touch_label: np.ndarray, labels: list[str]) -> PathSet:
         """The same paths with other labels per touch (e.g. campaigns instead of channels)."""
         return PathSet(
-            labels, self.offsets, touch_label.astype(np.int32), self.conversions, self.value,
-            self.nulls, self.touch_time_ms, self.conv_time_ms, self.contact,
-            self.unattributed_conversions, self.unattributed_value, _structure=self._structure,
+            labels,
+            self.offsets,
+            touch_label.astype(np.int32),
+            self.conversions,
+            self.value,
+            self.nulls,
+            self.touch_time_ms,
+            self.conv_time_ms,
+            self.contact,
+            self.unattributed_conversions,
+            self.unattributed_value,
+            _structure=self._structure,
         )
 
     def path_strings(self, limit: int | None = None, sep: str = " > ") -> list[str]:
@@ -181,9 +190,12 @@ def build_paths(
     value[: len(conv_kept)] = frame.value_cents[ci[conv_kept]] / 100.0
     nulls = np.zeros(n_paths)
     nulls[len(conv_kept) :] = 1.0
-    conv_time = np.r_[c_time[conv_kept], t_time[np.searchsorted(t_contact, null_contacts,
-                                                                 side="right") - 1]
-                      if len(null_contacts) else np.zeros(0, np.int64)]
+    conv_time = np.r_[
+        c_time[conv_kept],
+        t_time[np.searchsorted(t_contact, null_contacts, side="right") - 1]
+        if len(null_contacts)
+        else np.zeros(0, np.int64),
+    ]
     path_contact = np.r_[c_contact[conv_kept], null_contacts].astype(np.int32)
 
     empty = counts[: len(conv_kept)] == 0
@@ -198,8 +210,10 @@ def build_paths(
     kind = frame.kind[touch_rows]
     missing = ch < 0
     if missing.any():
-        defaults = {"email": ("send", "open", "click"),
-                    "referral": ("invite_sent", "invite_accepted")}
+        defaults = {
+            "email": ("send", "open", "click"),
+            "referral": ("invite_sent", "invite_accepted"),
+        }
         for name, kinds in defaults.items():
             m = missing & np.isin(kind, [KIND_CODE[k] for k in kinds])
             if m.any():

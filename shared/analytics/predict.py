@@ -25,8 +25,9 @@ HORIZON_MS = 30 * DAY_MS
 ENGAGE = ("open", "click", "touchpoint", "lead")
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, iterations: int = 25
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, iterations: int = 25
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(weights incl. intercept, feature means, feature scales)."""
     mu, sd = x.mean(0), x.std(0)
     sd[sd == 0] = 1.0
@@ -45,8 +46,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1e-2, iterations: 
     return w, mu, sd
 
 
-def predict_logistic(model: tuple[np.ndarray, np.ndarray, np.ndarray], x: np.ndarray
-                     ) -> np.ndarray:
+def predict_logistic(model: tuple[np.ndarray, np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
     w, mu, sd = model
     z = np.column_stack([np.ones(len(x)), (x - mu) / sd])
     return 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
@@ -79,8 +79,9 @@ def _rows(frame: EventFrame, kinds: tuple[str, ...], lo: int | None, hi: int) ->
     return rows[frame.contact[rows] >= 0]
 
 
-def _last_before(frame: EventFrame, kinds: tuple[str, ...], t: int,
-                 values: np.ndarray | None = None) -> np.ndarray:
+def _last_before(
+    frame: EventFrame, kinds: tuple[str, ...], t: int, values: np.ndarray | None = None
+) -> np.ndarray:
     """Per contact, the last time (or value) of rows of ``kinds`` at or before ``t`` (NaN if
     none)."""
     idx = _rows(frame, kinds, None, t)
@@ -90,8 +91,9 @@ def _last_before(frame: EventFrame, kinds: tuple[str, ...], t: int,
     return out
 
 
-def _count(frame: EventFrame, kinds: tuple[str, ...], lo: int, hi: int,
-           where: np.ndarray | None = None) -> np.ndarray:
+def _count(
+    frame: EventFrame, kinds: tuple[str, ...], lo: int, hi: int, where: np.ndarray | None = None
+) -> np.ndarray:
     """Per contact, rows of ``kinds`` in ``(lo, hi]`` (only rows where ``where`` holds)."""
     idx = _rows(frame, kinds, lo, hi)
     if where is not None:
@@ -130,8 +132,9 @@ def conversion_features(frame: EventFrame, t: int) -> tuple[np.ndarray, np.ndarr
     opens = _count(frame, ("open",), t - 30 * DAY_MS, t)
     clicks = _count(frame, ("click",), t - 30 * DAY_MS, t)
     m = _rows(frame, TOUCH, t - 30 * DAY_MS, t)
-    pairs = np.unique(frame.contact[m].astype(np.int64) * (len(frame.channels) + 1)
-                      + frame.channel[m] + 1)
+    pairs = np.unique(
+        frame.contact[m].astype(np.int64) * (len(frame.channels) + 1) + frame.channel[m] + 1
+    )
     distinct = np.bincount(pairs // (len(frame.channels) + 1), minlength=frame.n_contacts)
     seen = _last_before(frame, TOUCH, t)
     recency = np.where(np.isnan(seen), 365.0, (t - seen) / DAY_MS)
@@ -143,6 +146,7 @@ def conversion_features(frame: EventFrame, t: int) -> tuple[np.ndarray, np.ndarr
 def _features(features, frame: EventFrame, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``features(frame, t)``, computed once per frame, feature set and cutoff: the three
     cutoffs of one report are shared with the next report (a new frame starts afresh)."""
+
     def build():
         out = features(frame, t)
         for a in out:
@@ -158,53 +162,88 @@ def _evaluate(features, frame: EventFrame, cutoff: int, names: list[str]) -> dic
     _, x_test, y_test = _features(features, frame, train_t)
     who, x_now, _ = _features(features, frame, cutoff)
     if len(y_train) < 10 or y_train.min() == y_train.max():
-        return {"model": "logistic", "trained": False, "reason": "too few labelled examples",
-                "train_size": int(len(y_train))}
+        return {
+            "model": "logistic",
+            "trained": False,
+            "reason": "too few labelled examples",
+            "train_size": int(len(y_train)),
+        }
     model = fit_logistic(x_train, y_train)
     p_test = predict_logistic(model, x_test)
     p_now = predict_logistic(model, x_now) if len(x_now) else np.zeros(0)
     w = model[0]
     return {
-        "model": "logistic", "trained": True, "features": names,
+        "model": "logistic",
+        "trained": True,
+        "features": names,
         "coefficients": dict(zip(["intercept", *names], w.round(4).tolist(), strict=True)),
-        "train": {"cutoff_ms": train_t - HORIZON_MS, "size": int(len(y_train)),
-                  "positive_rate": float(y_train.mean())},
-        "test": {"cutoff_ms": train_t, "size": int(len(y_test)),
-                 "positive_rate": float(y_test.mean()) if len(y_test) else None,
-                 "auc": auc(y_test, p_test), "brier": brier(y_test, p_test)},
+        "train": {
+            "cutoff_ms": train_t - HORIZON_MS,
+            "size": int(len(y_train)),
+            "positive_rate": float(y_train.mean()),
+        },
+        "test": {
+            "cutoff_ms": train_t,
+            "size": int(len(y_test)),
+            "positive_rate": float(y_test.mean()) if len(y_test) else None,
+            "auc": auc(y_test, p_test),
+            "brier": brier(y_test, p_test),
+        },
         "scored": {"cutoff_ms": cutoff, "size": int(len(who))},
         "_scores": (who, p_now),
     }
 
 
 def churn_model(frame: EventFrame, *, cutoff_ms: int) -> dict:
-    return _evaluate(churn_features, frame, cutoff_ms,
-                     ["health_score", "health_change_4w", "health_min_8w", "days_since_engaged",
-                      "engagements_30d"])
+    return _evaluate(
+        churn_features,
+        frame,
+        cutoff_ms,
+        [
+            "health_score",
+            "health_change_4w",
+            "health_min_8w",
+            "days_since_engaged",
+            "engagements_30d",
+        ],
+    )
 
 
 def conversion_model(frame: EventFrame, *, cutoff_ms: int) -> dict:
-    return _evaluate(conversion_features, frame, cutoff_ms,
-                     ["touches_30d", "opens_30d", "clicks_30d", "channels_30d",
-                      "days_since_touch"])
+    return _evaluate(
+        conversion_features,
+        frame,
+        cutoff_ms,
+        ["touches_30d", "opens_30d", "clicks_30d", "channels_30d", "days_since_touch"],
+    )
 
 
-def forecast(frame: EventFrame, *, to_ms: int, history_days: int = 90, horizon_days: int = 30
-             ) -> dict:
+def forecast(
+    frame: EventFrame, *, to_ms: int, history_days: int = 90, horizon_days: int = 30
+) -> dict:
     """Next ``horizon_days`` conversions and revenue: daily mean × days, 95 % interval from the
     daily variance (days assumed independent)."""
     lo = to_ms - history_days * DAY_MS
     m = frame.rows_of("conversion", lo=lo, hi=to_ms)
     day = (frame.time_ms[m] - lo) // DAY_MS
     counts = np.bincount(day, minlength=history_days)[:history_days].astype(float)
-    revenue = np.bincount(day, weights=frame.value_cents[m] / 100.0,
-                          minlength=history_days)[:history_days]
+    revenue = np.bincount(day, weights=frame.value_cents[m] / 100.0, minlength=history_days)[
+        :history_days
+    ]
 
     def band(daily: np.ndarray) -> dict:
         mean = daily.mean() * horizon_days
         sd = np.sqrt(daily.var(ddof=1) * horizon_days) if len(daily) > 1 else 0.0
-        return {"expected": float(mean), "low": float(max(mean - 1.96 * sd, 0.0)),
-                "high": float(mean + 1.96 * sd)}
+        return {
+            "expected": float(mean),
+            "low": float(max(mean - 1.96 * sd, 0.0)),
+            "high": float(mean + 1.96 * sd),
+        }
 
-    return {"horizon_days": horizon_days, "history_days": history_days,
-            "conversions": band(counts), "revenue": band(revenue), "interval": 0.95}
+    return {
+        "horizon_days": horizon_days,
+        "history_days": history_days,
+        "conversions": band(counts),
+        "revenue": band(revenue),
+        "interval": 0.95,
+    }

@@ -22,9 +22,16 @@ REFERRAL_TYPES = ("viral_referral", "super_connector")
 
 
 def recommend(
-    *, campaigns: list[dict], channels: list[dict], super_connectors: list[dict],
-    enrolled: set[str], viral_coefficient: float | None, at_risk: list[dict],
-    min_sends: int = 50, budget_ratio: float = 2.0, k_target: float = 1.2,
+    *,
+    campaigns: list[dict],
+    channels: list[dict],
+    super_connectors: list[dict],
+    enrolled: set[str],
+    viral_coefficient: float | None,
+    at_risk: list[dict],
+    min_sends: int = 50,
+    budget_ratio: float = 2.0,
+    k_target: float = 1.2,
 ) -> list[dict]:
     out: list[dict] = []
     by_type: dict[str, list[float]] = {}
@@ -36,10 +43,18 @@ def recommend(
         if c["sends"] >= min_sends and c["open_rate"] is not None and len(rates) > 1:
             median = statistics.median(rates)
             if c["open_rate"] < median:
-                out.append({"action": "regenerate_subject_lines", "campaign": c["campaign"],
-                            "evidence": {"open_rate": c["open_rate"], "segment": c["type"],
-                                         "segment_median_open_rate": median,
-                                         "sends": c["sends"]}})
+                out.append(
+                    {
+                        "action": "regenerate_subject_lines",
+                        "campaign": c["campaign"],
+                        "evidence": {
+                            "open_rate": c["open_rate"],
+                            "segment": c["type"],
+                            "segment_median_open_rate": median,
+                            "sends": c["sends"],
+                        },
+                    }
+                )
     total_cost = sum(ch["cost"] for ch in channels)
     total_conv = sum(ch.get("markov", {}).get("conversions", 0.0) for ch in channels)
     if total_cost > 0 and total_conv > 0:
@@ -48,27 +63,58 @@ def recommend(
             conv_share = ch.get("markov", {}).get("conversions", 0.0) / total_conv
             evidence = {"markov_conversion_share": conv_share, "cost_share": cost_share}
             if cost_share > 0 and conv_share >= budget_ratio * cost_share:
-                out.append({"action": "shift_budget_to_channel", "channel": ch["channel"],
-                            "evidence": evidence})
+                out.append(
+                    {
+                        "action": "shift_budget_to_channel",
+                        "channel": ch["channel"],
+                        "evidence": evidence,
+                    }
+                )
             elif cost_share > 0 and conv_share * budget_ratio <= cost_share:
-                out.append({"action": "reduce_channel_budget", "channel": ch["channel"],
-                            "evidence": evidence})
+                out.append(
+                    {
+                        "action": "reduce_channel_budget",
+                        "channel": ch["channel"],
+                        "evidence": evidence,
+                    }
+                )
     missing = [s for s in super_connectors if s["contact"] not in enrolled]
     if missing:
-        out.append({"action": "enrol_super_connectors",
-                    "contacts": [s["contact"] for s in missing],
-                    "evidence": {"downstream_invites": {s["contact"]: s["downstream_invites"]
-                                                        for s in missing}}})
+        out.append(
+            {
+                "action": "enrol_super_connectors",
+                "contacts": [s["contact"] for s in missing],
+                "evidence": {
+                    "downstream_invites": {s["contact"]: s["downstream_invites"] for s in missing}
+                },
+            }
+        )
     for c in campaigns:
         if c["tier"] == "needs_optimization" and c["sends"] > 0:
-            out.append({"action": "optimise_campaign", "campaign": c["campaign"],
-                        "evidence": {"roi_ratio": c["roi_ratio"], "revenue": c["revenue"],
-                                     "cost": c["cost"]}})
+            out.append(
+                {
+                    "action": "optimise_campaign",
+                    "campaign": c["campaign"],
+                    "evidence": {
+                        "roi_ratio": c["roi_ratio"],
+                        "revenue": c["revenue"],
+                        "cost": c["cost"],
+                    },
+                }
+            )
     if viral_coefficient is not None and viral_coefficient < k_target:
-        out.append({"action": "boost_referrals",
-                    "evidence": {"viral_coefficient": viral_coefficient, "target": k_target}})
+        out.append(
+            {
+                "action": "boost_referrals",
+                "evidence": {"viral_coefficient": viral_coefficient, "target": k_target},
+            }
+        )
     if at_risk:
-        out.append({"action": "run_churn_prevention",
-                    "contacts": [r["contact"] for r in at_risk],
-                    "evidence": {"churn_risk": {r["contact"]: r["risk"] for r in at_risk}}})
+        out.append(
+            {
+                "action": "run_churn_prevention",
+                "contacts": [r["contact"] for r in at_risk],
+                "evidence": {"churn_risk": {r["contact"]: r["risk"] for r in at_risk}},
+            }
+        )
     return out

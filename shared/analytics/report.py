@@ -48,9 +48,16 @@ def _clean(value: Any) -> Any:
 
 
 def build_roi_report(
-    frame: EventFrame, *, from_ms: int, to_ms: int, campaigns: list[dict] | None = None,
-    cost_model: CostModel | None = None, lookback_ms: int = DEFAULT_LOOKBACK_MS,
-    roi_model: str = "linear", markov_order: int = 1, top: int = 10,
+    frame: EventFrame,
+    *,
+    from_ms: int,
+    to_ms: int,
+    campaigns: list[dict] | None = None,
+    cost_model: CostModel | None = None,
+    lookback_ms: int = DEFAULT_LOOKBACK_MS,
+    roi_model: str = "linear",
+    markov_order: int = 1,
+    top: int = 10,
     shapley_permutations: int = 200,
 ) -> dict:
     """Assemble the ROI report for ``[from_ms, to_ms)``. ``roi_model`` attributes campaign
@@ -60,10 +67,13 @@ def build_roi_report(
     cost = cost_model or CostModel()
     journeys = build_paths(frame, from_ms=from_ms, to_ms=to_ms, lookback_ms=lookback_ms)
     by_channel = {m: run_model(journeys.channels, m, order=markov_order) for m in MODELS}
-    by_campaign = {m: run_model(journeys.campaigns, m, order=markov_order,
-                                 permutations=shapley_permutations) for m in MODELS}
-    roi_rows = campaign_roi(frame, campaigns, by_campaign[roi_model], from_ms=from_ms,
-                            to_ms=to_ms, cost=cost)
+    by_campaign = {
+        m: run_model(journeys.campaigns, m, order=markov_order, permutations=shapley_permutations)
+        for m in MODELS
+    }
+    roi_rows = campaign_roi(
+        frame, campaigns, by_campaign[roi_model], from_ms=from_ms, to_ms=to_ms, cost=cost
+    )
     channels = channel_performance(frame, by_channel, from_ms=from_ms, to_ms=to_ms, cost=cost)
     names = {c["id"]: c.get("name") for c in campaigns}
     viral = viral_metrics(frame, from_ms=from_ms, to_ms=to_ms, campaign_names=names, top=top)
@@ -86,21 +96,32 @@ def build_roi_report(
     if churn.get("trained"):
         who, risk = churn["_scores"]
         order = np.argsort(-risk)[:top]
-        at_risk = [{"contact": frame.contacts[who[i]], "risk": float(risk[i])}
-                   for i in order.tolist() if risk[i] > 0.5]
+        at_risk = [
+            {"contact": frame.contacts[who[i]], "risk": float(risk[i])}
+            for i in order.tolist()
+            if risk[i] > 0.5
+        ]
     if propensity.get("trained"):
         who, score = propensity["_scores"]
         order = np.argsort(-score)[:top]
-        propensity["top_contacts"] = [{"contact": frame.contacts[who[i]],
-                                       "propensity": float(score[i])} for i in order.tolist()]
+        propensity["top_contacts"] = [
+            {"contact": frame.contacts[who[i]], "propensity": float(score[i])}
+            for i in order.tolist()
+        ]
         propensity["expected_conversions_next_30d"] = float(score.sum())
     churn["at_risk"] = at_risk
 
-    enrolled = _enrolled(frame, campaigns, to_ms, among=[s["contact"] for s in
-                                                          viral["super_connectors"]])
-    recs = recommend(campaigns=roi_rows, channels=channels,
-                     super_connectors=viral["super_connectors"], enrolled=enrolled,
-                     viral_coefficient=viral["viral_coefficient"], at_risk=at_risk)
+    enrolled = _enrolled(
+        frame, campaigns, to_ms, among=[s["contact"] for s in viral["super_connectors"]]
+    )
+    recs = recommend(
+        campaigns=roi_rows,
+        channels=channels,
+        super_connectors=viral["super_connectors"],
+        enrolled=enrolled,
+        viral_coefficient=viral["viral_coefficient"],
+        at_risk=at_risk,
+    )
     total_ratio = campaign_revenue / marketing_cost if marketing_cost else None
     report = {
         "version": REPORT_VERSION,
@@ -121,20 +142,26 @@ def build_roi_report(
             "nps": nps_figures["nps"],
         },
         "attribution": {
-            "roi_model": roi_model, "markov_order": markov_order,
-            "paths": {"converting": int((p.conversions > 0).sum()),
-                      "non_converting": int((p.nulls > 0).sum()),
-                      "unattributed_conversions": p.unattributed_conversions,
-                      "examples": p.path_strings(limit=5, sep=" → ")},
+            "roi_model": roi_model,
+            "markov_order": markov_order,
+            "paths": {
+                "converting": int((p.conversions > 0).sum()),
+                "non_converting": int((p.nulls > 0).sum()),
+                "unattributed_conversions": p.unattributed_conversions,
+                "examples": p.path_strings(limit=5, sep=" → "),
+            },
             "channels": {m: _credit(c) for m, c in by_channel.items()},
             "campaigns": {m: _credit(c) for m, c in by_campaign.items()},
         },
         "campaigns": roi_rows,
         "channels": channels,
         "viral": viral,
-        "ltv": {"suppliers": supplier_ltv(frame, to_ms=to_ms, margin=cost.margin),
-                "couples": couple_ltv(frame, to_ms=to_ms), "cac": marketing_cost / customers
-                if customers else None, "nps": nps_figures},
+        "ltv": {
+            "suppliers": supplier_ltv(frame, to_ms=to_ms, margin=cost.margin),
+            "couples": couple_ltv(frame, to_ms=to_ms),
+            "cac": marketing_cost / customers if customers else None,
+            "nps": nps_figures,
+        },
         "growth": monthly_growth(frame, from_ms=from_ms, to_ms=to_ms),
         "predictions": {"churn": churn, "conversion": propensity},
         "insights": {"forecast": forecast(frame, to_ms=to_ms)},
@@ -150,8 +177,9 @@ def _credit(c) -> dict:
     return out
 
 
-def _enrolled(frame: EventFrame, campaigns: list[dict], to_ms: int, *, among: list[str]
-              ) -> set[str]:
+def _enrolled(
+    frame: EventFrame, campaigns: list[dict], to_ms: int, *, among: list[str]
+) -> set[str]:
     """Those of ``among`` who received a send from a referral-type campaign up to ``to_ms``
     (recommendations only ask about super-connectors)."""
     ids = {c["id"] for c in campaigns if c.get("type") in REFERRAL_TYPES}

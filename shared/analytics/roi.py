@@ -64,7 +64,12 @@ def campaign_cost_cents(campaign: dict, sends: int, cost: CostModel) -> float:
 
 
 def campaign_roi(
-    frame: EventFrame, campaigns: list[dict], credit: Credit, *, from_ms: int, to_ms: int,
+    frame: EventFrame,
+    campaigns: list[dict],
+    credit: Credit,
+    *,
+    from_ms: int,
+    to_ms: int,
     cost: CostModel,
 ) -> list[dict]:
     """ROI rows, one per known campaign (and any campaign seen in events), best ROI first."""
@@ -75,8 +80,9 @@ def campaign_roi(
         return np.bincount(camp[camp >= 0], minlength=n)
 
     sends, opens, clicks = count("send"), count("open"), count("click")
-    attributed = dict(zip(credit.labels, zip(credit.conversions, credit.value, strict=True),
-                          strict=True))
+    attributed = dict(
+        zip(credit.labels, zip(credit.conversions, credit.value, strict=True), strict=True)
+    )
     by_id = {c["id"]: c for c in campaigns}
     ids = list(by_id) + [c for c in frame.campaigns if c not in by_id]
     code = {c: i for i, c in enumerate(frame.campaigns)}
@@ -90,22 +96,33 @@ def campaign_roi(
         conv, revenue = attributed.get(cid, (0.0, 0.0))
         cost_cents = campaign_cost_cents(meta, s, cost)
         ratio = _div(revenue * 100, cost_cents)
-        rows.append({
-            "campaign": cid, "name": meta.get("name"), "type": meta.get("type"),
-            "status": meta.get("status"), "sends": s, "opens": o, "clicks": k,
-            "open_rate": _div(o, s), "click_rate": _div(k, o),
-            "conversions": round(conv, 6), "conversion_rate": _div(conv, s),
-            "revenue": round(revenue, 2), "cost": round(cost_cents / 100, 2),
-            "roi_ratio": ratio,
-            "roi_pct": None if ratio is None else (ratio - 1.0) * 100,
-            "tier": tier(ratio),
-        })
+        rows.append(
+            {
+                "campaign": cid,
+                "name": meta.get("name"),
+                "type": meta.get("type"),
+                "status": meta.get("status"),
+                "sends": s,
+                "opens": o,
+                "clicks": k,
+                "open_rate": _div(o, s),
+                "click_rate": _div(k, o),
+                "conversions": round(conv, 6),
+                "conversion_rate": _div(conv, s),
+                "revenue": round(revenue, 2),
+                "cost": round(cost_cents / 100, 2),
+                "roi_ratio": ratio,
+                "roi_pct": None if ratio is None else (ratio - 1.0) * 100,
+                "tier": tier(ratio),
+            }
+        )
     rows.sort(key=lambda r: (-(r["roi_ratio"] or 0.0), r["campaign"]))
     return rows
 
 
-def channel_cost_cents(frame: EventFrame, *, from_ms: int, to_ms: int,
-                       cost: CostModel) -> dict[str, float]:
+def channel_cost_cents(
+    frame: EventFrame, *, from_ms: int, to_ms: int, cost: CostModel
+) -> dict[str, float]:
     ch = frame.channel[frame.rows_of("touchpoint", "lead", "send", lo=from_ms, hi=to_ms)]
     counts = np.bincount(ch[ch >= 0], minlength=len(frame.channels))
     months = (to_ms - from_ms) / MONTH_MS
@@ -116,10 +133,12 @@ def channel_cost_cents(frame: EventFrame, *, from_ms: int, to_ms: int,
     return out
 
 
-def channel_performance(frame: EventFrame, credits: dict[str, Credit], *, from_ms: int,
-                        to_ms: int, cost: CostModel) -> list[dict]:
-    ch = frame.channel[frame.rows_of("touchpoint", "lead", "send", "open", "click", lo=from_ms,
-                                     hi=to_ms)]
+def channel_performance(
+    frame: EventFrame, credits: dict[str, Credit], *, from_ms: int, to_ms: int, cost: CostModel
+) -> list[dict]:
+    ch = frame.channel[
+        frame.rows_of("touchpoint", "lead", "send", "open", "click", lo=from_ms, hi=to_ms)
+    ]
     touches = np.bincount(ch[ch >= 0], minlength=len(frame.channels))
     costs = channel_cost_cents(frame, from_ms=from_ms, to_ms=to_ms, cost=cost)
     labels = set()
@@ -129,12 +148,17 @@ def channel_performance(frame: EventFrame, credits: dict[str, Credit], *, from_m
     by_model = {model: credit.as_dict() for model, credit in credits.items()}
     for name in sorted(labels | set(frame.channels)):
         i = frame.channels.index(name) if name in frame.channels else None
-        row = {"channel": name, "touches": int(touches[i]) if i is not None else 0,
-               "cost": round(costs.get(name, 0.0) / 100, 2)}
+        row = {
+            "channel": name,
+            "touches": int(touches[i]) if i is not None else 0,
+            "cost": round(costs.get(name, 0.0) / 100, 2),
+        }
         for model, credit in by_model.items():
             d = credit.get(name, {"conversions": 0.0, "value": 0.0})
-            row[model] = {"conversions": round(d["conversions"], 6),
-                          "revenue": round(d["value"], 2)}
+            row[model] = {
+                "conversions": round(d["conversions"], 6),
+                "revenue": round(d["value"], 2),
+            }
         rows.append(row)
     return rows
 
@@ -160,9 +184,14 @@ def monthly_growth(frame: EventFrame, *, from_ms: int, to_ms: int) -> list[dict]
     for j in range(len(revenue)):
         year, mon = divmod(lo + j + 1970 * 12, 12)
         prev = revenue[j - 1] if j else None
-        out.append({"month": f"{year:04d}-{mon + 1:02d}", "conversions": int(count[j]),
-                    "revenue": round(float(revenue[j]), 2),
-                    "growth_pct": None if not prev else (revenue[j] / prev - 1) * 100})
+        out.append(
+            {
+                "month": f"{year:04d}-{mon + 1:02d}",
+                "conversions": int(count[j]),
+                "revenue": round(float(revenue[j]), 2),
+                "growth_pct": None if not prev else (revenue[j] / prev - 1) * 100,
+            }
+        )
     return out
 
 
@@ -192,13 +221,18 @@ def supplier_ltv(frame: EventFrame, *, to_ms: int, margin: float) -> dict:
         churn = _div(churned[accounts].sum(), am)
         arpa = _div(rev[accounts].sum(), am)
         ltv = arpa * margin / churn if arpa is not None and churn else None
-        return {"accounts": int(len(accounts)), "arpa": arpa, "monthly_churn_rate": churn,
-                "ltv": ltv}
+        return {
+            "accounts": int(len(accounts)),
+            "arpa": arpa,
+            "monthly_churn_rate": churn,
+            "ltv": ltv,
+        }
 
     for cohort in np.unique(first[paid]).tolist():
         year, mon = divmod(cohort + 1970 * 12, 12)
-        cohorts.append({"cohort": f"{year:04d}-{mon + 1:02d}",
-                        **summary(paid[first[paid] == cohort])})
+        cohorts.append(
+            {"cohort": f"{year:04d}-{mon + 1:02d}", **summary(paid[first[paid] == cohort])}
+        )
     return {**summary(paid), "margin": margin, "cohorts": cohorts}
 
 
@@ -215,12 +249,17 @@ def couple_ltv(frame: EventFrame, *, to_ms: int) -> dict:
         return {"ltv": None, "booking_value": None, "referral_value": None, "couples": 0}
     booking = float(rev[buyers].mean())
     referral = float(referred[buyers].mean())
-    return {"couples": int(len(buyers)), "booking_value": booking, "referral_value": referral,
-            "ltv": booking + referral}
+    return {
+        "couples": int(len(buyers)),
+        "booking_value": booking,
+        "referral_value": referral,
+        "ltv": booking + referral,
+    }
 
 
 def new_customers(frame: EventFrame, *, from_ms: int, to_ms: int) -> int:
     """Contacts whose first conversion falls in ``[from_ms, to_ms)``."""
+
     def first_conversion() -> np.ndarray:
         m = frame.rows_of("conversion")
         m = m[frame.contact[m] >= 0]
@@ -240,8 +279,12 @@ def nps(frame: EventFrame, *, from_ms: int, to_ms: int) -> dict:
     if not len(s):
         return {"nps": None, "responses": 0}
     promoters, detractors = float((s >= 9).mean()), float((s <= 6).mean())
-    return {"nps": (promoters - detractors) * 100, "responses": int(len(s)),
-            "promoters": promoters, "detractors": detractors}
+    return {
+        "nps": (promoters - detractors) * 100,
+        "responses": int(len(s)),
+        "promoters": promoters,
+        "detractors": detractors,
+    }
 
 
 def month_label(ms: int) -> str:

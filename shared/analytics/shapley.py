@@ -52,10 +52,12 @@ def _path_sets(paths: PathSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hashes = np.add.reduceat(keys[lab], starts) if len(p) else np.zeros(0, np.uint64)
     uniq, group = np.unique(hashes, return_inverse=True)
     path_of_start = p[starts]
-    weights = np.column_stack([
-        np.bincount(group, weights=paths.conversions[path_of_start], minlength=len(uniq)),
-        np.bincount(group, weights=paths.value[path_of_start], minlength=len(uniq)),
-    ])
+    weights = np.column_stack(
+        [
+            np.bincount(group, weights=paths.conversions[path_of_start], minlength=len(uniq)),
+            np.bincount(group, weights=paths.value[path_of_start], minlength=len(uniq)),
+        ]
+    )
     # keep the pairs of one representative path per set
     rep = np.zeros(n_paths, dtype=bool)
     first_of_group = np.unique(group, return_index=True)[1]
@@ -67,8 +69,9 @@ def _path_sets(paths: PathSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return set_of_path[p[mine]][order], lab[mine][order], weights
 
 
-def _exact(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndarray,
-           n_labels: int) -> np.ndarray:
+def _exact(
+    p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndarray, n_labels: int
+) -> np.ndarray:
     n = len(players)
     bit = np.zeros(n_labels, dtype=np.int64)
     bit[players] = 1 << np.arange(n, dtype=np.int64)
@@ -107,8 +110,15 @@ def _closed_form(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, n_labels: 
     return out
 
 
-def _sampled(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndarray,
-             n_labels: int, permutations: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _sampled(
+    p: np.ndarray,
+    lab: np.ndarray,
+    weights: np.ndarray,
+    players: np.ndarray,
+    n_labels: int,
+    permutations: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard error of the permutation credits.
 
     All permutations are drawn first (the same draws, in the same order, as one at a time) and
@@ -154,8 +164,15 @@ def _sampled(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.nd
     return mean, se
 
 
-def _sampled_loop(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: np.ndarray,
-                  n_labels: int, permutations: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _sampled_loop(
+    p: np.ndarray,
+    lab: np.ndarray,
+    weights: np.ndarray,
+    players: np.ndarray,
+    n_labels: int,
+    permutations: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """One permutation at a time: the straightforward form of ``_sampled`` (for tests)."""
     rng = np.random.default_rng(seed)
     n_paths = int(p.max()) + 1 if len(p) else 0
@@ -181,8 +198,12 @@ def _sampled_loop(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, players: 
 
 
 def shapley(
-    paths: PathSet, *, max_exact: int = DEFAULT_MAX_EXACT,
-    permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, method: str = "exact",
+    paths: PathSet,
+    *,
+    max_exact: int = DEFAULT_MAX_EXACT,
+    permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = 0,
+    method: str = "exact",
 ) -> Credit:
     """Shapley credit per label: exact (by definition up to ``max_exact`` players, in closed form
     above), or ``method="sampled"`` by random permutations with standard errors."""
@@ -210,6 +231,9 @@ def shapley(
             standard_error_value={paths.labels[i]: float(se[i, 1]) for i in players.tolist()},
         )
     return Credit(
-        "shapley", tuple(paths.labels), tuple(out[:, 0].tolist()), tuple(out[:, 1].tolist()),
+        "shapley",
+        tuple(paths.labels),
+        tuple(out[:, 0].tolist()),
+        tuple(out[:, 1].tolist()),
         extra=extra,
     )

@@ -33,14 +33,28 @@ from .paths import DAY_MS
 DEFAULT_START_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 #: per-touch probability of persuading a couple, and relative popularity of each channel
 DEFAULT_EFFECTS: dict[str, float] = {
-    "wedding_fair": 0.22, "venue_visit": 0.30, "instagram": 0.05, "facebook": 0.03,
-    "pinterest": 0.04, "email": 0.08, "referral": 0.25, "paid_search": 0.10,
-    "organic_search": 0.07, "direct": 0.12,
+    "wedding_fair": 0.22,
+    "venue_visit": 0.30,
+    "instagram": 0.05,
+    "facebook": 0.03,
+    "pinterest": 0.04,
+    "email": 0.08,
+    "referral": 0.25,
+    "paid_search": 0.10,
+    "organic_search": 0.07,
+    "direct": 0.12,
 }
 DEFAULT_POPULARITY: dict[str, float] = {
-    "wedding_fair": 0.08, "venue_visit": 0.06, "instagram": 0.20, "facebook": 0.12,
-    "pinterest": 0.10, "email": 0.20, "referral": 0.05, "paid_search": 0.08,
-    "organic_search": 0.07, "direct": 0.04,
+    "wedding_fair": 0.08,
+    "venue_visit": 0.06,
+    "instagram": 0.20,
+    "facebook": 0.12,
+    "pinterest": 0.10,
+    "email": 0.20,
+    "referral": 0.05,
+    "paid_search": 0.08,
+    "organic_search": 0.07,
+    "direct": 0.04,
 }
 _CROCKFORD = np.frombuffer(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ", dtype=np.uint8)
 SUBSCRIPTION_CENTS = (4_900, 9_900)
@@ -81,17 +95,29 @@ class _Columns:
 
     def add(self, kind, t, contact, *, campaign=None, channel=None, value=None, payload=None):
         n = len(t)
-        self.parts.append((
-            kind, np.asarray(t, np.int64), np.asarray(contact, np.int64),
-            np.full(n, -1) if campaign is None else np.asarray(campaign, np.int64),
-            channel, value, payload,
-        ))
+        self.parts.append(
+            (
+                kind,
+                np.asarray(t, np.int64),
+                np.asarray(contact, np.int64),
+                np.full(n, -1) if campaign is None else np.asarray(campaign, np.int64),
+                channel,
+                value,
+                payload,
+            )
+        )
 
 
 def generate(
-    *, seed: int, suppliers: int = 300, couples: int = 3000, campaigns: int = 12,
-    days: int = 180, start_ms: int = DEFAULT_START_MS,
-    effects: dict[str, float] | None = None, popularity: dict[str, float] | None = None,
+    *,
+    seed: int,
+    suppliers: int = 300,
+    couples: int = 3000,
+    campaigns: int = 12,
+    days: int = 180,
+    start_ms: int = DEFAULT_START_MS,
+    effects: dict[str, float] | None = None,
+    popularity: dict[str, float] | None = None,
     events: bool = True,
 ) -> SyntheticData:
     """Generate campaigns, events and the ground truth. ``events=False`` skips building
@@ -110,9 +136,13 @@ def generate(
     camp_ids = make_ids(rng, camp_times)
     camp_types = [CAMPAIGN_TYPES[i % len(CAMPAIGN_TYPES)] for i in range(n_campaigns)]
     campaign_list = [
-        {"id": camp_ids[i], "name": f"{camp_types[i].replace('_', ' ').title()} #{i + 1}",
-         "type": camp_types[i], "status": "active",
-         "budget_cents": int(rng.integers(20, 200)) * 1000}
+        {
+            "id": camp_ids[i],
+            "name": f"{camp_types[i].replace('_', ' ').title()} #{i + 1}",
+            "type": camp_types[i],
+            "status": "active",
+            "budget_cents": int(rng.integers(20, 200)) * 1000,
+        }
         for i in range(n_campaigns)
     ]
     # campaigns' appeal: how often each one's sends get opened
@@ -133,8 +163,12 @@ def generate(
     begin = rng.uniform(0, max(days - 40, 1), couples) * DAY_MS
     gaps = rng.exponential(3 * DAY_MS, total)
     gaps[first] = 0
-    t_touch = start_ms + np.repeat(begin, n_touch) + np.cumsum(gaps) - np.repeat(
-        np.cumsum(gaps)[first], n_touch)
+    t_touch = (
+        start_ms
+        + np.repeat(begin, n_touch)
+        + np.cumsum(gaps)
+        - np.repeat(np.cumsum(gaps)[first], n_touch)
+    )
     t_touch = t_touch.astype(np.int64)
     fires = rng.random(total) < eff[ch]
     big = np.iinfo(np.int64).max
@@ -153,21 +187,32 @@ def generate(
     email = ch == ch_index.get("email", -1)
     referral = ch == ch_index.get("referral", -1)
     other = ~email & ~referral
-    cols.add("touchpoint", t_touch[other], couple0 + owner[other],
-             channel=np.asarray(channels, dtype=object)[ch[other]])
+    cols.add(
+        "touchpoint",
+        t_touch[other],
+        couple0 + owner[other],
+        channel=np.asarray(channels, dtype=object)[ch[other]],
+    )
     # email touches are campaign sends, sometimes opened and clicked
     e_t, e_who = t_touch[email], couple0 + owner[email]
     e_camp = rng.integers(0, n_campaigns, len(e_t))
     opened = rng.random(len(e_t)) < open_rate[e_camp]
     clicked = opened & (rng.random(len(e_t)) < 0.3)
     cols.add("send", e_t, e_who, campaign=e_camp, channel="email")
-    cols.add("open", e_t[opened] + 3_600_000, e_who[opened], campaign=e_camp[opened],
-             channel="email")
-    cols.add("click", e_t[clicked] + 3_900_000, e_who[clicked], campaign=e_camp[clicked],
-             channel="email")
+    cols.add(
+        "open", e_t[opened] + 3_600_000, e_who[opened], campaign=e_camp[opened], channel="email"
+    )
+    cols.add(
+        "click", e_t[clicked] + 3_900_000, e_who[clicked], campaign=e_camp[clicked], channel="email"
+    )
     cc = np.flatnonzero(converted)
-    cols.add("conversion", conv_t[cc], couple0 + cc, value=value[cc],
-             payload=[{"type": "booking"}] * len(cc))
+    cols.add(
+        "conversion",
+        conv_t[cc],
+        couple0 + cc,
+        value=value[cc],
+        payload=[{"type": "booking"}] * len(cc),
+    )
 
     # ---- suppliers: health, subscriptions, engagement, churn -------------------------------
     weeks = max(days // 7, 1)
@@ -181,21 +226,31 @@ def generate(
     alive = w_idx[None, :] < churn_week[:, None]
     s_sup, s_week = np.nonzero(alive)
     s_t = start_ms + s_week * 7 * DAY_MS + rng.integers(0, DAY_MS, len(s_sup))
-    cols.add("health_score", s_t, s_sup,
-             payload=[{"score": int(round(x))} for x in score[s_sup, s_week].tolist()])
+    cols.add(
+        "health_score",
+        s_t,
+        s_sup,
+        payload=[{"score": int(round(x))} for x in score[s_sup, s_week].tolist()],
+    )
     months = days // 30
     plan = rng.integers(0, 2, suppliers)
     m_sup, m_idx = np.nonzero((np.arange(months)[None, :] * 30 // 7) < churn_week[:, None])
     m_t = start_ms + m_idx * 30 * DAY_MS + rng.integers(0, DAY_MS, len(m_sup))
-    cols.add("conversion", m_t, m_sup, value=np.asarray(SUBSCRIPTION_CENTS)[plan[m_sup]],
-             payload=[{"type": "subscription"}] * len(m_sup))
+    cols.add(
+        "conversion",
+        m_t,
+        m_sup,
+        value=np.asarray(SUBSCRIPTION_CENTS)[plan[m_sup]],
+        payload=[{"type": "subscription"}] * len(m_sup),
+    )
     # engagement: weekly opens with probability rising with health
     p_eng = np.clip(score / 100.0, 0.05, 0.95)[s_sup, s_week] * 0.8
     engaged = rng.random(len(s_sup)) < p_eng
     g_camp = rng.integers(0, n_campaigns, int(engaged.sum()))
     cols.add("send", s_t[engaged] + DAY_MS, s_sup[engaged], campaign=g_camp, channel="email")
-    cols.add("open", s_t[engaged] + DAY_MS + 7_200_000, s_sup[engaged], campaign=g_camp,
-             channel="email")
+    cols.add(
+        "open", s_t[engaged] + DAY_MS + 7_200_000, s_sup[engaged], campaign=g_camp, channel="email"
+    )
 
     # ---- referrals: accepted invites behind referral touches, plus unanswered ones ---------
     ref_t, ref_who = t_touch[referral], owner[referral]
@@ -206,38 +261,58 @@ def generate(
     zipf /= zipf.sum()
     from_supplier = (rng.random(n_ref) < 0.6) | (not len(cc))
     inviter = np.empty(n_ref, dtype=np.int64)
-    inviter[from_supplier] = rng.choice(suppliers, int(from_supplier.sum()), p=zipf) \
-        if suppliers else 0
+    inviter[from_supplier] = (
+        rng.choice(suppliers, int(from_supplier.sum()), p=zipf) if suppliers else 0
+    )
     order = np.argsort(conv_t[cc]) if len(cc) else np.zeros(0, np.int64)
     sorted_conv_t = conv_t[cc][order]
     earlier = np.searchsorted(sorted_conv_t, sent_t[~from_supplier])
     ok = earlier > 0
     pick = (rng.random(int((~from_supplier).sum())) * np.maximum(earlier, 1)).astype(np.int64)
-    couple_inviter = np.where(ok, couple0 + cc[order][np.minimum(pick, max(len(cc) - 1, 0))]
-                              if len(cc) else 0, -1)
+    couple_inviter = np.where(
+        ok, couple0 + cc[order][np.minimum(pick, max(len(cc) - 1, 0))] if len(cc) else 0, -1
+    )
     inviter[~from_supplier] = couple_inviter
     bad = inviter < 0
     inviter[bad] = rng.choice(suppliers, int(bad.sum()), p=zipf) if suppliers else 0
     invitee = couple0 + ref_who
-    cols.add("invite_sent", sent_t, inviter,
-             payload=[{"invitee": contacts[i]} for i in invitee.tolist()])
-    cols.add("invite_accepted", ref_t, invitee, channel="referral",
-             payload=[{"inviter": contacts[i]} for i in inviter.tolist()])
+    cols.add(
+        "invite_sent", sent_t, inviter, payload=[{"invitee": contacts[i]} for i in invitee.tolist()]
+    )
+    cols.add(
+        "invite_accepted",
+        ref_t,
+        invitee,
+        channel="referral",
+        payload=[{"inviter": contacts[i]} for i in inviter.tolist()],
+    )
     n_guest = int(n_ref * 1.5)
     g_inviter = inviter[rng.integers(0, max(n_ref, 1), n_guest)] if n_ref else np.zeros(0)
     g_t = start_ms + rng.integers(0, days * DAY_MS, n_guest)
-    cols.add("invite_sent", g_t, g_inviter,
-             payload=[{"invitee": f"guest{j}@example.com"} for j in range(n_guest)])
+    cols.add(
+        "invite_sent",
+        g_t,
+        g_inviter,
+        payload=[{"invitee": f"guest{j}@example.com"} for j in range(n_guest)],
+    )
 
     # ---- contacts and surveys ---------------------------------------------------------------
     everyone = np.arange(len(contacts))
-    cols.add("contact", np.full(len(contacts), start_ms), everyone,
-             payload=[{"fields": {"role": "supplier"}}] * suppliers
-             + [{"fields": {"role": "couple"}}] * couples)
+    cols.add(
+        "contact",
+        np.full(len(contacts), start_ms),
+        everyone,
+        payload=[{"fields": {"role": "supplier"}}] * suppliers
+        + [{"fields": {"role": "couple"}}] * couples,
+    )
     surveyed = cc[rng.random(len(cc)) < 0.2]
     nps = np.clip(np.round(rng.normal(8.0, 2.0, len(surveyed))), 0, 10).astype(int)
-    cols.add("survey", conv_t[surveyed] + 7 * DAY_MS, couple0 + surveyed,
-             payload=[{"nps": int(x)} for x in nps.tolist()])
+    cols.add(
+        "survey",
+        conv_t[surveyed] + 7 * DAY_MS,
+        couple0 + surveyed,
+        payload=[{"nps": int(x)} for x in nps.tolist()],
+    )
 
     rows, event_list = _materialise(cols, rng, contacts, camp_ids, end_ms, events)
     caused = np.bincount(cause[cc], minlength=len(channels)).astype(float)
@@ -247,8 +322,9 @@ def generate(
         "popularity": dict(zip(channels, pop.tolist(), strict=True)),
         "conversions": dict(zip(channels, caused.tolist(), strict=True)),
         "shares": dict(zip(channels, (caused / max(caused.sum(), 1)).tolist(), strict=True)),
-        "value_shares": dict(zip(channels, (caused_value / max(caused_value.sum(), 1e-9))
-                                 .tolist(), strict=True)),
+        "value_shares": dict(
+            zip(channels, (caused_value / max(caused_value.sum(), 1e-9)).tolist(), strict=True)
+        ),
         "churned_suppliers": int((churn_week <= weeks).sum()),
     }
     return SyntheticData(campaign_list, event_list, truth, start_ms, end_ms, rows)
@@ -262,12 +338,17 @@ def _materialise(cols: _Columns, rng, contacts, camp_ids, end_ms, build_events):
         times.append(t)
         who.append(contact)
         camps.append(campaign)
-        chans.append(channel if isinstance(channel, np.ndarray) else np.full(n, channel,
-                                                                             dtype=object))
-        values.append(np.full(n, None, dtype=object) if value is None
-                      else np.asarray(value, dtype=object))
-        payloads.append(np.full(n, None, dtype=object) if payload is None
-                        else np.asarray(payload + [None], dtype=object)[:-1])
+        chans.append(
+            channel if isinstance(channel, np.ndarray) else np.full(n, channel, dtype=object)
+        )
+        values.append(
+            np.full(n, None, dtype=object) if value is None else np.asarray(value, dtype=object)
+        )
+        payloads.append(
+            np.full(n, None, dtype=object)
+            if payload is None
+            else np.asarray(payload + [None], dtype=object)[:-1]
+        )
     t = np.concatenate(times)
     keep = t < end_ms
     order = np.argsort(t[keep], kind="stable")
@@ -278,13 +359,24 @@ def _materialise(cols: _Columns, rng, contacts, camp_ids, end_ms, build_events):
     ids = make_ids(rng, t)
     contact_a = np.asarray(contacts, dtype=object)[who_a]
     camp_names = np.asarray(list(camp_ids) + [None], dtype=object)[camp_a]
-    rows = list(zip(ids, kind_a.tolist(), t.tolist(), contact_a.tolist(), camp_names.tolist(),
-                    chan_a.tolist(), val_a.tolist(),
-                    [p if p is not None else {} for p in pay_a.tolist()], strict=True))
+    rows = list(
+        zip(
+            ids,
+            kind_a.tolist(),
+            t.tolist(),
+            contact_a.tolist(),
+            camp_names.tolist(),
+            chan_a.tolist(),
+            val_a.tolist(),
+            [p if p is not None else {} for p in pay_a.tolist()],
+            strict=True,
+        )
+    )
     events = []
     if build_events:
-        events = [Event(i, k, tm, tm << 16, c, cp, chn, v, p)
-                  for i, k, tm, c, cp, chn, v, p in rows]
+        events = [
+            Event(i, k, tm, tm << 16, c, cp, chn, v, p) for i, k, tm, c, cp, chn, v, p in rows
+        ]
     return rows, events
 
 

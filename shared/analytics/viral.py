@@ -45,6 +45,7 @@ def _sends_by_contact(frame: EventFrame) -> tuple[np.ndarray, np.ndarray, int, i
     """Send rows with a contact ordered by (contact, time), their keys contact × span + time
     offset (for range searches per contact), the first event time and the span. Cached: it
     depends on the frame alone."""
+
     def build() -> tuple[np.ndarray, np.ndarray, int, int]:
         t = frame.time_ms
         sends = _with_contact(frame, frame.rows_of("send"))
@@ -62,6 +63,7 @@ def _sends_by_contact(frame: EventFrame) -> tuple[np.ndarray, np.ndarray, int, i
 def _invites_by_pair(frame: EventFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Invites with both parties ordered by (inviter × contacts + invitee, time): their pair
     keys and times; and the distinct (inviter, invitee) pairs of acceptances. Cached."""
+
     def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         t = frame.time_ms
         n = max(frame.n_contacts, 1)
@@ -78,7 +80,11 @@ def _invites_by_pair(frame: EventFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def viral_metrics(
-    frame: EventFrame, *, from_ms: int, to_ms: int, campaign_names: dict[str, str] | None = None,
+    frame: EventFrame,
+    *,
+    from_ms: int,
+    to_ms: int,
+    campaign_names: dict[str, str] | None = None,
     top: int = 10,
 ) -> dict:
     """Viral figures for the window (JSON-ready)."""
@@ -117,11 +123,18 @@ def viral_metrics(
         start = from_ms + j * TREND_BUCKET_MS
         end = min(start + TREND_BUCKET_MS, to_ms)
         a, s, i = int(accepted_b[j]), int(invites_b[j]), int(inviters_b[j])
-        buckets.append({"from_ms": start, "to_ms": end, "accepted": a, "invites": s,
-                        "inviters": i, "k": _ratio(a, i)})
+        buckets.append(
+            {
+                "from_ms": start,
+                "to_ms": end,
+                "accepted": a,
+                "invites": s,
+                "inviters": i,
+                "k": _ratio(a, i),
+            }
+        )
     ks = [(j, b["k"]) for j, b in enumerate(buckets) if b["k"] is not None]
-    slope = float(np.polyfit([j for j, _ in ks], [k for _, k in ks], 1)[0]) if len(ks) > 1 \
-        else None
+    slope = float(np.polyfit([j for j, _ in ks], [k for _, k in ks], 1)[0]) if len(ks) > 1 else None
 
     # marketing-assisted invites: a send to the invitee in [invite - 7d, invite + 30d]
     sends, comp, tmin, span = _sends_by_contact(frame)
@@ -136,14 +149,16 @@ def viral_metrics(
     credited = frame.campaign[sends[lo[assisted]]]
     n_camp = len(frame.campaigns)
     assisted_by = np.bincount(credited[credited >= 0], minlength=n_camp)
-    assisted_acc = np.bincount(credited[(credited >= 0) & was_accepted[assisted]],
-                               minlength=n_camp)
+    assisted_acc = np.bincount(credited[(credited >= 0) & was_accepted[assisted]], minlength=n_camp)
     names = campaign_names or {}
     ranked = sorted(
         (
-            {"campaign": frame.campaigns[c], "name": names.get(frame.campaigns[c]),
-             "assisted_invites": int(assisted_by[c]),
-             "assisted_accepted_invites": int(assisted_acc[c])}
+            {
+                "campaign": frame.campaigns[c],
+                "name": names.get(frame.campaigns[c]),
+                "assisted_invites": int(assisted_by[c]),
+                "assisted_accepted_invites": int(assisted_acc[c]),
+            }
             for c in np.flatnonzero(assisted_by).tolist()
         ),
         key=lambda r: (-r["assisted_accepted_invites"], -r["assisted_invites"], r["campaign"]),
@@ -161,8 +176,11 @@ def viral_metrics(
             "mean": float(cycle_days.mean()) if len(cycle_days) else None,
             "matched": int(len(cycle_days)),
         },
-        "trend": {"bucket_days": TREND_BUCKET_MS // DAY_MS, "buckets": buckets,
-                  "slope_per_week": slope},
+        "trend": {
+            "bucket_days": TREND_BUCKET_MS // DAY_MS,
+            "buckets": buckets,
+            "slope_per_week": slope,
+        },
         "marketing_assisted_invites": int(assisted.sum()),
         "marketing_assisted_share": _ratio(int(assisted.sum()), len(inv)),
         "super_connectors": super_connectors(frame, from_ms=from_ms, to_ms=to_ms, top=top),
@@ -178,8 +196,7 @@ def super_connectors(frame: EventFrame, *, from_ms: int, to_ms: int, top: int = 
     pairs = np.unique(frame.other[acc].astype(np.int64) * n + frame.contact[acc])
     inviter, invitee = np.divmod(pairs, max(n, 1))
     conv = _with_contact(frame, frame.rows_of("conversion", hi=to_ms))
-    revenue = np.bincount(frame.contact[conv], weights=frame.value_cents[conv] / 100.0,
-                          minlength=n)
+    revenue = np.bincount(frame.contact[conv], weights=frame.value_cents[conv] / 100.0, minlength=n)
     gen1 = np.bincount(inviter, minlength=n).astype(float)
     rev1 = np.bincount(inviter, weights=revenue[invitee], minlength=n)
     gen2 = np.bincount(inviter, weights=gen1[invitee], minlength=n)
@@ -189,8 +206,12 @@ def super_connectors(frame: EventFrame, *, from_ms: int, to_ms: int, top: int = 
     candidates = np.flatnonzero(downstream > 0)
     order = np.lexsort((candidates, -total_rev[candidates], -downstream[candidates]))
     return [
-        {"contact": frame.contacts[c], "accepted_invites": int(gen1[c]),
-         "second_generation_invites": int(gen2[c]), "downstream_invites": int(downstream[c]),
-         "downstream_revenue": round(float(total_rev[c]), 2)}
+        {
+            "contact": frame.contacts[c],
+            "accepted_invites": int(gen1[c]),
+            "second_generation_invites": int(gen2[c]),
+            "downstream_invites": int(downstream[c]),
+            "downstream_revenue": round(float(total_rev[c]), 2),
+        }
         for c in candidates[order][:top].tolist()
     ]

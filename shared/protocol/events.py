@@ -139,7 +139,9 @@ def validate_batch(items: list, priority: int) -> list[list[Any]]:
             return items
         if set(map(type, items)) != _LIST or set(map(len, items)) != _NINE:
             raise ValueError
-        ids, kinds, occurred, hlcs, contacts, campaigns, channels, values, payloads = zip(*items, strict=True)
+        ids, kinds, occurred, hlcs, contacts, campaigns, channels, values, payloads = zip(
+            *items, strict=True
+        )
         ok = _columns_ok(
             priority, ids, kinds, occurred, hlcs, contacts, campaigns, channels, values, payloads
         )

@@ -24,9 +24,14 @@ def make_paths(rows, *, times=None):
         touch_time = np.array([int(t * day) for ts, _ in times for t in ts], dtype=np.int64)
         conv_time = np.array([int(end * day) for _, end in times], dtype=np.int64)
     return PathSet(
-        labels, np.array(offsets, dtype=np.int64), np.array(codes, dtype=np.int32),
-        np.array(conv, float), np.array(value, float), np.array(nulls, float),
-        touch_time, conv_time,
+        labels,
+        np.array(offsets, dtype=np.int64),
+        np.array(codes, dtype=np.int32),
+        np.array(conv, float),
+        np.array(value, float),
+        np.array(nulls, float),
+        touch_time,
+        conv_time,
     )
 
 

@@ -12,8 +12,18 @@ from shared.analytics.report import build_roi_report
 from shared.analytics.synthetic import generate
 
 NAMES = [f"p{i}@x" for i in range(4)]
-KINDS = ["contact", "contact", "invite_sent", "invite_accepted", "conversion", "health_score", "survey",
-         "touchpoint", "click", "send"]
+KINDS = [
+    "contact",
+    "contact",
+    "invite_sent",
+    "invite_accepted",
+    "conversion",
+    "health_score",
+    "survey",
+    "touchpoint",
+    "click",
+    "send",
+]
 
 
 @st.composite
@@ -45,8 +55,9 @@ def a_row(draw, event_id: str):
 @st.composite
 def batches(draw):
     """Rows with unique ids in random order, split into an initial part and some appends."""
-    ids = draw(st.lists(st.text("abcdef", min_size=1, max_size=4), unique=True, min_size=8,
-                              max_size=40))
+    ids = draw(
+        st.lists(st.text("abcdef", min_size=1, max_size=4), unique=True, min_size=8, max_size=40)
+    )
     rows = [draw(a_row(i)) for i in ids]
     parts = draw(st.lists(st.integers(0, 3), min_size=len(rows), max_size=len(rows)))
     return [[r for r, p in zip(rows, parts, strict=True) if p == k] for k in range(4)]
@@ -66,10 +77,14 @@ def assert_same(a: EventFrame, b: EventFrame) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(batches())
-@example([  # an appended contact event earlier than the one that set the role
-    [("b", "contact", 20, "p1@x", None, None, None, {"fields": {"role": "couple"}})],
-    [("a", "contact", 10, "p1@x", None, None, None, {"fields": {"role": "supplier"}})], [], [],
-])
+@example(
+    [  # an appended contact event earlier than the one that set the role
+        [("b", "contact", 20, "p1@x", None, None, None, {"fields": {"role": "couple"}})],
+        [("a", "contact", 10, "p1@x", None, None, None, {"fields": {"role": "supplier"}})],
+        [],
+        [],
+    ]
+)
 def test_append_equals_building_from_all_rows(parts):
     everything = [r for part in parts for r in part]
     whole = EventFrame.from_rows(everything)

@@ -29,8 +29,9 @@ def test_linear_counts_repeated_channels_per_touch(small_paths):
 
 
 def test_position_based_40_20_40():
-    paths = make_paths([(["a", "b", "c", "d"], 1, 100.0, 0), (["a", "b"], 2, 0.0, 0),
-                        (["e"], 1, 0.0, 0)])
+    paths = make_paths(
+        [(["a", "b", "c", "d"], 1, 100.0, 0), (["a", "b"], 2, 0.0, 0), (["e"], 1, 0.0, 0)]
+    )
     pos = credit(paths, "position_based")
     assert pos["a"]["conversions"] == pytest.approx(0.4 + 2 * 0.5)
     assert pos["b"]["conversions"] == pytest.approx(0.1 + 2 * 0.5)

@@ -10,8 +10,15 @@ def test_json_output_runs_every_model(tmp_path, capsys):
     f.write_text(TEXT)
     assert main(["attribution", str(f), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out["models"]) == {"first_touch", "last_touch", "linear", "time_decay",
-                                  "position_based", "markov", "shapley"}
+    assert set(out["models"]) == {
+        "first_touch",
+        "last_touch",
+        "linear",
+        "time_decay",
+        "position_based",
+        "markov",
+        "shapley",
+    }
     assert out["models"]["first_touch"]["credit"]["a"]["conversions"] == 2.0
 
 

@@ -24,8 +24,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def journeys(data):
-    return build_paths(EventFrame.from_rows(data.rows), from_ms=data.start_ms,
-                       to_ms=data.end_ms)
+    return build_paths(EventFrame.from_rows(data.rows), from_ms=data.start_ms, to_ms=data.end_ms)
 
 
 def fresh(paths):
@@ -47,10 +46,12 @@ def test_sampled_shapley_equals_one_permutation_at_a_time(journeys):
     players = np.unique(lab)
     assert len(players) > shapley_module.DEFAULT_MAX_EXACT
     for permutations, seed in ((1, 0), (37, 3), (200, 0)):
-        fast = shapley_module._sampled(p, lab, weights, players, len(paths.labels),
-                                       permutations, seed)
-        loop = shapley_module._sampled_loop(p, lab, weights, players, len(paths.labels),
-                                            permutations, seed)
+        fast = shapley_module._sampled(
+            p, lab, weights, players, len(paths.labels), permutations, seed
+        )
+        loop = shapley_module._sampled_loop(
+            p, lab, weights, players, len(paths.labels), permutations, seed
+        )
         assert np.array_equal(fast[0], loop[0]) and np.array_equal(fast[1], loop[1])
 
 
@@ -96,8 +97,7 @@ def test_report_from_warm_caches_equals_report_from_a_new_frame(data):
     args = dict(from_ms=data.start_ms, to_ms=data.end_ms, campaigns=data.campaigns)
     first = build_roi_report(frame, **args)
     assert build_roi_report(frame, **args) == first
-    other = dict(args, from_ms=data.start_ms + 30 * 86_400_000, markov_order=2,
-                 roi_model="markov")
+    other = dict(args, from_ms=data.start_ms + 30 * 86_400_000, markov_order=2, roi_model="markov")
     second = build_roi_report(frame, **other)
     assert second == build_roi_report(EventFrame.from_rows(data.rows), **other)
     assert build_roi_report(frame, **args) == first
@@ -136,12 +136,20 @@ def reference_columns(rows):
         score.append(s)
         conv_type.append(ct)
     return {
-        "kind": [KIND_CODE[r[1]] for r in rows], "time_ms": [r[2] for r in rows],
-        "contact": contact, "contacts": contacts,
-        "campaign": encode([r[4] for r in rows])[0], "campaigns": encode([r[4] for r in rows])[1],
-        "channel": encode([r[5] for r in rows])[0], "channels": encode([r[5] for r in rows])[1],
-        "value_cents": [r[6] or 0 for r in rows], "has_value": [r[6] is not None for r in rows],
-        "other": other, "score": score, "conv_type": conv_type, "role": role,
+        "kind": [KIND_CODE[r[1]] for r in rows],
+        "time_ms": [r[2] for r in rows],
+        "contact": contact,
+        "contacts": contacts,
+        "campaign": encode([r[4] for r in rows])[0],
+        "campaigns": encode([r[4] for r in rows])[1],
+        "channel": encode([r[5] for r in rows])[0],
+        "channels": encode([r[5] for r in rows])[1],
+        "value_cents": [r[6] or 0 for r in rows],
+        "has_value": [r[6] is not None for r in rows],
+        "other": other,
+        "score": score,
+        "conv_type": conv_type,
+        "role": role,
     }
 
 

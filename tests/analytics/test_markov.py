@@ -46,8 +46,9 @@ def test_start_probability_equals_observed_conversion_rate():
     paths = _random_paths(1)
     for order in (1, 2, 3, 4):
         p, _ = absorption(build_chain(paths, order))
-        assert p == pytest.approx(paths.conversions.sum() / (paths.conversions.sum()
-                                                             + paths.nulls.sum()))
+        assert p == pytest.approx(
+            paths.conversions.sum() / (paths.conversions.sum() + paths.nulls.sum())
+        )
 
 
 @pytest.mark.parametrize("order", [1, 2])

@@ -6,8 +6,16 @@ CAMP = "01HZZZZZZZZZZZZZZZZZZZZZZZ"
 
 
 def row(i, kind, day, contact, *, channel=None, campaign=None, value=None, payload=None):
-    return (f"id{i}", kind, T0 + int(day * DAY_MS), contact, campaign, channel, value,
-            payload or {})
+    return (
+        f"id{i}",
+        kind,
+        T0 + int(day * DAY_MS),
+        contact,
+        campaign,
+        channel,
+        value,
+        payload or {},
+    )
 
 
 def test_paths_follow_occurred_at_not_arrival_order():

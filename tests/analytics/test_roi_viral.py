@@ -10,15 +10,19 @@ T0 = 1_704_067_200_000  # 2024-01-01
 A = "01HAAAAAAAAAAAAAAAAAAAAAAA"
 B = "01HBBBBBBBBBBBBBBBBBBBBBBB"
 CAMPAIGNS = [
-    {"id": A, "name": "Spring nurture", "type": "nurture", "status": "active",
-     "budget_cents": 1000},
+    {
+        "id": A,
+        "name": "Spring nurture",
+        "type": "nurture",
+        "status": "active",
+        "budget_cents": 1000,
+    },
     {"id": B, "name": "Premium", "type": "premium", "status": "active", "budget_cents": 2000},
 ]
 
 
 def ev(n, kind, day, contact, *, campaign=None, channel=None, value=None, payload=None):
-    return (f"e{n}", kind, T0 + int(day * DAY_MS), contact, campaign, channel, value,
-            payload or {})
+    return (f"e{n}", kind, T0 + int(day * DAY_MS), contact, campaign, channel, value, payload or {})
 
 
 def fixture_rows():
@@ -28,24 +32,28 @@ def fixture_rows():
     for who in ("ann", "bob", "cat", "dan"):
         n += 1
         rows.append(ev(n, "send", 1, who, campaign=A, channel="email"))
-    rows += [ev(10, "open", 2, "ann", campaign=A, channel="email"),
-             ev(11, "open", 2, "bob", campaign=A, channel="email"),
-             ev(12, "click", 2, "ann", campaign=A, channel="email"),
-             ev(13, "send", 3, "eve", campaign=B, channel="email"),
-             ev(14, "send", 3, "ann", campaign=B, channel="email"),
-             ev(15, "open", 4, "eve", campaign=B, channel="email")]
+    rows += [
+        ev(10, "open", 2, "ann", campaign=A, channel="email"),
+        ev(11, "open", 2, "bob", campaign=A, channel="email"),
+        ev(12, "click", 2, "ann", campaign=A, channel="email"),
+        ev(13, "send", 3, "eve", campaign=B, channel="email"),
+        ev(14, "send", 3, "ann", campaign=B, channel="email"),
+        ev(15, "open", 4, "eve", campaign=B, channel="email"),
+    ]
     # conversions: ann after A then B (linear: 100 split 2 sends + open + click of A, send of B)
-    rows += [ev(20, "conversion", 5, "ann", value=10_000, payload={"type": "booking"}),
-             ev(21, "conversion", 5, "eve", value=30_000, payload={"type": "booking"})]
+    rows += [
+        ev(20, "conversion", 5, "ann", value=10_000, payload={"type": "booking"}),
+        ev(21, "conversion", 5, "eve", value=30_000, payload={"type": "booking"}),
+    ]
     # invites: ann invites bob and cat (bob accepts after 2 days), eve invites fay (accepts)
-    rows += [ev(30, "invite_sent", 6, "ann", payload={"invitee": "bob"}),
-             ev(31, "invite_sent", 6, "ann", payload={"invitee": "cat"}),
-             ev(32, "invite_accepted", 8, "bob", channel="referral",
-                payload={"inviter": "ann"}),
-             ev(33, "invite_sent", 7, "eve", payload={"invitee": "fay"}),
-             ev(34, "invite_accepted", 11, "fay", channel="referral",
-                payload={"inviter": "eve"}),
-             ev(35, "contact", 0, "fay", payload={"fields": {"role": "couple"}})]
+    rows += [
+        ev(30, "invite_sent", 6, "ann", payload={"invitee": "bob"}),
+        ev(31, "invite_sent", 6, "ann", payload={"invitee": "cat"}),
+        ev(32, "invite_accepted", 8, "bob", channel="referral", payload={"inviter": "ann"}),
+        ev(33, "invite_sent", 7, "eve", payload={"invitee": "fay"}),
+        ev(34, "invite_accepted", 11, "fay", channel="referral", payload={"inviter": "eve"}),
+        ev(35, "contact", 0, "fay", payload={"fields": {"role": "couple"}}),
+    ]
     # surveys: 10, 9, 7, 3 -> promoters 2/4, detractors 1/4 -> NPS 25
     for i, score in enumerate((10, 9, 7, 3)):
         rows.append(ev(40 + i, "survey", 9, f"s{i}", payload={"nps": score}))
@@ -64,8 +72,12 @@ def test_tiers_by_threshold():
 def test_campaign_roi_by_hand():
     frame = EventFrame.from_rows(fixture_rows())
     report = build_roi_report(
-        frame, from_ms=T0, to_ms=T0 + 30 * DAY_MS, campaigns=CAMPAIGNS,
-        cost_model=CostModel(per_send_cents=50, premium_surcharge=0.5), roi_model="linear",
+        frame,
+        from_ms=T0,
+        to_ms=T0 + 30 * DAY_MS,
+        campaigns=CAMPAIGNS,
+        cost_model=CostModel(per_send_cents=50, premium_surcharge=0.5),
+        roi_model="linear",
     )
     rows = {r["campaign"]: r for r in report["campaigns"]}
     a, b = rows[A], rows[B]
@@ -133,10 +145,12 @@ def test_nps_and_supplier_ltv_by_hand():
     # x pays 3 months (Jan-Mar), y pays Jan only -> 4 account-months, revenue 4 x $50,
     # y churned (no payment in the last two months of a window ending in April)
     sub = {"type": "subscription"}
-    rows = [ev(1, "conversion", 0, "x", value=5000, payload=sub),
-            ev(2, "conversion", 31, "x", value=5000, payload=sub),
-            ev(3, "conversion", 61, "x", value=5000, payload=sub),
-            ev(4, "conversion", 0, "y", value=5000, payload=sub)]
+    rows = [
+        ev(1, "conversion", 0, "x", value=5000, payload=sub),
+        ev(2, "conversion", 31, "x", value=5000, payload=sub),
+        ev(3, "conversion", 61, "x", value=5000, payload=sub),
+        ev(4, "conversion", 0, "y", value=5000, payload=sub),
+    ]
     ltv = supplier_ltv(EventFrame.from_rows(rows), to_ms=T0 + 100 * DAY_MS, margin=0.8)
     assert ltv["arpa"] == pytest.approx(50.0)
     assert ltv["monthly_churn_rate"] == pytest.approx(1 / 4)

@@ -91,8 +91,14 @@ def test_closed_form_equals_the_definition_and_needs_no_sampling():
     rows = []
     for _ in range(300):
         k = int(rng.integers(1, 6))
-        rows.append(([names[i] for i in rng.integers(0, 14, k)], int(rng.integers(0, 4)),
-                     float(rng.integers(0, 500)), int(rng.integers(0, 3))))
+        rows.append(
+            (
+                [names[i] for i in rng.integers(0, 14, k)],
+                int(rng.integers(0, 4)),
+                float(rng.integers(0, 500)),
+                int(rng.integers(0, 3)),
+            )
+        )
     paths = make_paths(rows)
     by_definition = shapley(paths, max_exact=15)
     closed = shapley(paths, max_exact=0)

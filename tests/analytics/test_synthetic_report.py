@@ -24,8 +24,9 @@ def test_generator_is_deterministic_and_valid():
 def test_report_on_synthetic_data_is_json_and_consistent():
     data = generate(seed=5, suppliers=60, couples=800, campaigns=6, days=150)
     frame = EventFrame.from_events(data.events)
-    report = build_roi_report(frame, from_ms=data.start_ms, to_ms=data.end_ms,
-                              campaigns=data.campaigns)
+    report = build_roi_report(
+        frame, from_ms=data.start_ms, to_ms=data.end_ms, campaigns=data.campaigns
+    )
     json.dumps(report, allow_nan=False)
     total = report["summary"]["conversions"]
     unattributed = report["attribution"]["paths"]["unattributed_conversions"]

@@ -21,8 +21,7 @@ def seeded(tmp_path):
     data_dir = tmp_path / "server"
     for email, role, org in USERS.values():
         admin.create_user(data_dir, email=email, password=PASSWORD, role=role, org=org)
-    return seed_demo(data_dir, org="Org A", seed=7, suppliers=10, couples=100, campaigns=3,
-                     days=30)
+    return seed_demo(data_dir, org="Org A", seed=7, suppliers=10, couples=100, campaigns=3, days=30)
 
 
 async def test_report_after_a_sync_equals_the_report_of_a_fresh_server(tmp_path):
@@ -36,23 +35,50 @@ async def test_report_after_a_sync_equals_the_report_of_a_fresh_server(tmp_path)
         campaign = before["campaigns"][0]["campaign"]
         early = summary["from"] + 3_600_000  # out of time order: long before the latest events
         r = marketer.replica
-        r.capture(kind="contact", contact="new@x.test", occurred_at_ms=early,
-                  payload={"fields": {"role": "couple"}})
-        r.capture(kind="invite_sent", contact="new@x.test", occurred_at_ms=early + 1,
-                  payload={"invitee": "later@x.test"})
-        r.capture(kind="touchpoint", contact="new@x.test", channel="billboard",
-                  campaign=campaign, occurred_at_ms=early + 2)
-        r.capture(kind="conversion", contact="new@x.test", value_cents=123_456,
-                  campaign=campaign, occurred_at_ms=early + 3, payload={"type": "booking"})
+        r.capture(
+            kind="contact",
+            contact="new@x.test",
+            occurred_at_ms=early,
+            payload={"fields": {"role": "couple"}},
+        )
+        r.capture(
+            kind="invite_sent",
+            contact="new@x.test",
+            occurred_at_ms=early + 1,
+            payload={"invitee": "later@x.test"},
+        )
+        r.capture(
+            kind="touchpoint",
+            contact="new@x.test",
+            channel="billboard",
+            campaign=campaign,
+            occurred_at_ms=early + 2,
+        )
+        r.capture(
+            kind="conversion",
+            contact="new@x.test",
+            value_cents=123_456,
+            campaign=campaign,
+            occurred_at_ms=early + 3,
+            payload={"type": "booking"},
+        )
         await marketer.sync_once()
         first = await viewer.api("GET", "/api/v1/reports/roi")
         assert reports.stats == {"rebuilt": 1, "appended": 1}
         assert first["summary"]["conversions"] == before["summary"]["conversions"] + 1
         # the invitee arrives later; a contact changes role
-        r.capture(kind="invite_accepted", contact="later@x.test", occurred_at_ms=early + 10,
-                  payload={"inviter": "new@x.test"})
-        r.capture(kind="contact", contact="new@x.test", occurred_at_ms=early + 11,
-                  payload={"fields": {"role": "supplier"}})
+        r.capture(
+            kind="invite_accepted",
+            contact="later@x.test",
+            occurred_at_ms=early + 10,
+            payload={"inviter": "new@x.test"},
+        )
+        r.capture(
+            kind="contact",
+            contact="new@x.test",
+            occurred_at_ms=early + 11,
+            payload={"fields": {"role": "supplier"}},
+        )
         await marketer.sync_once()
         second = await viewer.api("GET", "/api/v1/reports/roi")
         assert reports.stats == {"rebuilt": 1, "appended": 2}
@@ -90,8 +116,9 @@ async def test_a_write_by_another_process_is_picked_up(tmp_path):
         first = await viewer.api("GET", "/api/v1/reports/roi")
         assert first["summary"]["conversions"] == 1
         # `wedsync seed-demo` into the same data directory: its own connection and commit
-        summary = seed_demo(server.data_dir, org="Org A", seed=3, suppliers=5, couples=50,
-                            campaigns=2, days=20)
+        summary = seed_demo(
+            server.data_dir, org="Org A", seed=3, suppliers=5, couples=50, campaigns=2, days=20
+        )
         after = await viewer.api("GET", "/api/v1/reports/roi")
         assert reports.stats == {"rebuilt": 2, "appended": 0}
         assert after["summary"]["conversions"] > 1
@@ -114,11 +141,11 @@ def test_a_commit_with_duplicates_or_unknown_events_rebuilds(tmp_path):
 
     def commit(seq, events, stored):
         with storage.transaction():
-            storage.insert_events(org_id=org, device_id="d", events=events, priority=2,
-                                  commit_seq=seq)
+            storage.insert_events(
+                org_id=org, device_id="d", events=events, priority=2, commit_seq=seq
+            )
             storage.record_commit(seq=seq, priority=2, items=len(events), at_ms=0)
-        return Committed(seq, [(_Job(org, events), True, (stored, len(events) - stored))],
-                         stored)
+        return Committed(seq, [(_Job(org, events), True, (stored, len(events) - stored))], stored)
 
     try:
         assert len(service.frame(org)) == 0

@@ -147,8 +147,12 @@ async def test_two_replicas_editing_one_campaign_through_the_builder_end_byte_id
         variant = anna.campaign(cid)["variants"][0]["id"]
         through_builder(anna, lambda d: edits.set_step_config(d, wait, {"days": 3, "hours": 1}))
         branch = next(s["id"] for s in steps if s["kind"] == "branch")
-        through_builder(ben, lambda d: edits.set_step_config(
-            d, branch, {"event": "click", "within_days": 5, "then": None}))
+        through_builder(
+            ben,
+            lambda d: edits.set_step_config(
+                d, branch, {"event": "click", "within_days": 5, "then": None}
+            ),
+        )
         through_builder(anna, lambda d: edits.set_status(d, "active"))
         through_builder(ben, lambda d: edits.set_variant(d, variant, body="Hello again"))
         through_builder(ben, lambda d: schema.set_field(d, "description", "Barn tour"))

@@ -134,7 +134,8 @@ async def conflict_server(tmp_path):
     server.real = real  # type: ignore[attr-defined]
     server.state = state  # type: ignore[attr-defined]
     server.campaign_id = (  # type: ignore[attr-defined]
-        await _make_real_conflict(server, tmp_path) if real else "01J000000000000000000000C1")
+        await _make_real_conflict(server, tmp_path) if real else "01J000000000000000000000C1"
+    )
     yield server
     await runner.cleanup()
 
@@ -142,12 +143,21 @@ async def conflict_server(tmp_path):
 async def resolved(window, server) -> list[dict]:  # noqa: ANN001
     """The resolutions the server recorded: (value, comment) of each resolved conflict."""
     if not server.real:
-        return [{"value": c.get("value"), "comment": c.get("comment")}
-                for c in server.state["conflicts"].values() if c["status"] == "resolved"]
+        return [
+            {"value": c.get("value"), "comment": c.get("comment")}
+            for c in server.state["conflicts"].values()
+            if c["status"] == "resolved"
+        ]
     data = await window.engine.api("GET", "/api/v1/conflicts?status=resolved")
-    return [{"value": (c.get("resolution") or {}).get("value", c.get("resolution"))
-             if isinstance(c.get("resolution"), dict) else c.get("resolution"),
-             "comment": c.get("comment")} for c in data["conflicts"]]
+    return [
+        {
+            "value": (c.get("resolution") or {}).get("value", c.get("resolution"))
+            if isinstance(c.get("resolution"), dict)
+            else c.get("resolution"),
+            "comment": c.get("comment"),
+        }
+        for c in data["conflicts"]
+    ]
 
 
 async def test_admin_resolves_a_conflict_side_by_side(conflict_server, open_window, qtbot):

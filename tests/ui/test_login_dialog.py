@@ -48,7 +48,7 @@ async def test_sign_in_stores_the_token_in_the_keyring_and_remembers_the_server(
     dialog.sign_in.click()
     assert await asyncio.wait_for(answered, 10) == dialog.DialogCode.Accepted
     await settle(window)
-    ((service, account), token), = memory_keyring.store.items()
+    (((service, account), token),) = memory_keyring.store.items()
     assert service == SERVICE and replica.device_id in account and token
     status = replica.status()
     assert status["server"] == server.url and status["user"] == "mia@venue.test"
