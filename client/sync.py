@@ -365,6 +365,11 @@ class SyncEngine:
         session = await self.connect()
         try:
             report = await self._exchange(session)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            # the server went away mid-exchange: what was not acked stays queued for next time
+            error = SyncError(f"connection lost during sync ({type(exc).__name__}); retry")
+            await self._record(ok=False, summary={"error": str(error)})
+            raise error from exc
         except Exception as exc:
             await self._record(ok=False, summary={"error": str(exc)})
             raise
