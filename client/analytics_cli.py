@@ -10,8 +10,6 @@ import argparse
 import json
 import sys
 
-from shared.analytics import MODELS, AnalyticsError, parse_paths, run_models
-
 EXIT_IO, EXIT_BAD_INPUT = 1, 2
 
 
@@ -24,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "total_conversion_value, total_null (channels joined by the separator).",
     )
     p.add_argument("paths_csv", metavar="PATHS.csv")
-    p.add_argument("--model", default="all", choices=[*MODELS, "all"])
+    p.add_argument("--model", default="all", help="one model, or all (default)")
     p.add_argument("--order", type=int, default=1, help="Markov order (1..4)")
     p.add_argument("--sep", default=">", help="channel separator (spaces around it ignored)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -32,6 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_attribution(args: argparse.Namespace) -> int:
+    from shared.analytics import MODELS, AnalyticsError, parse_paths, run_models
+
+    if args.model not in (*MODELS, "all"):
+        print(
+            f"wedsync attribution: --model {args.model!r} is not one of "
+            f"{', '.join((*MODELS, 'all'))}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     try:
         with open(args.paths_csv, encoding="utf-8-sig") as fh:
             text = fh.read()

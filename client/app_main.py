@@ -7,8 +7,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .credentials import TokenStore
+if TYPE_CHECKING:
+    from .credentials import TokenStore
 
 
 def default_profile_dir() -> Path:

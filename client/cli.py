@@ -1,106 +1,104 @@
-"""The `wedsync` command: one console script for the server, the headless client, the demo,
-analytics and the desktop app.
+"""The client's commands as the console script sees them: arguments only.
 
-Errors go to stderr as one line (``wedsync: error [code]: reason``) with a non-zero exit code;
-``--json`` prints machine-readable output on stdout.
+Handlers are named as ``"module:function"`` and imported when their command runs (see
+``wedsync.cli``), so ``wedsync --help`` loads no store, no keyring and no aiohttp.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from typing import Any
+import socket
+from pathlib import Path
 
-from shared.protocol.errors import ProtocolError
-
-from . import commands
-from .credentials import CredentialsError
-from .store import StoreError
-from .sync import SyncError
-
-EXIT_ERROR = 1
+from . import analytics_cli, app_main
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON")
-    parser = argparse.ArgumentParser(
-        prog="wedsync", description="WedSync Marketing: offline-first campaigns, sync and analytics"
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from server import cli as server_cli  # the server side never imports the client
-
-    server_cli.register(sub, common)
-    commands.register(sub, common)
-    commands.register_reports(sub, common)
-    from . import app_main, demo
-
-    demo.register(sub, common)
-    from .simulate import cli as simulate_cli
-
-    simulate_cli.register(sub, common)
-    from . import chaos_proxy
-
-    chaos_proxy.register(sub, common)
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``client …``, ``app`` and ``attribution``."""
+    register_client(sub, common)
     app_main.register(sub, common)
-    try:
-        from . import analytics_cli
-    except ImportError:  # the analytics commands are optional until installed
-        analytics_cli = None
-    if analytics_cli is not None:
-        analytics_cli.register(sub)
-    return parser
+    analytics_cli.register(sub)
 
 
-def _human(value: Any, indent: str = "") -> str:
-    if isinstance(value, dict):
-        lines = []
-        for key, item in value.items():
-            if isinstance(item, dict | list) and item:
-                lines.append(f"{indent}{key}:")
-                lines.append(_human(item, indent + "  "))
-            else:
-                lines.append(f"{indent}{key}: {item}")
-        return "\n".join(lines)
-    if isinstance(value, list):
-        lines = []
-        for item in value:
-            if isinstance(item, dict | list) and item:
-                block = _human(item, indent + "  ")
-                lines.append(f"{indent}- " + block.lstrip())  # the first line carries the bullet
-            else:
-                lines.append(f"{indent}- {item}")
-        return "\n".join(lines)
-    return f"{indent}{value}"
+def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    c = sub.add_parser("client", help="the headless client (one profile = one local replica)")
+    c.add_argument("--profile", type=Path, required=True, help="profile directory (created if new)")
+    csub = c.add_subparsers(dest="client_command", required=True, metavar="COMMAND")
 
+    p = csub.add_parser(
+        "login", parents=[common], help="log in; the device token goes to the keyring"
+    )
+    p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8765")
+    p.add_argument("--email", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--device-name", default=socket.gethostname())
+    p.set_defaults(handler="client.commands:login")
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        result = args.handler(args)
-    except KeyboardInterrupt:
-        return 130
-    except (StoreError, SyncError, CredentialsError, ProtocolError) as exc:
-        code = getattr(exc, "code", "error")
-        print(f"wedsync: error [{code}]: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except Exception as exc:  # known server-side errors carry a code; anything else is a bug
-        code = getattr(exc, "code", None)
-        if code is None and not isinstance(exc, ValueError | OSError):
-            raise
-        print(f"wedsync: error [{code or type(exc).__name__}]: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    if isinstance(result, int):
-        return result
-    if result is not None:
-        if getattr(args, "json", False):
-            print(json.dumps(result, indent=2, sort_keys=True, default=str))
-        else:
-            print(_human(result))
-    return 0
+    p = csub.add_parser("logout", parents=[common], help="forget this profile's device token")
+    p.set_defaults(handler="client.commands:logout")
 
+    p = csub.add_parser("offline", parents=[common], help="work offline (queue everything) or not")
+    p.add_argument("state", choices=("on", "off"))
+    p.set_defaults(handler="client.commands:offline")
 
-if __name__ == "__main__":
-    sys.exit(main())
+    camp = csub.add_parser("campaign", help="create, edit and read campaigns")
+    csub2 = camp.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
+    p = csub2.add_parser("create", parents=[common])
+    p.add_argument("--name", required=True)
+    p.add_argument("--type", default="nurture")
+    p.set_defaults(handler="client.commands:campaign_create")
+    p = csub2.add_parser(
+        "set", parents=[common], help="set one field (text fields merge by character)"
+    )
+    p.add_argument("id")
+    p.add_argument("field")
+    p.add_argument("value")
+    p.set_defaults(handler="client.commands:campaign_set")
+    p = csub2.add_parser("show", parents=[common])
+    p.add_argument("id")
+    p.set_defaults(handler="client.commands:campaign_show")
+    p = csub2.add_parser("list", parents=[common])
+    p.set_defaults(handler="client.commands:campaign_list")
+
+    ev = csub.add_parser("event", help="capture engagement")
+    esub = ev.add_subparsers(dest="event_command", required=True, metavar="ACTION")
+    p = esub.add_parser("add", parents=[common])
+    p.add_argument("--kind", required=True)
+    p.add_argument("--contact")
+    p.add_argument("--campaign")
+    p.add_argument("--channel")
+    p.add_argument("--value-cents", type=int)
+    p.add_argument("--occurred-at", help="ISO-8601 time (default: now)")
+    p.add_argument("--payload", help="JSON object with extra fields")
+    p.set_defaults(handler="client.commands:event_add")
+    p = esub.add_parser("import", parents=[common], help="import a JSONL file (all or nothing)")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler="client.commands:event_import")
+
+    con = csub.add_parser("conflicts", help="campaign conflicts flagged by the server")
+    consub = con.add_subparsers(dest="conflicts_command", required=True, metavar="ACTION")
+    p = consub.add_parser("list", parents=[common])
+    p.add_argument("--status", choices=("open", "resolved", "all"), default="open")
+    p.set_defaults(handler="client.commands:conflicts_list")
+    p = consub.add_parser("show", parents=[common])
+    p.add_argument("id")
+    p.set_defaults(handler="client.commands:conflicts_show")
+    p = consub.add_parser("resolve", parents=[common], help="admins: pick a candidate or a value")
+    p.add_argument("id")
+    choice = p.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--candidate", type=int, help="index of the candidate to keep")
+    choice.add_argument("--value", help="a value of your own (JSON for structured fields)")
+    p.add_argument("--comment")
+    p.set_defaults(handler="client.commands:conflicts_resolve")
+
+    p = csub.add_parser("audit", parents=[common], help="admins: resolutions and refused attempts")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(handler="client.commands:audit")
+
+    p = csub.add_parser("sync", parents=[common], help="push the queue by priority, pull campaigns")
+    p.add_argument("--batch-size", type=int, default=1000, help="events per frame (1..5000)")
+    p.set_defaults(handler="client.commands:sync")
+    p = csub.add_parser(
+        "status", parents=[common], help="online/offline, queue per class, last sync"
+    )
+    p.set_defaults(handler="client.commands:status")

@@ -1,6 +1,7 @@
 """`wedsync client …`: the headless client commands, for scripts and testers.
 
-Each handler returns JSON-ready data; ``client.cli`` prints it (``--json``) or formats it.
+``client.cli`` declares their arguments; each handler here returns JSON-ready data, which the
+console script (``wedsync.cli``) prints (``--json``) or formats.
 """
 
 from __future__ import annotations
@@ -8,8 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-from pathlib import Path
 from typing import Any
 
 from shared.protocol.errors import ProtocolError
@@ -31,125 +30,35 @@ EVENT_FIELDS = {
 }
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    c = sub.add_parser("client", help="the headless client (one profile = one local replica)")
-    c.add_argument("--profile", type=Path, required=True, help="profile directory (created if new)")
-    csub = c.add_subparsers(dest="client_command", required=True, metavar="COMMAND")
-
-    p = csub.add_parser(
-        "login", parents=[common], help="log in; the device token goes to the keyring"
-    )
-    p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8765")
-    p.add_argument("--email", required=True)
-    p.add_argument("--password", required=True)
-    p.add_argument("--device-name", default=socket.gethostname())
-    p.set_defaults(handler=login)
-
-    p = csub.add_parser("logout", parents=[common], help="forget this profile's device token")
-    p.set_defaults(handler=logout)
-
-    p = csub.add_parser("offline", parents=[common], help="work offline (queue everything) or not")
-    p.add_argument("state", choices=("on", "off"))
-    p.set_defaults(handler=offline)
-
-    camp = csub.add_parser("campaign", help="create, edit and read campaigns")
-    csub2 = camp.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
-    p = csub2.add_parser("create", parents=[common])
-    p.add_argument("--name", required=True)
-    p.add_argument("--type", default="nurture")
-    p.set_defaults(handler=campaign_create)
-    p = csub2.add_parser(
-        "set", parents=[common], help="set one field (text fields merge by character)"
-    )
-    p.add_argument("id")
-    p.add_argument("field")
-    p.add_argument("value")
-    p.set_defaults(handler=campaign_set)
-    p = csub2.add_parser("show", parents=[common])
-    p.add_argument("id")
-    p.set_defaults(handler=lambda a: _replica(a).campaign(a.id))
-    p = csub2.add_parser("list", parents=[common])
-    p.set_defaults(handler=lambda a: {"campaigns": _replica(a).campaigns()})
-
-    ev = csub.add_parser("event", help="capture engagement")
-    esub = ev.add_subparsers(dest="event_command", required=True, metavar="ACTION")
-    p = esub.add_parser("add", parents=[common])
-    p.add_argument("--kind", required=True)
-    p.add_argument("--contact")
-    p.add_argument("--campaign")
-    p.add_argument("--channel")
-    p.add_argument("--value-cents", type=int)
-    p.add_argument("--occurred-at", help="ISO-8601 time (default: now)")
-    p.add_argument("--payload", help="JSON object with extra fields")
-    p.set_defaults(handler=event_add)
-    p = esub.add_parser("import", parents=[common], help="import a JSONL file (all or nothing)")
-    p.add_argument("file", type=Path)
-    p.set_defaults(handler=event_import)
-
-    con = csub.add_parser("conflicts", help="campaign conflicts flagged by the server")
-    consub = con.add_subparsers(dest="conflicts_command", required=True, metavar="ACTION")
-    p = consub.add_parser("list", parents=[common])
-    p.add_argument("--status", choices=("open", "resolved", "all"), default="open")
-    p.set_defaults(handler=lambda a: _api(a, "GET", f"/api/v1/conflicts?status={a.status}"))
-    p = consub.add_parser("show", parents=[common])
-    p.add_argument("id")
-    p.set_defaults(handler=lambda a: _api(a, "GET", f"/api/v1/conflicts/{a.id}"))
-    p = consub.add_parser("resolve", parents=[common], help="admins: pick a candidate or a value")
-    p.add_argument("id")
-    choice = p.add_mutually_exclusive_group(required=True)
-    choice.add_argument("--candidate", type=int, help="index of the candidate to keep")
-    choice.add_argument("--value", help="a value of your own (JSON for structured fields)")
-    p.add_argument("--comment")
-    p.set_defaults(handler=conflicts_resolve)
-
-    p = csub.add_parser("audit", parents=[common], help="admins: resolutions and refused attempts")
-    p.add_argument("--limit", type=int, default=200)
-    p.set_defaults(handler=lambda a: _api(a, "GET", f"/api/v1/audit?limit={a.limit}"))
-
-    p = csub.add_parser("sync", parents=[common], help="push the queue by priority, pull campaigns")
-    p.add_argument("--batch-size", type=int, default=1000, help="events per frame (1..5000)")
-    p.set_defaults(handler=sync)
-    p = csub.add_parser(
-        "status", parents=[common], help="online/offline, queue per class, last sync"
-    )
-    p.set_defaults(handler=lambda a: _replica(a).status())
-
-
-def register_reports(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    r = sub.add_parser("report", help="business-intelligence reports")
-    rsub = r.add_subparsers(dest="report_command", required=True, metavar="REPORT")
-    p = rsub.add_parser(
-        "roi",
-        parents=[common],
-        help="the ROI report (attribution, viral, LTV/CAC, predictions, recommendations)",
-    )
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--profile", type=Path, help="ask the server this profile is logged in to")
-    where.add_argument("--data-dir", type=Path, help="read a server's data directory directly")
-    p.add_argument("--org", default="Demo Weddings", help="with --data-dir: the organisation")
-    p.add_argument("--from", dest="from_", metavar="ISO", help="start of the window")
-    p.add_argument("--to", metavar="ISO", help="end of the window (exclusive)")
-    p.set_defaults(handler=report_roi)
-
-
 def report_roi(args: argparse.Namespace) -> dict[str, Any]:
+    """The ROI report from the server this profile is logged in to."""
     from_ms, to_ms = _occurred(args.from_), _occurred(args.to)
-    if args.profile is not None:
-        query = "&".join(f"{k}={v}" for k, v in (("from", from_ms), ("to", to_ms)) if v is not None)
-        return _run(_engine(args), lambda e: e.api("GET", "/api/v1/reports/roi?" + query))
-    from server.reports import ReportService  # reading a server's files: the server's code
-    from server.storage import SQLiteStorage
+    query = "&".join(f"{k}={v}" for k, v in (("from", from_ms), ("to", to_ms)) if v is not None)
+    return _run(_engine(args), lambda e: e.api("GET", "/api/v1/reports/roi?" + query))
 
-    storage = SQLiteStorage(args.data_dir)
-    org = storage.db.execute("SELECT id FROM orgs WHERE name = ?", (args.org,)).fetchone()
-    if org is None:
-        storage.close()
-        raise InvalidInput(f"no organisation {args.org!r} in {args.data_dir}")
-    service = ReportService(storage)
-    try:
-        return service.roi_sync(org[0], from_ms, to_ms)
-    finally:
-        service.close()
+
+def campaign_show(args: argparse.Namespace) -> dict[str, Any]:
+    return _replica(args).campaign(args.id)
+
+
+def campaign_list(args: argparse.Namespace) -> dict[str, Any]:
+    return {"campaigns": _replica(args).campaigns()}
+
+
+def conflicts_list(args: argparse.Namespace) -> Any:
+    return _api(args, "GET", f"/api/v1/conflicts?status={args.status}")
+
+
+def conflicts_show(args: argparse.Namespace) -> Any:
+    return _api(args, "GET", f"/api/v1/conflicts/{args.id}")
+
+
+def audit(args: argparse.Namespace) -> Any:
+    return _api(args, "GET", f"/api/v1/audit?limit={args.limit}")
+
+
+def status(args: argparse.Namespace) -> dict[str, Any]:
+    return _replica(args).status()
 
 
 def _replica(args: argparse.Namespace) -> Replica:

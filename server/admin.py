@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
 from .auth import ROLES, hash_password
-from .errors import BadRequest
+from .errors import BadRequest, NotFoundError
 from .storage import SQLiteStorage
 
 DEFAULT_ORG = "default"
@@ -44,3 +45,31 @@ def stats(data_dir: Path) -> dict[str, Any]:
         return storage.stats()
     finally:
         storage.close()
+
+
+def create_user_command(args: argparse.Namespace) -> dict[str, Any]:
+    return create_user(
+        args.data_dir, email=args.email, password=args.password, role=args.role, org=args.org
+    )
+
+
+def stats_command(args: argparse.Namespace) -> dict[str, Any]:
+    return stats(args.data_dir)
+
+
+def report_roi(
+    data_dir: Path, *, org: str, from_ms: int | None, to_ms: int | None
+) -> dict[str, Any]:
+    """The ROI report of ``org`` read from a server's data directory (no server running)."""
+    from .reports import ReportService
+
+    storage = SQLiteStorage(data_dir)
+    org_id = storage.org_id(org)
+    if org_id is None:
+        storage.close()
+        raise NotFoundError(f"no organisation {org!r} in {data_dir}")
+    service = ReportService(storage)
+    try:
+        return service.roi_sync(org_id, from_ms, to_ms)
+    finally:
+        service.close()

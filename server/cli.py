@@ -1,17 +1,14 @@
-"""`wedsync server` and `wedsync admin`: argparse wiring for the server side."""
+"""`wedsync server` and `wedsync admin`: the server's commands as the console script sees them.
+
+Arguments only: handlers are named ``"module:function"`` and imported when their command runs
+(``wedsync.cli``), so ``wedsync server --help`` loads neither aiohttp nor the storage.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 from pathlib import Path
 from typing import Any
-
-from . import admin
-from .app import serve
-from .config import ServerConfig
-from .seed import seed_demo
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -19,7 +16,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--data-dir", type=Path, required=True, help="where the server keeps its data")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
-    p.set_defaults(handler=run_server)
+    p.set_defaults(handler="server.cli:run_server")
 
     a = sub.add_parser("admin", help="administer a server's data directory")
     a.add_argument("--data-dir", type=Path, required=True)
@@ -29,40 +26,18 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     cu.add_argument("--password", required=True)
     cu.add_argument("--role", required=True, choices=("admin", "marketer", "viewer"))
     cu.add_argument("--org", default=None, help="organisation name (created if new)")
-    cu.set_defaults(
-        handler=lambda args: admin.create_user(
-            args.data_dir, email=args.email, password=args.password, role=args.role, org=args.org
-        )
-    )
+    cu.set_defaults(handler="server.admin:create_user_command")
     st = asub.add_parser("stats", parents=[common], help="what the server holds")
-    st.set_defaults(handler=lambda args: admin.stats(args.data_dir))
-
-    sd = sub.add_parser(
-        "seed-demo",
-        parents=[common],
-        help="write synthetic suppliers, couples, campaigns and journeys",
-    )
-    sd.add_argument("--data-dir", type=Path, required=True)
-    sd.add_argument("--org", default="Demo Weddings")
-    sd.add_argument("--seed", type=int, default=42)
-    sd.add_argument("--suppliers", type=int, default=300)
-    sd.add_argument("--couples", type=int, default=3000)
-    sd.add_argument("--campaigns", type=int, default=12)
-    sd.add_argument("--days", type=int, default=180)
-    sd.set_defaults(
-        handler=lambda a: seed_demo(
-            a.data_dir,
-            org=a.org,
-            seed=a.seed,
-            suppliers=a.suppliers,
-            couples=a.couples,
-            campaigns=a.campaigns,
-            days=a.days,
-        )
-    )
+    st.set_defaults(handler="server.admin:stats_command")
 
 
 def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
+    import asyncio
+    import logging
+
+    from .app import serve
+    from .config import ServerConfig
+
     if not 0 < args.port < 65536:
         raise ValueError(f"--port {args.port} is not a TCP port")
     logging.basicConfig(

@@ -65,7 +65,7 @@ async def start_server_process(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "client.cli",
+        "wedsync",
         "server",
         "--data-dir",
         str(data_dir),

@@ -298,6 +298,10 @@ class SQLiteStorage:
             )
             return org_id
 
+    def org_id(self, name: str) -> str | None:
+        row = self.db.execute("SELECT id FROM orgs WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
     def create_user(self, *, org_id: str, email: str, password_hash: str, role: str) -> str:
         user_id = new_id()
         try:

@@ -3,7 +3,7 @@
 The sync engine and the server's websocket handler speak to this interface only, so the same code
 runs over a real aiohttp websocket (``WebSocketTransport`` below, used by ``client.sync`` and
 ``server.sync_ws``) or a simulated channel with virtual time and injected faults
-(``client.simulate``). No I/O of its own: the adapter only forwards to the socket it is given.
+(``devtools.simulate``). No I/O of its own: the adapter only forwards to the socket it is given.
 
 Contract:
 * ``receive`` returns the next frame: ``bytes`` for a binary frame, ``str`` for a text frame, and

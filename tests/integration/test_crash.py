@@ -33,7 +33,7 @@ async def wedsync(env, *args, check=True):
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "client.cli",
+        "wedsync",
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -102,7 +102,7 @@ async def test_client_killed_mid_sync_then_resynced_stores_each_event_once(tmp_p
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "client.cli",
+            "wedsync",
             "client",
             "--profile",
             str(profile),

@@ -1,7 +1,7 @@
 import aiohttp
 
 from client.credentials import account_for
-from server.seed import seed_demo
+from devtools.seed import seed_demo
 from tests.conftest import start_server
 
 

@@ -1,9 +1,9 @@
 """The ROI report after a sync appends the new events to the kept frame; it must equal the report
 of a server that reads everything anew, and writes it was not told about must be picked up."""
 
+from devtools.seed import seed_demo
 from server import admin
 from server.reports import ReportService
-from server.seed import seed_demo
 from server.storage import SQLiteStorage
 from server.sync_ws import REPORTS
 from server.writer import Committed, EventsJob

@@ -117,7 +117,7 @@ def test_changes_after_a_cursor_are_read_by_index(tmp_path):
 
 
 def test_seeded_campaigns_are_logged_for_pulls_by_cursor(tmp_path):
-    from server.seed import seed_demo
+    from devtools.seed import seed_demo
 
     seed_demo(tmp_path, org="Org A", seed=1, suppliers=2, couples=5, campaigns=3, days=2)
     conn = sqlite3.connect(tmp_path / "server.sqlite")

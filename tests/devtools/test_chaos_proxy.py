@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from client.chaos_proxy import ChaosProxy, Faults, parse_address
 from client.store import Replica
 from client.sync import SyncEngine, SyncError
+from devtools.chaos_proxy import ChaosProxy, Faults, parse_address
 from tests.conftest import PASSWORD, USERS
 
 

@@ -18,10 +18,12 @@ had seen, what went over the network) with what the server and the replicas hold
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .world import Simulation
+from .history import concurrent_pairs
+
+#: a running ``devtools.simulate.world.Simulation`` (not imported: the world imports the checkers)
+Simulation = Any
 
 MAX_EXAMPLES = 5
 CONCURRENT_KINDS = ("concurrent_edit", "status_race")
@@ -155,8 +157,6 @@ def conflicts(sim: Simulation) -> dict[str, Any]:
 
 def check_conflicts(guarded: list[Any], records: list[dict[str, Any]]) -> dict[str, Any]:
     """``guarded``: the run's own ``GuardedRecord``s; ``records``: the server's conflicts."""
-    from .world import concurrent_pairs
-
     pairs = concurrent_pairs(guarded)
     field_of = {g.edit: (g.campaign, g.field) for g in guarded}
     expected: dict[tuple[str, str], set[frozenset[str]]] = {}

@@ -7,39 +7,10 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 MAX_DEVICES = 64
 MAX_STEPS = 1_000_000
-
-
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "simulate",
-        parents=[common],
-        help="simulate devices and a server under network faults, crashes and restarts",
-    )
-    p.add_argument("--seed", type=int, required=True, help="the same seed replays the same run")
-    p.add_argument("--devices", type=int, default=3)
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument(
-        "--check-every-step",
-        action="store_true",
-        help="also check safety (nothing twice, nothing invented) after every step",
-    )
-    p.add_argument(
-        "--workdir",
-        type=Path,
-        help="keep the SQLite files of the server and devices here (must be empty)",
-    )
-    p.add_argument(
-        "--real",
-        action="store_true",
-        help="real processes: the server and clients via the CLI, the chaos proxy "
-        "between them, SIGKILL at seeded random points",
-    )
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from client.cli import main
 from client.store import Replica
+from wedsync.cli import main
 
 
 def run(capsys, *args):
@@ -111,7 +111,7 @@ def test_login_without_a_keyring_says_so_and_names_the_fix(tmp_path):
         [
             sys.executable,
             "-m",
-            "client.cli",
+            "wedsync",
             "admin",
             "--data-dir",
             str(data),
@@ -131,7 +131,7 @@ def test_login_without_a_keyring_says_so_and_names_the_fix(tmp_path):
         [
             sys.executable,
             "-m",
-            "client.cli",
+            "wedsync",
             "server",
             "--data-dir",
             str(data),
@@ -148,7 +148,7 @@ def test_login_without_a_keyring_says_so_and_names_the_fix(tmp_path):
             [
                 sys.executable,
                 "-m",
-                "client.cli",
+                "wedsync",
                 "client",
                 "--profile",
                 str(tmp_path / "p"),
@@ -173,3 +173,17 @@ def test_login_without_a_keyring_says_so_and_names_the_fix(tmp_path):
     assert result.stderr.count("\n") == 1
     # a failed login leaves the profile as it was
     assert Replica(tmp_path / "p").get_setting("server_url") is None
+
+
+def test_every_command_is_routed_to_the_group_that_declares_it() -> None:
+    import argparse
+    import importlib
+
+    from wedsync.cli import GROUPS
+
+    declared = {}
+    for module in set(GROUPS.values()) - {"wedsync.cli"}:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub, argparse.ArgumentParser(add_help=False))
+        declared.update(dict.fromkeys(sub.choices, module))
+    assert {k: v for k, v in GROUPS.items() if v != "wedsync.cli"} == declared

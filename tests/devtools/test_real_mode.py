@@ -19,7 +19,7 @@ def test_real_processes_killed_at_random_points_lose_and_duplicate_nothing(tmp_p
         [
             sys.executable,
             "-m",
-            "client.cli",
+            "wedsync",
             "simulate",
             "--real",
             "--seed",

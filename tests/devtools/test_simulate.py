@@ -12,11 +12,11 @@ import sys
 import msgpack
 import pytest
 
-from client.cli import main
-from client.simulate import FAULT_KINDS, SimNetwork, simulate
-from client.simulate.network import UP
+from devtools.simulate import FAULT_KINDS, SimNetwork, simulate
+from devtools.simulate.network import UP
 from server.writer import EventsJob, PriorityWriter, _Queued
 from shared.protocol import messages as m
+from wedsync.cli import main
 
 CI_SEEDS = (1, 2, 3)
 CI_STEPS = 300
@@ -148,7 +148,7 @@ def test_same_seed_gives_the_same_json_across_processes_and_hash_seeds():
             [
                 sys.executable,
                 "-m",
-                "client.cli",
+                "wedsync",
                 "simulate",
                 "--seed",
                 "9",

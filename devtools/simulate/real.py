@@ -1,7 +1,7 @@
 """`wedsync simulate --real`: the scenario with real processes, the chaos proxy and SIGKILL.
 
-The server runs as ``python -m client.cli server`` and each device syncs with
-``python -m client.cli client --profile ... sync`` through a ``ChaosProxy`` on 127.0.0.1. This
+The server runs as ``python -m wedsync server`` and each device syncs with
+``python -m wedsync client --profile ... sync`` through a ``ChaosProxy`` on 127.0.0.1. This
 process plays the users: it captures events and edits campaigns in the profiles' SQLite files
 (as the desktop app would, beside a running sync), changes the proxy's faults, and kills sync
 processes and the server with SIGKILL at points drawn from the seed. At the end it heals the
@@ -31,12 +31,12 @@ from typing import Any
 
 import pycrdt
 
+from client.store import Replica
+from devtools.chaos_proxy import ChaosProxy, Faults
 from shared.protocol import campaign as schema
 
-from ..chaos_proxy import ChaosProxy, Faults
-from ..store import Replica
 from . import checkers
-from .world import GUARDED, KINDS, GuardedRecord
+from .history import GUARDED, KINDS, GuardedRecord
 
 PASSWORD = "simulated-password"
 PROCESS_TIMEOUT_S = 120.0
@@ -94,7 +94,7 @@ class RealRun:
 
     async def _cli(self, *args: str, **kwargs: Any) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "client.cli", *args, env=self.env, **kwargs
+            sys.executable, "-m", "wedsync", *args, env=self.env, **kwargs
         )
 
     async def _start_server(self) -> None:

@@ -303,24 +303,6 @@ async def _read_frame(reader: asyncio.StreamReader) -> tuple[bytes, int, bool]:
 # ---------------------------------------------------------------------- CLI
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "chaos-proxy",
-        parents=[common],
-        help="relay TCP/websocket traffic to a server with latency, loss, duplicates and cuts",
-    )
-    p.add_argument("--listen", required=True, help="HOST:PORT to accept devices on")
-    p.add_argument("--target", required=True, help="HOST:PORT of the server")
-    p.add_argument("--latency", type=float, default=0.0, help="ms added to each frame")
-    p.add_argument("--jitter", type=float, default=0.0, help="± ms of random extra latency")
-    p.add_argument("--loss", type=float, default=0.0, help="probability a data frame is dropped")
-    p.add_argument("--duplicate", type=float, default=0.0, help="probability a frame is sent twice")
-    p.add_argument("--reorder", type=float, default=0.0, help="probability a frame is held back")
-    p.add_argument("--cut-every", type=int, help="cut the connection mid-frame every N frames")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(handler=run_proxy)
-
-
 def faults_from_args(args: argparse.Namespace) -> Faults:
     return Faults(
         latency_ms=args.latency,

@@ -1,4 +1,4 @@
-from client.demo import _rounded
+from devtools.demo import _rounded
 
 
 def test_the_demo_prints_money_to_the_cent_and_fractions_to_four_places():

@@ -23,22 +23,23 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgpack
 import pycrdt
 
+from client.credentials import MemoryTokens, account_for
+from client.store import Replica
+from client.store.outbox import last_seq
+from client.sync import SyncEngine
 from shared.protocol import campaign as schema
 from shared.protocol import messages as m
 from shared.protocol.hlc import HybridClock
 from shared.protocol.kinds import EVENT_CLASSES, KNOWN_CHANNELS
 
-from ..credentials import MemoryTokens, account_for
-from ..store import Replica
-from ..store.outbox import last_seq
-from ..sync import SyncEngine
+from .history import GUARDED, KINDS, GuardedRecord, History, concurrent_pairs
 from .network import DOWN, UP, LinkConditions, SimEnd, SimNetwork
 from .vtime import InlineExecutor, VirtualTimeLoop
 
@@ -46,30 +47,8 @@ log = logging.getLogger(__name__)
 
 SERVER_URL = "http://server.sim"
 ORG = "Simulated Weddings"
-KINDS = tuple(sorted(EVENT_CLASSES))
-GUARDED = tuple(sorted(schema.GUARDED_FIELDS))
 TEXTS = schema.TEXT_FIELDS
 WORDS = ("barn", "fair", "May", "roses", "couples", "venue", "open day", "offer", "RSVP", "menu")
-
-
-@dataclass(frozen=True)
-class GuardedRecord:
-    campaign: str
-    field: str
-    edit: str
-    device: str
-    step: int
-    bases: tuple[str, ...]  # the edits of the field this replica had seen when it made this one
-
-
-@dataclass
-class History:
-    captured: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (device, kind)
-    guarded: list[GuardedRecord] = field(default_factory=list)
-    priority_violations: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)  # unexplained
-    explained_errors: Counter[str] = field(default_factory=Counter)
-    step_failures: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _ErrorLog(logging.Handler):
@@ -682,34 +661,6 @@ class Simulation:
             "checkers": results,
             "ok": all(r["status"] != "fail" for r in results),
         }
-
-
-def concurrent_pairs(edits: list[GuardedRecord]) -> list[tuple[str, str]]:
-    """Pairs of guarded edits of one campaign field of which neither had seen the other, from
-    the simulation's own record of what each replica had seen (its bases), transitively."""
-    by_field: dict[tuple[str, str], list[GuardedRecord]] = {}
-    for g in edits:
-        by_field.setdefault((g.campaign, g.field), []).append(g)
-    pairs = []
-    for group in by_field.values():
-        parents = {g.edit: g.bases for g in group}
-        seen = {g.edit: _ancestors(parents, g.bases) for g in group}
-        for i, a in enumerate(group):
-            for b in group[i + 1 :]:
-                if a.edit not in seen[b.edit] and b.edit not in seen[a.edit]:
-                    pairs.append((a.edit, b.edit))
-    return pairs
-
-
-def _ancestors(parents: dict[str, tuple[str, ...]], start: tuple[str, ...]) -> set[str]:
-    found: set[str] = set()
-    stack = list(start)
-    while stack:
-        edit = stack.pop()
-        if edit not in found:
-            found.add(edit)
-            stack.extend(parents.get(edit, ()))
-    return found
 
 
 FAULT_KINDS = (

@@ -21,24 +21,14 @@ from typing import Any
 
 from aiohttp import web
 
+from client.credentials import MemoryTokens
+from client.store import Replica
+from client.sync import SyncEngine
 from shared.protocol.kinds import EVENT_CLASSES
-
-from .credentials import MemoryTokens
-from .store import Replica
-from .sync import SyncEngine
 
 DEMO_PASSWORD = "wedsync-demo"
 DEMO_ORG = "Demo Weddings"
 CHANNELS = ("wedding_fair", "venue_visit", "instagram", "email", "referral", "paid_search")
-
-
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("demo", parents=[common], help="run the whole product on a local server")
-    p.add_argument("--data-dir", type=Path, help="keep the demo server and profiles here")
-    p.add_argument("--events", type=int, default=5_000, help="events each laptop captures offline")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--headless", action="store_true", help="do not open the desktop app")
-    p.set_defaults(handler=run_demo)
 
 
 def _free_port() -> int:
@@ -48,7 +38,7 @@ def _free_port() -> int:
 
 
 def _can_open_window() -> bool:
-    from .app_main import display_available
+    from client.app_main import display_available
 
     if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
         return False  # nobody would see the window
@@ -68,7 +58,7 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any] | int:
     if args.headless or not _can_open_window():
         return asyncio.run(_demo(base, args.events, args.seed))
     # The app and the demo's server share the app's event loop; the window opens on Anna's laptop.
-    from .app_main import open_app
+    from client.app_main import open_app
 
     tokens = MemoryTokens()
 
@@ -117,7 +107,8 @@ async def _demo(
     from server import admin
     from server.app import create_app
     from server.config import ServerConfig
-    from server.seed import seed_demo
+
+    from .seed import seed_demo
 
     rng = random.Random(seed)
     data_dir = base / "server"

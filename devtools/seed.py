@@ -7,16 +7,16 @@ same validation and insert path as synced events, in one transaction per priorit
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 from typing import Any
 
+from server.storage import SQLiteStorage
 from shared.analytics import generate
 from shared.protocol import campaign as schema
 from shared.protocol.events import validate_batch
 from shared.protocol.kinds import CONTACTS, EVENT_CLASSES
-
-from .storage import SQLiteStorage
 
 CHUNK = 50_000
 
@@ -120,3 +120,15 @@ def seed_demo(
         "truth": data.truth,
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def seed_demo_command(args: argparse.Namespace) -> dict[str, Any]:
+    return seed_demo(
+        args.data_dir,
+        org=args.org,
+        seed=args.seed,
+        suppliers=args.suppliers,
+        couples=args.couples,
+        campaigns=args.campaigns,
+        days=args.days,
+    )

@@ -1,0 +1,1 @@
+"""The console script `wedsync`: registers the client, server and dev-tool commands."""

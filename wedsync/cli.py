@@ -1,0 +1,149 @@
+"""The `wedsync` command: the composition root of one console script for the server, the
+headless client, the desktop app, analytics and the dev tools.
+
+Each group declares its arguments in a module of its own that imports nothing heavy
+(``client.cli``, ``server.cli``, ``devtools.cli``); a handler is named ``"module:function"`` and
+imported only when its command runs, so ``wedsync --help`` and a command of one side never load
+the other side's code.
+
+Errors go to stderr as one line (``wedsync: error [code]: reason``) with a non-zero exit code;
+``--json`` prints machine-readable output on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_ERROR = 1
+
+#: which module declares each command; a command line loads only its own group's module
+GROUPS = {
+    "server": "server.cli",
+    "admin": "server.cli",
+    "client": "client.cli",
+    "app": "client.cli",
+    "attribution": "client.cli",
+    "report": __name__,
+    "demo": "devtools.cli",
+    "simulate": "devtools.cli",
+    "chaos-proxy": "devtools.cli",
+    "seed-demo": "devtools.cli",
+}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with a known command first, only that command's group is
+    registered (and imported); otherwise every group, so help and errors list them all."""
+    command = next((a for a in (sys.argv[1:] if argv is None else argv) if a[:1] != "-"), None)
+    modules = [GROUPS[command]] if command in GROUPS else list(dict.fromkeys(GROUPS.values()))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON")
+    parser = argparse.ArgumentParser(
+        prog="wedsync", description="WedSync Marketing: offline-first campaigns, sync and analytics"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in modules:
+        if module == __name__:
+            _register_reports(sub, common)
+        else:
+            importlib.import_module(module).register(sub, common)
+    return parser
+
+
+def _register_reports(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    r = sub.add_parser("report", help="business-intelligence reports")
+    rsub = r.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+    p = rsub.add_parser(
+        "roi",
+        parents=[common],
+        help="the ROI report (attribution, viral, LTV/CAC, predictions, recommendations)",
+    )
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--profile", type=Path, help="ask the server this profile is logged in to")
+    where.add_argument("--data-dir", type=Path, help="read a server's data directory directly")
+    p.add_argument("--org", default="Demo Weddings", help="with --data-dir: the organisation")
+    p.add_argument("--from", dest="from_", metavar="ISO", help="start of the window")
+    p.add_argument("--to", metavar="ISO", help="end of the window (exclusive)")
+    p.set_defaults(handler=report_roi)
+
+
+def report_roi(args: argparse.Namespace) -> dict[str, Any]:
+    """From the server a profile is logged in to (the client), or from a server's data
+    directory (the server's code, no server running)."""
+    if args.profile is not None:
+        from client.commands import report_roi as from_server
+
+        return from_server(args)
+    from server.admin import report_roi as from_data_dir
+    from shared.protocol.events import ms_from_iso
+
+    return from_data_dir(
+        args.data_dir,
+        org=args.org,
+        from_ms=ms_from_iso(args.from_) if args.from_ else None,
+        to_ms=ms_from_iso(args.to) if args.to else None,
+    )
+
+
+def _handler(args: argparse.Namespace) -> Any:
+    handler = args.handler
+    if isinstance(handler, str):  # "module:function", imported now that its command runs
+        module, _, name = handler.partition(":")
+        handler = getattr(importlib.import_module(module), name)
+    return handler
+
+
+def _human(value: Any, indent: str = "") -> str:
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            if isinstance(item, dict | list) and item:
+                lines.append(f"{indent}{key}:")
+                lines.append(_human(item, indent + "  "))
+            else:
+                lines.append(f"{indent}{key}: {item}")
+        return "\n".join(lines)
+    if isinstance(value, list):
+        lines = []
+        for item in value:
+            if isinstance(item, dict | list) and item:
+                block = _human(item, indent + "  ")
+                lines.append(f"{indent}- " + block.lstrip())  # the first line carries the bullet
+            else:
+                lines.append(f"{indent}- {item}")
+        return "\n".join(lines)
+    return f"{indent}{value}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    try:
+        result = _handler(args)(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # every layer's known errors carry a code; anything else is a bug
+        code = getattr(exc, "code", None)
+        if code is None and not isinstance(exc, ValueError | OSError):
+            raise
+        message = getattr(exc, "message", None) or exc
+        print(f"wedsync: error [{code or type(exc).__name__}]: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    if isinstance(result, int):
+        return result
+    if result is not None:
+        if getattr(args, "json", False):
+            import json
+
+            print(json.dumps(result, indent=2, sort_keys=True, default=str))
+        else:
+            print(_human(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
