@@ -7,7 +7,6 @@ Handlers are named as ``"module:function"`` and imported when their command runs
 from __future__ import annotations
 
 import argparse
-import socket
 from pathlib import Path
 
 from . import analytics_cli, app_main
@@ -31,7 +30,7 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--server", required=True, help="server URL, e.g. http://127.0.0.1:8765")
     p.add_argument("--email", required=True)
     p.add_argument("--password", required=True)
-    p.add_argument("--device-name", default=socket.gethostname())
+    p.add_argument("--device-name", help="how admins see this device (default: the host name)")
     p.set_defaults(handler="client.commands:login")
 
     p = csub.add_parser("logout", parents=[common], help="forget this profile's device token")

@@ -7,16 +7,16 @@ console script (``wedsync.cli``) prints (``--json``) or formats.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.protocol.errors import ProtocolError
 from shared.protocol.events import ms_from_iso
 
-from .credentials import KeyringTokens, account_for
 from .store import InvalidInput, Replica
-from .sync import SyncEngine, SyncError
+
+if TYPE_CHECKING:  # the sync engine (aiohttp) and the keyring load only for commands that talk
+    from .sync import SyncEngine
 
 EVENT_FIELDS = {
     "id",
@@ -66,10 +66,15 @@ def _replica(args: argparse.Namespace) -> Replica:
 
 
 def _engine(args: argparse.Namespace) -> SyncEngine:
+    from .credentials import KeyringTokens
+    from .sync import SyncEngine
+
     return SyncEngine(_replica(args), tokens=KeyringTokens())
 
 
 def _run(engine: SyncEngine, coro_fn) -> Any:
+    import asyncio
+
     async def main() -> Any:
         try:
             return await coro_fn(engine)
@@ -92,6 +97,8 @@ def conflicts_resolve(args: argparse.Namespace) -> dict[str, Any]:
             body["value"] = json.loads(args.value)
         except json.JSONDecodeError:
             body["value"] = args.value  # plain text
+    from .sync import SyncError
+
     result = _api(args, "POST", f"/api/v1/conflicts/{args.id}/resolve", body)
     try:  # bring the resolution into this replica straight away; the next sync would anyway
         _run(_engine(args), lambda e: _sync(e))
@@ -103,12 +110,15 @@ def conflicts_resolve(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def login(args: argparse.Namespace) -> dict[str, Any]:
-    return _run(
-        _engine(args), lambda e: e.login(args.server, args.email, args.password, args.device_name)
-    )
+    import socket
+
+    name = args.device_name or socket.gethostname()
+    return _run(_engine(args), lambda e: e.login(args.server, args.email, args.password, name))
 
 
 def logout(args: argparse.Namespace) -> dict[str, Any]:
+    from .credentials import KeyringTokens, account_for
+
     replica = _replica(args)
     KeyringTokens().delete(account_for(replica.device_id))
     replica.set_setting("user_email", None)

@@ -12,23 +12,21 @@ from collections.abc import Callable
 from typing import Any
 
 import pycrdt
-import sqlite_utils
 
 from shared.protocol import campaign as schema
 
+from .db import Database
 from .errors import NotFound
 
 
-def load_doc(
-    db: sqlite_utils.Database, campaign_id: str, *, client_id: int | None = None
-) -> pycrdt.Doc:
+def load_doc(db: Database, campaign_id: str, *, client_id: int | None = None) -> pycrdt.Doc:
     row = db.execute("SELECT state FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
     if row is None:
         raise NotFound(f"no campaign {campaign_id} in this profile")
     return schema.doc_from_state(row[0], client_id=client_id)
 
 
-def save_doc(db: sqlite_utils.Database, campaign_id: str, doc: pycrdt.Doc) -> dict[str, Any]:
+def save_doc(db: Database, campaign_id: str, doc: pycrdt.Doc) -> dict[str, Any]:
     snap = schema.snapshot(doc)
     db.execute(
         "INSERT INTO campaigns (id, state, snapshot, updated_at_ms) VALUES (?, ?, ?, ?) "
@@ -55,7 +53,7 @@ def edit_doc(
     return doc.get_update(before), guarded
 
 
-def apply_update(db: sqlite_utils.Database, campaign_id: str, update: bytes) -> bool:
+def apply_update(db: Database, campaign_id: str, update: bytes) -> bool:
     """Merge a remote update; True if the campaign changed."""
     row = db.execute("SELECT state FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
     doc = schema.doc_from_state(row[0] if row else None)
@@ -68,14 +66,14 @@ def apply_update(db: sqlite_utils.Database, campaign_id: str, update: bytes) -> 
     return True
 
 
-def state_vectors(db: sqlite_utils.Database) -> dict[str, bytes]:
+def state_vectors(db: Database) -> dict[str, bytes]:
     vectors = {}
     for campaign_id, state in db.execute("SELECT id, state FROM campaigns"):
         vectors[campaign_id] = pycrdt.get_state(bytes(state))
     return vectors
 
 
-def snapshots(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def snapshots(db: Database) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT id, snapshot, updated_at_ms FROM campaigns ORDER BY updated_at_ms DESC"
     )

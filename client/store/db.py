@@ -1,132 +1,72 @@
 """Opening the replica's SQLite file: WAL, pragmas, and the schema migrations.
 
-One file per profile. Every migration runs in its own transaction (sqlite-utils ``Migrations``).
+One file per profile. Every migration runs in its own transaction (sqlite-utils ``Migrations``,
+in ``client.store.migrations``). The file's ``user_version`` records the schema it is at, so a
+current file opens without importing sqlite-utils: the headless CLI starts in well under 0.2 s.
 """
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from typing import Any
 
 from .errors import StoreError
 
-migrations = Migrations("wedsync.replica")
+#: the number of migrations in ``client.store.migrations``; a file at this version is current
+SCHEMA_VERSION = 3
 
 
-@migrations()
-def m001_initial(db: sqlite_utils.Database) -> None:
-    db.executescript(
-        """
-        CREATE TABLE events (
-            id TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            priority INTEGER NOT NULL,
-            occurred_at_ms INTEGER NOT NULL,
-            hlc INTEGER NOT NULL,
-            contact TEXT,
-            campaign TEXT,
-            channel TEXT,
-            value_cents INTEGER,
-            payload TEXT,
-            captured_at_ms INTEGER NOT NULL,
-            synced INTEGER NOT NULL DEFAULT 0
-        ) WITHOUT ROWID;
-        CREATE INDEX events_by_time ON events (occurred_at_ms);
-        -- The outbox: what has not been acked yet, drained by priority class then sequence.
-        CREATE TABLE outbox (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            priority INTEGER NOT NULL,
-            item_type TEXT NOT NULL,        -- 'event' | 'campaign'
-            item_id TEXT NOT NULL,          -- event id or campaign id
-            body BLOB NOT NULL,             -- packed event, or pycrdt update
-            meta BLOB                       -- campaign updates: packed edit metadata
-        );
-        CREATE INDEX outbox_by_priority ON outbox (priority, seq);
-        CREATE TABLE campaigns (
-            id TEXT PRIMARY KEY,
-            state BLOB NOT NULL,
-            snapshot TEXT NOT NULL,
-            updated_at_ms INTEGER NOT NULL
-        );
-        CREATE TABLE contacts (
-            email TEXT PRIMARY KEY,
-            fields TEXT NOT NULL,           -- {"field": value}
-            clocks TEXT NOT NULL            -- {"field": [hlc, device]}
-        );
-        -- Items the server refused for good (e.g. a role that may not capture): kept, never dropped.
-        CREATE TABLE rejected (
-            seq INTEGER PRIMARY KEY,
-            priority INTEGER NOT NULL,
-            item_type TEXT NOT NULL,
-            item_id TEXT NOT NULL,
-            body BLOB NOT NULL,
-            meta BLOB,
-            code TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            at_ms INTEGER NOT NULL
-        );
-        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE sync_log (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            at_ms INTEGER NOT NULL,
-            ok INTEGER NOT NULL,
-            summary TEXT NOT NULL
-        );
-        """
-    )
+class Database:
+    """The replica's connection: plain SQL, and ``atomic()`` for transactions that nest as
+    savepoints. Used from one thread at a time (the store's callers serialise access)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, parameters)
+
+    def executescript(self, script: str) -> sqlite3.Cursor:
+        return self.conn.executescript(script)
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """One transaction; inside another, a savepoint that rolls back alone."""
+        if self.conn.in_transaction:
+            name = f"replica_{secrets.token_hex(8)}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:  # an error may have ended the whole transaction
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
 
 
-@migrations()
-def m002_sync_state_from_the_outbox(db: sqlite_utils.Database) -> None:
-    """An event is synced when it is neither queued nor refused: derived from the outbox, so an
-    ack is one DELETE instead of a DELETE and an UPDATE of every acked event."""
-    db.executescript(
-        """
-        CREATE INDEX outbox_by_item ON outbox (item_id);
-        CREATE INDEX rejected_by_item ON rejected (item_id);
-        ALTER TABLE events DROP COLUMN synced;
-        """
-    )
-
-
-@migrations()
-def m003_outbox_keyed_by_class(db: sqlite_utils.Database) -> None:
-    """The outbox keyed by (priority, seq) without a rowid: draining a class reads one range of
-    the table and an ack deletes one range, instead of going through an index into the table.
-    An event row keeps the seq of its outbox row (``outbox_seq``), so its sync state is a key
-    lookup, and sequence numbers come from ``counters`` (one UPDATE per capture transaction)."""
-    for statement in (
-        """CREATE TABLE outbox_by_class (
-            priority INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
-            item_type TEXT NOT NULL,        -- 'event' | 'campaign'
-            item_id TEXT NOT NULL,          -- event id or campaign id
-            body BLOB NOT NULL,             -- packed event, or pycrdt update
-            meta BLOB,                      -- campaign updates: packed edit metadata
-            PRIMARY KEY (priority, seq)
-        ) WITHOUT ROWID""",
-        "INSERT INTO outbox_by_class (priority, seq, item_type, item_id, body, meta) "
-        "SELECT priority, seq, item_type, item_id, body, meta FROM outbox",
-        "ALTER TABLE events ADD COLUMN outbox_seq INTEGER",
-        "UPDATE events SET outbox_seq = coalesce("
-        "(SELECT seq FROM outbox o WHERE o.item_id = events.id AND o.item_type = 'event'), "
-        "(SELECT seq FROM rejected j WHERE j.item_id = events.id AND j.item_type = 'event'))",
-        "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-        "INSERT INTO counters (name, value) SELECT 'outbox_seq', max("
-        "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0), "
-        "coalesce((SELECT max(seq) FROM rejected), 0), "
-        "coalesce((SELECT max(seq) FROM outbox), 0))",
-        "DROP TABLE outbox",
-        "ALTER TABLE outbox_by_class RENAME TO outbox",
-        "DROP INDEX rejected_by_item",
-    ):
-        db.execute(statement)
-
-
-def open_database(path: Path) -> sqlite_utils.Database:
+def open_database(path: Path) -> Database:
     """Open (creating if needed) and migrate the replica at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -135,8 +75,19 @@ def open_database(path: Path) -> sqlite_utils.Database:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA cache_size=-65536")
-        db = sqlite_utils.Database(conn)
-        migrations.apply(db)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"the local store {path} was written by a newer WedSync (schema {version}, "
+                f"this version knows {SCHEMA_VERSION}); upgrade the app"
+            )
+        if version < SCHEMA_VERSION:
+            from . import migrations
+
+            migrations.apply(conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db = Database(conn)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open the local store {path}: {exc}") from exc
     return db

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import msgpack
-import sqlite_utils
 
 from shared.protocol.kinds import PRIORITY_CLASSES
+
+from .db import Database
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class UpdateBatch:
     updates: list[tuple[str, bytes, dict]]  # (campaign id, pycrdt update, edit metadata)
 
 
-def reserve_seqs(db: sqlite_utils.Database, count: int) -> int:
+def reserve_seqs(db: Database, count: int) -> int:
     """Reserve ``count`` consecutive outbox sequence numbers; returns the first. Call inside the
     transaction that enqueues them (SQLite serialises writers, also across processes)."""
     last = db.execute(
@@ -38,12 +39,12 @@ def reserve_seqs(db: sqlite_utils.Database, count: int) -> int:
     return last - count + 1
 
 
-def last_seq(db: sqlite_utils.Database) -> int:
+def last_seq(db: Database) -> int:
     """The highest sequence number handed out so far."""
     return db.execute("SELECT value FROM counters WHERE name = 'outbox_seq'").fetchone()[0]
 
 
-def enqueue_events(db: sqlite_utils.Database, items: list[tuple[int, int, str, bytes]]) -> None:
+def enqueue_events(db: Database, items: list[tuple[int, int, str, bytes]]) -> None:
     """Queue (priority, seq, event id, packed event) rows, seqs from ``reserve_seqs``."""
     db.conn.executemany(
         "INSERT INTO outbox (priority, seq, item_type, item_id, body) VALUES (?, ?, 'event', ?, ?)",
@@ -52,7 +53,7 @@ def enqueue_events(db: sqlite_utils.Database, items: list[tuple[int, int, str, b
 
 
 def enqueue_update(
-    db: sqlite_utils.Database, priority: int, campaign_id: str, update: bytes, meta: dict
+    db: Database, priority: int, campaign_id: str, update: bytes, meta: dict
 ) -> None:
     db.execute(
         "INSERT INTO outbox (priority, seq, item_type, item_id, body, meta) "
@@ -67,9 +68,7 @@ def enqueue_update(
     )
 
 
-def next_events(
-    db: sqlite_utils.Database, priority: int, after_seq: int, limit: int
-) -> EventBatch | None:
+def next_events(db: Database, priority: int, after_seq: int, limit: int) -> EventBatch | None:
     rows = db.execute(
         "SELECT seq, body FROM outbox WHERE priority = ? AND item_type = 'event' AND seq > ? "
         "ORDER BY seq LIMIT ?",
@@ -80,9 +79,7 @@ def next_events(
     return EventBatch(priority, rows[0][0], rows[-1][0], [r[1] for r in rows])
 
 
-def next_updates(
-    db: sqlite_utils.Database, priority: int, after_seq: int, limit: int
-) -> UpdateBatch | None:
+def next_updates(db: Database, priority: int, after_seq: int, limit: int) -> UpdateBatch | None:
     rows = db.execute(
         "SELECT seq, item_id, body, meta FROM outbox WHERE priority = ? AND item_type = 'campaign' "
         "AND seq > ? ORDER BY seq LIMIT ?",
@@ -94,9 +91,7 @@ def next_updates(
     return UpdateBatch(rows[0][0], rows[-1][0], updates)
 
 
-def ack(
-    db: sqlite_utils.Database, priority: int, item_type: str, first_seq: int, last_seq: int
-) -> int:
+def ack(db: Database, priority: int, item_type: str, first_seq: int, last_seq: int) -> int:
     """Drop acked rows; returns how many left the outbox (their events now count as synced)."""
     cursor = db.execute(
         "DELETE FROM outbox WHERE priority = ? AND item_type = ? AND seq BETWEEN ? AND ?",
@@ -106,7 +101,7 @@ def ack(
 
 
 def reject(
-    db: sqlite_utils.Database,
+    db: Database,
     priority: int,
     item_type: str,
     first_seq: int,
@@ -130,7 +125,7 @@ def reject(
     return cursor.rowcount
 
 
-def depths(db: sqlite_utils.Database) -> dict[int, int]:
+def depths(db: Database) -> dict[int, int]:
     counts = dict.fromkeys(PRIORITY_CLASSES, 0)
     for priority, count in db.execute("SELECT priority, count(*) FROM outbox GROUP BY priority"):
         counts[priority] = count

@@ -8,30 +8,51 @@ several threads: one connection, serialised by a lock. It has no Qt and no netwo
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import msgpack
-import pycrdt
 
-from shared.protocol import campaign as schema
 from shared.protocol.errors import ProtocolError
 from shared.protocol.events import Event, event_from_wire
 from shared.protocol.hlc import HybridClock
 from shared.protocol.ids import is_id, new_id
 from shared.protocol.kinds import CAMPAIGN_UPDATE_CLASS
 
-from . import campaigns as docs
 from . import outbox
 from .db import open_database
 from .errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    import pycrdt
+
+
+def _lazy(name: str) -> ModuleType:
+    """``name``, executed on first attribute access: campaign docs need pycrdt (~0.1 s to
+    import), which commands that only read the queue or capture events never touch."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+schema = _lazy("shared.protocol.campaign")
+docs = _lazy("client.store.campaigns")
 
 DB_FILENAME = "replica.sqlite"
 PULL_CURSOR = "pull_cursor"  # settings key of the change cursor (see ``SyncEngine.pull``)

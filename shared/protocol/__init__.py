@@ -3,24 +3,49 @@
 Pure Python, no I/O. Both the server and the client import it; it imports neither.
 """
 
-from .campaign import (
-    CAMPAIGN_TYPES,
-    FIELDS,
-    GUARDED_FIELDS,
-    STATUSES,
-    GuardedEdit,
-    doc_from_state,
-    new_doc,
-    parse_value,
-    set_field,
-    snapshot,
-)
-from .errors import ErrorCode, ProtocolError
-from .events import Event, event_from_wire, iso_from_ms, ms_from_iso
-from .hlc import HybridClock
-from .ids import is_id, new_id
-from .kinds import EVENT_CLASSES, EVENT_KINDS, PRIORITY_CLASSES, PriorityClass, priority_of
-from .messages import MAX_FRAME_BYTES, PROTOCOL_VERSION, MsgType, decode_frame
+import importlib
+from typing import Any
+
+#: each public name and the submodule that defines it: loaded on first use (PEP 562), so a
+#: command that needs ids and kinds does not load pycrdt or msgspec
+_SUBMODULE = {
+    "CAMPAIGN_TYPES": "campaign",
+    "EVENT_CLASSES": "kinds",
+    "EVENT_KINDS": "kinds",
+    "ErrorCode": "errors",
+    "Event": "events",
+    "FIELDS": "campaign",
+    "GUARDED_FIELDS": "campaign",
+    "GuardedEdit": "campaign",
+    "HybridClock": "hlc",
+    "MAX_FRAME_BYTES": "messages",
+    "MsgType": "messages",
+    "PRIORITY_CLASSES": "kinds",
+    "PROTOCOL_VERSION": "messages",
+    "PriorityClass": "kinds",
+    "ProtocolError": "errors",
+    "STATUSES": "campaign",
+    "decode_frame": "messages",
+    "doc_from_state": "campaign",
+    "event_from_wire": "events",
+    "is_id": "ids",
+    "iso_from_ms": "events",
+    "ms_from_iso": "events",
+    "new_doc": "campaign",
+    "new_id": "ids",
+    "parse_value": "campaign",
+    "priority_of": "kinds",
+    "set_field": "campaign",
+    "snapshot": "campaign",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _SUBMODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "CAMPAIGN_TYPES",

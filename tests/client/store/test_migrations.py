@@ -6,7 +6,7 @@ import msgpack
 import sqlite_utils
 
 from client.store import Replica
-from client.store.db import migrations
+from client.store.migrations import migrations
 from shared.protocol.events import Event
 from shared.protocol.ids import new_id
 
@@ -64,3 +64,44 @@ def test_the_outbox_migration_keeps_queue_refusals_and_sync_state(tmp_path):
     replica.ack(1, "event", 0, 10)
     synced = {e["id"]: e["synced"] for e in replica.recent_events()}
     assert synced[events[1].id] and synced[new.id] and not synced[events[3].id]
+
+
+def test_the_schema_version_counts_every_migration():
+    from client.store import db
+    from client.store import migrations as replica_migrations
+
+    assert db.SCHEMA_VERSION == replica_migrations.registered()
+
+
+def test_a_current_replica_opens_without_the_migration_code(tmp_path):
+    """The second open of a profile reads user_version and skips sqlite-utils altogether."""
+    import subprocess
+    import sys
+
+    Replica(tmp_path / "p").close()
+    code = (
+        "import sys; from client.store import Replica; Replica(sys.argv[1]).close(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('sqlite_utils', "
+        "'client.store.migrations'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "p")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_replica_from_a_newer_version_is_refused_with_a_clear_error(tmp_path):
+    import pytest
+
+    from client.store import StoreError
+
+    Replica(tmp_path / "p").close()
+    conn = sqlite3.connect(tmp_path / "p" / "replica.sqlite")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError, match="newer WedSync"):
+        Replica(tmp_path / "p")
