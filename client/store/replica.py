@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
+from shared.protocol.contacts import merge_fields
 from shared.protocol.errors import ProtocolError
 from shared.protocol.events import Event, event_from_wire
 from shared.protocol.hlc import HybridClock
@@ -436,10 +437,7 @@ class Replica:
             "SELECT fields, clocks FROM contacts WHERE email = ?", (email,)
         ).fetchone()
         current, clocks = (json.loads(row[0]), json.loads(row[1])) if row else ({}, {})
-        for key, value in fields.items():
-            if tuple(clocks.get(key, (0, ""))) < (hlc, device):
-                current[key] = value
-                clocks[key] = [hlc, device]
+        merge_fields(current, clocks, fields, hlc=hlc, device_id=device)
         self.db.execute(
             "INSERT INTO contacts (email, fields, clocks) VALUES (?, ?, ?) ON CONFLICT(email) "
             "DO UPDATE SET fields = excluded.fields, clocks = excluded.clocks",
