@@ -102,12 +102,12 @@ async def device(tmp: Path, name: str, url: str) -> tuple[SyncEngine, dict[str, 
     engine = SyncEngine(Replica(tmp / name), tokens=MemoryTokens(), timeout_s=300)
     await engine.login(url, "bench@x.test", PASSWORD, name)
     counts = {"sent": 0, "received": 0}
-    connect = engine._ws_connect
+    connect = engine.ws_connect
 
     async def connector(ws_url: str):
         return Counting(await connect(ws_url), counts)
 
-    engine._connector = connector
+    engine.connector = connector
     return engine, counts
 
 

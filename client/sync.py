@@ -122,7 +122,7 @@ class _Session:
                 data = await self.ws.receive()
                 if not isinstance(data, bytes):
                     break
-                await self._dispatch(m.decode_frame(data))
+                await self.dispatch(m.decode_frame(data))
             self._fail(SyncError(f"server closed the connection ({self.ws.close_code})"))
         except ProtocolError as exc:
             self._fail(SyncError(f"server sent an invalid frame: {exc.message}"))
@@ -136,7 +136,8 @@ class _Session:
             if fut is not None and not fut.done():
                 fut.set_exception(pending or exc)
 
-    async def _dispatch(self, frame: dict[str, Any]) -> None:
+    async def dispatch(self, frame: dict[str, Any]) -> None:
+        """Act on one decoded frame from the server (the reader calls this for each frame)."""
         kind = frame["t"]
         if kind == m.MsgType.ACK:
             fut = self._settle(frame["b"])
@@ -215,9 +216,10 @@ class SyncEngine:
         executor: Executor | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        """``connector`` opens the sync connection (default: an aiohttp websocket); ``executor``
-        runs replica work (default: one worker thread); ``rng`` draws the reconnect jitter. The
-        simulator passes its own three to run the engine on virtual time, deterministically."""
+        """``connector`` opens the sync connection (default: ``ws_connect``, an aiohttp
+        websocket); ``executor`` runs replica work (default: one worker thread); ``rng`` draws
+        the reconnect jitter. The simulator passes its own three to run the engine on virtual
+        time, deterministically."""
         self.replica = replica
         self.tokens = tokens
         self.batch_size = batch_size
@@ -227,10 +229,15 @@ class SyncEngine:
         #: observers of the push: callback(step, priority, item_type, items) with step "sent" or
         #: "acked" (the app's sync log, tests of the priority order)
         self.trace: list[Callable[[str, int, str, int], None]] = []
+        #: observers of the live loop (``run_forever``): callback(reason) each time it starts to
+        #: wait, reason "offline" (until the profile goes online), "caught_up" (connected, all
+        #: sent, until something changes) or "retry" (backoff after a failure)
+        self.live_waits: list[Callable[[str], None]] = []
         self._executor = executor or ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="wedsync-replica"
         )
-        self._connector = connector or self._ws_connect
+        #: opens the sync connection; replace it to put something between engine and server
+        self.connector: Connector = connector or self.ws_connect
         self._rng = rng
         #: the tester's network control (online / offline / flaky), consulted on every connect
         self.network: NetworkConditions | None = None
@@ -329,7 +336,7 @@ class SyncEngine:
         if network is not None and network.offline:
             raise OfflineError("the network is switched off (tester control)")
         try:
-            ws = await self._connector(ws_url)
+            ws = await self.connector(ws_url)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise SyncError(f"cannot reach {url}: {exc}") from None
         if network is not None:
@@ -354,7 +361,8 @@ class SyncEngine:
         await self.run_db(self.replica.observe_server_time, frame.get("now"))
         return _Session(self, ws)
 
-    async def _ws_connect(self, ws_url: str) -> Transport:
+    async def ws_connect(self, ws_url: str) -> Transport:
+        """The default connector: an aiohttp websocket to ``ws_url``."""
         ws = await self._client().ws_connect(
             ws_url, compress=0, max_msg_size=m.MAX_FRAME_BYTES * 4, heartbeat=30
         )
@@ -506,6 +514,7 @@ class SyncEngine:
         try:
             while not stop.is_set():
                 if await self._offline():
+                    self._live_wait("offline")
                     await _wait_any(stop, changed, timeout_s=poll_s)
                     changed.clear()
                     continue
@@ -516,6 +525,7 @@ class SyncEngine:
                 except SyncError as exc:
                     if on_report:
                         on_report(exc)
+                    self._live_wait("retry")
                     await _wait_any(stop, timeout_s=next(delays))
                     continue
                 try:
@@ -526,6 +536,7 @@ class SyncEngine:
                         await self._record(ok=True, summary=report.to_dict())
                         if on_report:
                             on_report(report)
+                        self._live_wait("caught_up")
                         await _wait_any(stop, changed, session.failure, timeout_s=30)
                         if session.failure.done():
                             session.failure.result()
@@ -533,11 +544,16 @@ class SyncEngine:
                     await self._record(ok=False, summary={"error": str(exc)})
                     if on_report:
                         on_report(exc)
+                    self._live_wait("retry")
                     await _wait_any(stop, timeout_s=next(delays))
                 finally:
                     await session.close()
         finally:
             unsubscribe()
+
+    def _live_wait(self, reason: str) -> None:
+        for observer in self.live_waits:
+            observer(reason)
 
 
 async def _wait_any(*waitables: Any, timeout_s: float) -> None:

@@ -5,7 +5,6 @@ import asyncio
 from aiohttp import web
 
 from client.store import Replica
-from client.sync import SyncReport
 from server.app import create_app
 from server.config import ServerConfig
 from tests.conftest import start_server
@@ -19,21 +18,22 @@ async def test_live_engine_reconnects_when_the_server_comes_back_and_honours_off
 
     engine.replica.capture(kind="conversion", value_cents=100)
     reports: list = []
+    failed = asyncio.Event()
     synced = asyncio.Event()
+    parked_offline = asyncio.Event()  # set each time the live loop starts to wait offline
 
     def on_report(item):
         reports.append(item)
-        if isinstance(item, SyncReport) and engine.replica.queue_depths()[0] == 0:
+        if isinstance(item, Exception):
+            failed.set()
+        elif engine.replica.queue_depths()[0] == 0:
             synced.set()
 
+    engine.live_waits.append(lambda reason: reason == "offline" and parked_offline.set())
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run_forever(stop, on_report=on_report))
     try:
-        for _ in range(200):  # failures are reported while the server is down
-            if any(isinstance(r, Exception) for r in reports):
-                break
-            await asyncio.sleep(0.01)
-        assert any(isinstance(r, Exception) for r in reports)
+        await asyncio.wait_for(failed.wait(), 10)  # failures are reported while the server is down
         runner = web.AppRunner(create_app(ServerConfig(data_dir=server.data_dir, port=port)))
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -41,10 +41,13 @@ async def test_live_engine_reconnects_when_the_server_comes_back_and_honours_off
         assert server.stats()["events"]["total"] == 1
 
         # offline: captures stay queued while the live loop runs
+        # (each wait below can only end once the loop has looked again, after the write)
         engine.replica.set_offline(True)
-        await asyncio.sleep(0.2)
+        parked_offline.clear()
+        await asyncio.wait_for(parked_offline.wait(), 10)  # the loop saw the switch
         engine.replica.capture(kind="touchpoint", channel="email")
-        await asyncio.sleep(0.5)
+        parked_offline.clear()
+        await asyncio.wait_for(parked_offline.wait(), 10)  # and the capture, and kept waiting
         assert engine.replica.queue_depths()[0] == 1
         assert server.stats()["events"]["total"] == 1
         synced.clear()

@@ -39,12 +39,12 @@ class Recording:
 
 def record(engine):
     sent, received = [], []
-    connect = engine._ws_connect
+    connect = engine.connector
 
     async def connector(url):
         return Recording(await connect(url), sent, received)
 
-    engine._connector = connector
+    engine.connector = connector
     return sent, received
 
 
@@ -176,11 +176,11 @@ async def test_a_device_keeps_its_cursor_when_an_answer_is_incomplete(server):
     try:
         session.pull_items = 0
         session.pull_waiter = None  # a DOCS done frame that answers no pull of this session
-        await session._dispatch(m.decode_frame(m.docs([], done=True, cursor=cursor + 5, items=0)))
+        await session.dispatch(m.decode_frame(m.docs([], done=True, cursor=cursor + 5, items=0)))
         assert a.replica.pull_cursor() == cursor
         session.pull_waiter = asyncio.get_running_loop().create_future()
         session.pull_items = 0  # one of two items of the answer was lost
-        await session._dispatch(m.decode_frame(m.docs([], done=True, cursor=cursor + 5, items=1)))
+        await session.dispatch(m.decode_frame(m.docs([], done=True, cursor=cursor + 5, items=1)))
         assert a.replica.pull_cursor() == cursor
     finally:
         await session.close()

@@ -6,25 +6,39 @@ import asyncio
 
 import pytest
 
-from client.sync import SyncError, WebSocketTransport
+from client.sync import SyncError
 from shared.protocol import messages as m
+from shared.protocol.transport import Transport
 
 
-class HelloAgainTransport(WebSocketTransport):
-    """Sends a second HELLO right after the first PUSH: the server refuses the connection with
-    an ERROR that carries no batch id while batches are in flight."""
+class HelloAgainTransport:
+    """Sends the HELLO a second time right after the first PUSH: the server refuses the
+    connection with an ERROR that carries no batch id while batches are in flight."""
 
-    def __init__(self, ws, token: str, device_id: str) -> None:
-        super().__init__(ws)
-        self.hello = m.hello(token=token, device_id=device_id)
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.hello: bytes | None = None
         self.pushes = 0
 
+    @property
+    def close_code(self) -> int | None:
+        return self.inner.close_code
+
     async def send_bytes(self, data: bytes) -> None:
-        await super().send_bytes(data)
-        if m.decode_frame(data)["t"] == m.MsgType.PUSH:
+        await self.inner.send_bytes(data)
+        kind = m.decode_frame(data)["t"]
+        if kind == m.MsgType.HELLO:
+            self.hello = data
+        elif kind == m.MsgType.PUSH:
             self.pushes += 1
             if self.pushes == 1:
-                await super().send_bytes(self.hello)
+                await self.inner.send_bytes(self.hello)
+
+    async def receive(self, timeout_s: float | None = None) -> bytes | str | None:
+        return await self.inner.receive(timeout_s)
+
+    async def close(self, *, code: int = 1000, message: bytes = b"") -> bool:
+        return await self.inner.close(code=code, message=message)
 
 
 async def test_connection_level_refusal_does_not_reject_batches_in_flight(server):
@@ -33,18 +47,16 @@ async def test_connection_level_refusal_does_not_reject_batches_in_flight(server
     a.replica.capture_many(
         [a.replica.make_event(kind="touchpoint", channel="email") for _ in range(200)]
     )
-    _, token = a._token()
-    plain = a._connector
+    plain = a.connector
 
-    async def connect(url: str):
-        ws = await a._client().ws_connect(url, compress=0)
-        return HelloAgainTransport(ws, token, a.replica.device_id)
+    async def connect(url: str) -> Transport:
+        return HelloAgainTransport(await plain(url))
 
-    a._connector = connect
+    a.connector = connect
     with pytest.raises(SyncError):
         await a.sync_once()
     assert a.replica.rejected_count() == 0  # in-flight batches were not refused: kept queued
-    a._connector = plain
+    a.connector = plain
     await a.sync_once()
     assert server.stats()["events"]["total"] == 200
     assert a.replica.queue_depths()[0] == 0
@@ -76,7 +88,7 @@ async def test_live_sync_survives_a_server_that_never_answers_hello(server):
             retried.set()
         return Silent()
 
-    a._connector = connect
+    a.connector = connect
     stop = asyncio.Event()
     reports = []
     loop_task = asyncio.create_task(a.run_forever(stop, on_report=reports.append))
