@@ -1,6 +1,7 @@
 """``wedsync attribution PATHS.csv``: the attribution models on an aggregated path file.
 
-Library errors become one line on stderr and a non-zero exit code: 2 for a bad file or bad
+Library errors become one line on stderr in the console script's format
+(``wedsync: error [code]: message``) and a non-zero exit code: 2 for a bad file or bad
 arguments, 1 for a missing or unreadable file.
 """
 
@@ -29,31 +30,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_attribution)
 
 
+def _error(code: str, message: str, exit_code: int = EXIT_BAD_INPUT) -> int:
+    """The console script's one error format (``wedsync: error [code]: message``)."""
+    print(f"wedsync: error [{code}]: {message}", file=sys.stderr)
+    return exit_code
+
+
 def run_attribution(args: argparse.Namespace) -> int:
     from shared.analytics import MODELS, AnalyticsError, parse_paths, run_models
 
     if args.model not in (*MODELS, "all"):
-        print(
-            f"wedsync attribution: --model {args.model!r} is not one of "
-            f"{', '.join((*MODELS, 'all'))}",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
+        models = ", ".join((*MODELS, "all"))
+        return _error("bad_request", f"--model {args.model!r} is not one of {models}")
     try:
         with open(args.paths_csv, encoding="utf-8-sig") as fh:
             text = fh.read()
     except OSError as exc:
-        print(f"wedsync attribution: cannot read {args.paths_csv}: {exc.strerror}", file=sys.stderr)
-        return EXIT_IO
+        return _error("unreadable_file", f"cannot read {args.paths_csv}: {exc.strerror}", EXIT_IO)
+    except UnicodeDecodeError:
+        return _error("bad_request", f"{args.paths_csv} is not UTF-8 text")
     if not 1 <= args.order <= 4:
-        print("wedsync attribution: --order must be between 1 and 4", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _error("bad_request", "--order must be between 1 and 4")
     try:
         paths = parse_paths(text, sep=args.sep)
         credits = run_models(paths, "all" if args.model == "all" else args.model, order=args.order)
     except AnalyticsError as exc:
-        print(f"wedsync attribution: {args.paths_csv}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _error(exc.code, f"{args.paths_csv}: {exc}")
     if args.json:
         out = {
             name: {"credit": c.as_dict(), **({"details": c.extra} if c.extra else {})}

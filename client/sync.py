@@ -51,6 +51,38 @@ class SyncError(Exception):
     code = "sync_failed"
 
 
+class BadServerURL(SyncError):
+    code = "bad_server_url"
+
+
+def server_base_url(text: str) -> str:
+    """The server's base URL from what a person typed: ``http(s)://host[:port][/prefix]``, or
+    ``host:port`` / ``host`` meaning http. Anything else is refused, saying what is wrong."""
+    from urllib.parse import urlsplit
+
+    raw = text.strip()
+    if not raw:
+        raise BadServerURL("the server URL is empty; for example http://127.0.0.1:8765")
+    if "://" not in raw:
+        raw = "http://" + raw  # host:port, as people type it
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https"):
+        raise BadServerURL(
+            f"{text!r}: the server URL must start with http:// or https://, not {parts.scheme}://"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise BadServerURL(f"{text!r}: the port is not a number between 0 and 65535") from None
+    if not parts.hostname:
+        raise BadServerURL(f"{text!r} names no host; for example http://127.0.0.1:8765")
+    if parts.query or parts.fragment:
+        raise BadServerURL(f"{text!r}: a server URL has no ?query or #fragment")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
 class OfflineError(SyncError):
     code = "offline"
 
@@ -261,7 +293,7 @@ class SyncEngine:
 
     async def login(self, server_url: str, email: str, password: str, device_name: str) -> dict:
         """Log in, keep the device token in the token store, remember server and user."""
-        url = server_url.rstrip("/")
+        url = server_base_url(server_url)
         body = {
             "email": email,
             "password": password,

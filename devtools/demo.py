@@ -13,7 +13,9 @@ import importlib.util
 import json
 import os
 import random
+import shutil
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,14 +39,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _can_open_window() -> bool:
+def _why_no_window() -> str | None:
+    """Why the demo cannot open the app here (None: it can)."""
     from client.app_main import display_available
 
     if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
-        return False  # nobody would see the window
+        return f"QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} shows no window (--headless)"
     if not display_available():
-        return False
-    return importlib.util.find_spec("PySide6") is not None
+        return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set); --headless skips it"
+    if importlib.util.find_spec("PySide6") is None:
+        return "PySide6 is not installed: pip install 'wedsync-marketing[app]'"
+    return None
 
 
 def run_demo(args: argparse.Namespace) -> dict[str, Any] | int:
@@ -55,8 +60,22 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any] | int:
     else:
         base = args.data_dir
         base.mkdir(parents=True, exist_ok=True)
-    if args.headless or not _can_open_window():
-        return asyncio.run(_demo(base, args.events, args.seed))
+    try:
+        return _run_demo(args, base)
+    finally:
+        if args.data_dir is None:  # a throwaway demo leaves nothing behind; --data-dir keeps it
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def _run_demo(args: argparse.Namespace, base: Path) -> dict[str, Any] | int:
+    why_no_window = None if args.headless else _why_no_window()
+    if why_no_window is not None:
+        print(f"wedsync demo: not opening the desktop app: {why_no_window}", file=sys.stderr)
+    if args.headless or why_no_window is not None:
+        summary = asyncio.run(_demo(base, args.events, args.seed))
+        if args.data_dir is None:
+            summary["data_dir"] = "(removed after the demo; --data-dir DIR keeps it)"
+        return summary
     # The app and the demo's server share the app's event loop; the window opens on Anna's laptop.
     from client.app_main import open_app
 

@@ -48,9 +48,44 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
 
     async def main() -> None:
         task = asyncio.create_task(serve(config, ready=ready))
-        await ready.wait()
+        waiting = asyncio.create_task(ready.wait())
+        # Start-up fails in the serving task (port taken, data dir unreadable, bad migration):
+        # wait for whichever comes first, so a failure ends the command at once.
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.is_set():
+            waiting.cancel()
+            try:
+                await task
+            except OSError as exc:
+                raise StartupError.from_os_error(exc, host=args.host, port=args.port) from None
+            except Exception as exc:  # e.g. a data dir that is not a database, a bad migration
+                logging.getLogger("wedsync.server").debug("start-up failed", exc_info=True)
+                raise StartupError("startup_failed", f"cannot start: {exc}") from None
+            return
         print(f"wedsync server listening on http://{args.host}:{args.port}", flush=True)
         await task
 
     asyncio.run(main())
     return None
+
+
+class StartupError(Exception):
+    """The server could not start; ``code`` says why in one word."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, *, host: str, port: int) -> StartupError:
+        import errno
+
+        if exc.errno == errno.EADDRINUSE:
+            return cls("address_in_use", f"{host}:{port} is in use")
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return cls("address_unavailable", f"{host} is not an address of this machine")
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            where = exc.filename or f"{host}:{port}"
+            return cls("permission_denied", f"permission denied: {where}")
+        return cls("startup_failed", f"cannot start: {exc.strerror or exc}")

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 EXIT_ERROR = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by it
 
 #: which module declares each command; a command line loads only its own group's module
 GROUPS = {
@@ -120,12 +122,25 @@ def _human(value: Any, indent: str = "") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (``wedsync ... | head``): stop quietly, as other Unix tools do;
+        # stdout goes to /dev/null so the interpreter's final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         result = _handler(args)(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise  # not an error of the command: see main()
     except Exception as exc:  # every layer's known errors carry a code; anything else is a bug
         code = getattr(exc, "code", None)
         if code is None and not isinstance(exc, ValueError | OSError):

@@ -187,3 +187,82 @@ def test_every_command_is_routed_to_the_group_that_declares_it() -> None:
         importlib.import_module(module).register(sub, argparse.ArgumentParser(add_help=False))
         declared.update(dict.fromkeys(sub.choices, module))
     assert {k: v for k, v in GROUPS.items() if v != "wedsync.cli"} == declared
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
+    """`wedsync ... | head`: no traceback, the shell's SIGPIPE status, as other Unix tools."""
+    import sys
+
+    profile = tmp_path / "p"
+    replica = Replica(profile)
+    replica.capture_many(
+        [replica.make_event(kind="lead", contact=f"c{i}@x.test") for i in range(2000)]
+    )
+    replica.close()
+    code = (
+        "import sys; from wedsync.cli import main; "
+        "rc = main(['client', '--profile', sys.argv[1], 'status', '--json']); "
+        "[main(['client', '--profile', sys.argv[1], 'status']) for _ in range(200)]; "
+        "sys.exit(rc)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(profile)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.read(10)
+    proc.stdout.close()  # the reader goes away while the command is still writing
+    _, err = proc.communicate(timeout=60)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err
+    assert proc.returncode == 141
+
+
+def test_attribution_errors_use_the_one_error_format(tmp_path, capsys):
+    assert main(["attribution", str(tmp_path / "missing.csv")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("wedsync: error [unreadable_file]: cannot read ")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,total_conversions\nA > B,x\n", encoding="utf-8")
+    assert main(["attribution", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith("wedsync: error [")
+
+
+def test_a_server_on_a_port_in_use_exits_at_once_saying_so(tmp_path):
+    import socket
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run(
+            [sys.executable, "-m", "wedsync", "server", "--data-dir", str(tmp_path / "d")]
+            + ["--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"wedsync: error [address_in_use]: 127.0.0.1:{port} is in use"
+    )
+
+
+def test_a_server_whose_data_dir_is_not_a_database_exits_saying_why(tmp_path):
+    import socket
+    import sys
+
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "server.sqlite").write_bytes(b"this is not a database file" * 100)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = subprocess.run(
+        [sys.executable, "-m", "wedsync", "server", "--data-dir", str(data), "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1].startswith("wedsync: error [startup_failed]: ")
