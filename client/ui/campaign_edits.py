@@ -8,6 +8,9 @@ active) so the server can tell concurrent edits from sequential ones.
 No plain dict is ever written into the doc (Yrs encodes those in hash order, so two replicas with
 the same content would encode to different bytes): a step's ``config`` is a nested ``pycrdt.Map``
 edited key by key, so concurrent changes of different settings of one step both survive.
+
+What a setting may be is decided by ``shared.protocol.campaign_rules``, the rules the server checks
+too; a refused edit raises ``EditError`` with the rule's code.
 """
 
 from __future__ import annotations
@@ -18,27 +21,16 @@ from typing import Any
 import pycrdt
 
 from shared.protocol import campaign as schema
-from shared.protocol.ids import new_id
-
-#: Events a trigger can fire on, a branch can test, or a goal can wait for.
-TRIGGER_EVENTS = (
-    "lead",
-    "touchpoint",
-    "conversion",
-    "open",
-    "click",
-    "invite_sent",
-    "invite_accepted",
-    "health_score",
-    "milestone",
-    "unsubscribe",
-    "survey",
-)
-BRANCH_EVENTS = ("open", "click", "conversion", "invite_accepted", "unsubscribe")
+from shared.protocol import campaign_rules as rules
 
 
 class EditError(ValueError):
-    """An edit the document cannot take (unknown step, bad configuration)."""
+    """An edit the document cannot take (unknown step, bad configuration); ``code`` is the
+    campaign rule's code when a rule refused it."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _steps(doc: pycrdt.Doc) -> pycrdt.Array:
@@ -72,14 +64,6 @@ def step_config(doc: pycrdt.Doc, step_id: str) -> dict[str, Any]:
     return dict(_plain(_to_py(steps[_index(steps, step_id, "step")].get("config"))))
 
 
-STEP_DEFAULTS: dict[str, dict[str, Any]] = {
-    "send_email": {"variant": "auto"},
-    "wait": {"days": 2, "hours": 0},
-    "branch": {"event": "open", "within_days": 3, "then": None},
-    "goal": {"event": "conversion"},
-}
-
-
 def add_step(doc: pycrdt.Doc, kind: str, *, after: str | None = None, first: bool = False) -> str:
     """Add a step of ``kind`` with default settings: first, after ``after``, or at the end."""
     index = None
@@ -87,16 +71,18 @@ def add_step(doc: pycrdt.Doc, kind: str, *, after: str | None = None, first: boo
         index = 0
     elif after is not None:
         index = _index(_steps(doc), after, "step") + 1
-    return schema.add_step(doc, kind, dict(STEP_DEFAULTS.get(kind, {})), index)
+    return schema.add_step(doc, kind, dict(rules.STEP_DEFAULTS.get(kind, {})), index)
 
 
 def delete_step(doc: pycrdt.Doc, step_id: str) -> None:
-    """Remove a step; branches that jumped to it fall through to their next step instead."""
+    """Remove a step; steps that jumped to it fall through to their next step instead."""
     steps = _steps(doc)
     del steps[_index(steps, step_id, "step")]
     for item in steps:
-        if _plain(_to_py(item.get("config"))).get("then") == step_id:
-            _update_config(item, {"then": None})
+        config = _plain(_to_py(item.get("config")))
+        jumps = {key: None for key in rules.TARGET_KEYS if config.get(key) == step_id}
+        if jumps:
+            _update_config(item, jumps)
 
 
 def move_step(doc: pycrdt.Doc, step_id: str, offset: int) -> int:
@@ -122,8 +108,12 @@ def move_step(doc: pycrdt.Doc, step_id: str, offset: int) -> int:
 def set_step_config(doc: pycrdt.Doc, step_id: str, config: dict[str, Any]) -> None:
     steps = _steps(doc)
     item = steps[_index(steps, step_id, "step")]
-    kind = item.get("kind")
-    _check_config(kind, config, [s.get("id") for s in steps], step_id)
+    try:
+        rules.check_step_config(
+            item.get("kind"), config, step_ids=[s.get("id") for s in steps], own_id=step_id
+        )
+    except rules.CampaignRuleError as exc:
+        raise EditError(exc.message, exc.code) from None
     current = _plain(_to_py(item.get("config")))
     changed = {k: v for k, v in config.items() if current.get(k, _MISSING) != v}
     _update_config(item, changed, removed=[k for k in current if k not in config])
@@ -175,39 +165,14 @@ def connect(doc: pycrdt.Doc, branch_id: str, target_id: str | None) -> None:
     set_step_config(doc, branch_id, config)
 
 
-def _check_config(kind: str, config: dict[str, Any], step_ids: list[str], own_id: str) -> None:
-    def whole(key: str, low: int, high: int) -> None:
-        value = config.get(key, 0)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise EditError(f"{key.replace('_', ' ')} must be a whole number from {low} to {high}")
-
-    if kind == "wait":
-        whole("days", 0, 365)
-        whole("hours", 0, 23)
-    elif kind == "branch":
-        if config.get("event") not in BRANCH_EVENTS:
-            raise EditError(f"a branch tests one of {', '.join(BRANCH_EVENTS)}")
-        whole("within_days", 1, 365)
-        target = config.get("then")
-        if target is not None and (target == own_id or target not in step_ids):
-            raise EditError("a branch must lead to another step of this campaign")
-    elif kind == "goal":
-        if config.get("event") not in TRIGGER_EVENTS:
-            raise EditError(f"a goal waits for one of {', '.join(TRIGGER_EVENTS)}")
-
-
 # ---------------------------------------------------------------------- variants
 
 
 def add_variant(doc: pycrdt.Doc, *, subject: str = "", body: str = "") -> str:
-    variants = _variants(doc)
-    taken = {v.get("label") for v in variants}
-    label = next(chr(c) for c in range(ord("A"), ord("Z") + 1) if chr(c) not in taken)
-    variant_id = new_id()
-    variants.append(
-        pycrdt.Map({"id": variant_id, "label": label, "subject": subject, "body": body})
-    )
-    return variant_id
+    try:
+        return schema.add_variant(doc, subject=subject, body=body)
+    except ValueError as exc:
+        raise EditError(str(exc), rules.BAD_VARIANT) from None
 
 
 def set_variant(
@@ -220,8 +185,10 @@ def set_variant(
     if body is not None and item.get("body") != body:
         item["body"] = body
     if subject is not None and item.get("subject") != subject:
-        if len(subject) > 998:  # RFC 5322 line limit
-            raise EditError("a subject line is at most 998 characters")
+        if len(subject) > rules.MAX_SUBJECT:  # RFC 5322 line limit
+            raise EditError(
+                f"a subject line is at most {rules.MAX_SUBJECT} characters", rules.BAD_VARIANT
+            )
         item["subject"] = subject
         if doc.get("fields", type=pycrdt.Map).get("status") == "active":
             guarded = schema.record_guarded_edit(doc, subject_key(variant_id), subject)

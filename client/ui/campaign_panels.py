@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from shared.protocol import campaign as schema
+from shared.protocol import campaign_rules
 
 from . import campaign_edits as edits
 from . import components, icons, theme
@@ -53,7 +54,6 @@ RULE_FIELDS = (
     "supplier_type",
     "invites_accepted",
 )
-RULE_OPS = ("is", "is not", "contains", "at least", "at most")
 STATUS_ACTIONS = {
     "scheduled": "Schedule",
     "active": "Activate",
@@ -205,12 +205,19 @@ class RulesEditor(QWidget):
         self.add_button.clicked.connect(self._add_clicked)
         self._layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignLeft)
 
-    def rules(self) -> list[dict[str, str]]:
+    def rules(self) -> list[dict[str, Any]]:
         out = []
         for field, op, value, _ in self._rows:
             name = field.currentText().strip()
             if name:
-                out.append({"field": name, "op": op.currentText(), "value": value.text().strip()})
+                code = op.currentData()
+                out.append(
+                    {
+                        "field": name,
+                        "op": code,
+                        "value": campaign_rules.rule_value(code, value.text()),
+                    }
+                )
         return out
 
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
@@ -239,9 +246,10 @@ class RulesEditor(QWidget):
         field.setCurrentText(str(rule.get("field", "")))
         field.setAccessibleName("Rule field")
         op = QComboBox(row)
-        op.addItems(RULE_OPS)
-        op.setCurrentText(str(rule.get("op", "is")))
-        value = QLineEdit(str(rule.get("value", "")), row, placeholderText="value")
+        for code, words in campaign_rules.RULE_OPS.items():
+            op.addItem(words, code)
+        _set_combo(op, rule.get("op", "eq"))
+        value = QLineEdit(campaign_rules.rule_text(rule.get("value")), row, placeholderText="value")
         remove = QToolButton(row, toolTip="Remove this rule", autoRaise=True)
         remove.setIcon(icons.icon("delete", theme.current().muted, 16))
         h.addWidget(field, 3)
@@ -281,7 +289,7 @@ class TriggerPanel(Panel):
         form = _form()
         self.event = QComboBox()
         self.event.addItem("Not set", None)
-        for kind in edits.TRIGGER_EVENTS:
+        for kind in campaign_rules.TRIGGER_EVENTS:
             self.event.addItem(components.label(kind), kind)
         self.event.setAccessibleName("Trigger event")
         form.addRow("Starts on", self.event)
@@ -644,7 +652,7 @@ class StepPanel(Panel):
         f = _form()
         branch.setLayout(f)
         self.branch_event = QComboBox()
-        for kind in edits.BRANCH_EVENTS:
+        for kind in campaign_rules.BRANCH_EVENTS:
             self.branch_event.addItem(components.label(kind), kind)
         self.within = QSpinBox(minimum=1, maximum=365, suffix=" days")
         self.target = QComboBox()
@@ -662,7 +670,7 @@ class StepPanel(Panel):
         f = _form()
         goal.setLayout(f)
         self.goal_event = QComboBox()
-        for kind in edits.TRIGGER_EVENTS:
+        for kind in campaign_rules.TRIGGER_EVENTS:
             self.goal_event.addItem(components.label(kind), kind)
         f.addRow("Exit when", self.goal_event)
         self.stack.addWidget(goal)

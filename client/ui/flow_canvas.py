@@ -28,7 +28,18 @@ ADD_KEYS = {
     Qt.Key.Key_B: "branch",
     Qt.Key.Key_G: "goal",
 }
-STEP_TITLES = {"send_email": "Send email", "wait": "Wait", "branch": "Branch", "goal": "Goal"}
+STEP_TITLES = {
+    "send_email": "Send email",
+    "wait": "Wait",
+    "wait_for": "Wait for event",
+    "branch": "Branch",
+    "split": "A/B split",
+    "goal": "Goal",
+}
+#: The icon of each step kind that has none of its own.
+ICON_OF = {"wait_for": "wait", "split": "branch"}
+#: The label on a jump's arrow, by the setting that holds it.
+JUMP_LABELS = {"then": "yes", "on_timeout": "timeout"}
 
 
 def describe_step(
@@ -59,9 +70,25 @@ def describe_step(
             if s.get("id") == target:
                 where = f"go to step {i + 1}"
         return f"If {event} within {within} d → {where}; else next"
+    if kind == "wait_for":
+        event = components.label(config.get("event", "click")).lower()
+        timeout = int(config.get("timeout_days", 7))
+        where = _where(config.get("on_timeout"), steps, "continue")
+        return f"Until {event}, at most {timeout} d; on timeout {where}"
+    if kind == "split":
+        percent = int(config.get("percent", 50))
+        where = _where(config.get("then"), steps, "continue")
+        return f"{percent}% at random → {where}; others next"
     if kind == "goal":
         return f"Exit when {components.label(config.get('event', 'conversion')).lower()}"
     return ""
+
+
+def _where(target: Any, steps: list[dict[str, Any]], otherwise: str) -> str:
+    for i, s in enumerate(steps):
+        if s.get("id") == target:
+            return f"go to step {i + 1}"
+    return otherwise
 
 
 def describe_trigger(trigger: Any) -> str:
@@ -108,7 +135,13 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(tint)
         painter.drawRoundedRect(badge, 9, 9)
-        icons.paint(painter, self.kind, badge.adjusted(7, 7, -7, -7), accent, width=2.0)
+        icons.paint(
+            painter,
+            ICON_OF.get(self.kind, self.kind),
+            badge.adjusted(7, 7, -7, -7),
+            accent,
+            width=2.0,
+        )
         title_font = QFont(painter.font())
         title_font.setPointSizeF(10.5)
         title_font.setBold(True)
@@ -253,11 +286,15 @@ class FlowCanvas(QGraphicsView):
         )
         end.setZValue(-1)
         for step in steps:
-            target = (step.get("config") or {}).get("then")
-            if step.get("kind") == "branch" and target in positions:
-                start = QPointF(NODE_W, positions[step["id"]] + NODE_H / 2)
-                finish = QPointF(NODE_W, positions[target] + NODE_H / 2)
-                scene.addItem(EdgeItem(start, finish, jump=True, label="yes"))
+            config = step.get("config") or {}
+            for key, label in JUMP_LABELS.items():
+                target = config.get(key)
+                if target in positions and target != step["id"]:
+                    start = QPointF(NODE_W, positions[step["id"]] + NODE_H / 2)
+                    finish = QPointF(NODE_W, positions[target] + NODE_H / 2)
+                    split = step.get("kind") == "split"
+                    text = f"{config.get('percent', 50)}%" if split else label
+                    scene.addItem(EdgeItem(start, finish, jump=True, label=text))
         scene.setSceneRect(scene.itemsBoundingRect().adjusted(-40, -24, 120, 40))
         if self._selected not in positions:
             self._selected = TRIGGER if not steps else self._selected

@@ -49,6 +49,7 @@ STATE_TEXT = {
 
 class MainWindow(QMainWindow):
     closed = Signal()
+    status_shown = Signal()  # the status bar shows a fresh status (queue, last sync, account)
 
     def __init__(self, engine: SyncEngine) -> None:
         super().__init__()
@@ -185,6 +186,14 @@ class MainWindow(QMainWindow):
         if self._notice in self.engine.notice_callbacks:
             self.engine.notice_callbacks.remove(self._notice)
 
+    async def idle(self) -> None:
+        """Return once no background operation is in flight and every store change has reached
+        the views, including the operations those changes started. Background sync and the
+        views' coalescing timers are not waited for."""
+        while self.ops.busy or self.bridge.pending:
+            await self.ops.drain()
+            await self.bridge.delivered()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closed.emit()
         super().closeEvent(event)
@@ -227,6 +236,7 @@ class MainWindow(QMainWindow):
             self._sync_state("offline", "")
         elif status["online"] and status.get("server") and self.sync.state in ("offline", "local"):
             self._sync_state("connecting", "")
+        self.status_shown.emit()
 
     def _sync_state(self, state: str, detail: str) -> None:
         text, tone = STATE_TEXT.get(state, (state, "muted"))

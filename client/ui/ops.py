@@ -100,6 +100,11 @@ class Ops(QObject):
     def _finished(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
 
+    @property
+    def busy(self) -> bool:
+        """Whether an operation is in flight (its ``success`` or ``failure`` not yet called)."""
+        return bool(self._tasks)
+
     async def drain(self) -> None:
         """Wait for every operation in flight (closing the window, tests)."""
         while self._tasks:

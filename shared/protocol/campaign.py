@@ -4,7 +4,8 @@ One pycrdt ``Doc`` per campaign:
 
 * ``fields`` (Map): scalar and structured fields (type, status, budget_cents, schedule, …);
 * ``name``, ``description``, ``notes`` (Text): free text, merged by character, never flagged;
-* ``steps`` (Array of Map): the flow (send_email, wait, branch, goal);
+* ``steps`` (Array of Map): the flow (send_email, wait, wait_for, branch, split, goal; their
+  settings and the rules over them are in ``campaign_rules``);
 * ``variants`` (Array of Map): content variants (subject, body);
 * ``revs`` (Map): one entry per guarded edit, ``edit id -> [field key, [base ids]]``;
 * ``conflicts`` (Map): open conflicts, ``conflict id -> [field, kind]``, written by the server
@@ -51,7 +52,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "paused": ("active", "archived"),
     "archived": (),
 }
-STEP_KINDS = ("send_email", "wait", "branch", "goal")
+STEP_KINDS = ("send_email", "wait", "wait_for", "branch", "split", "goal")
 TEXT_FIELDS = ("name", "description", "notes")
 
 
@@ -273,6 +274,20 @@ def add_step(
     else:
         steps.insert(max(index, 0), item)
     return step_id
+
+
+def add_variant(doc: pycrdt.Doc, *, subject: str = "", body: str = "") -> str:
+    """Add a content variant labelled with the first free letter; returns its id."""
+    variants = _roots(doc)["variants"]
+    taken = {v.get("label") for v in variants}
+    free = [chr(c) for c in range(ord("A"), ord("Z") + 1) if chr(c) not in taken]
+    if not free:
+        raise ValueError("a campaign has at most 26 variants (A to Z)")
+    variant_id = new_id()
+    variants.append(
+        pycrdt.Map({"id": variant_id, "label": free[0], "subject": subject, "body": body})
+    )
+    return variant_id
 
 
 def _normalise(value: Any) -> Any:

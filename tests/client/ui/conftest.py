@@ -9,7 +9,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before PySide6 is impor
 
 import asyncio  # noqa: E402
 import socket  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -17,6 +16,7 @@ import keyring  # noqa: E402
 import keyring.backend  # noqa: E402
 import pytest  # noqa: E402
 from aiohttp import web  # noqa: E402
+from PySide6.QtCore import SignalInstance  # noqa: E402
 
 from client.credentials import KeyringTokens  # noqa: E402
 from client.store import Replica  # noqa: E402
@@ -92,23 +92,35 @@ async def server(tmp_path: Path):
     await runner.cleanup()
 
 
-async def eventually(
-    predicate: Callable[[], object], timeout_s: float = 10.0, what: str = "condition"
+async def settle(window, timeout_s: float = 10.0) -> None:  # noqa: ANN001
+    """Wait until the window is idle: no background operation in flight and every store change
+    delivered to the views, with what those started (``MainWindow.idle``)."""
+    await asyncio.wait_for(window.idle(), timeout_s)
+
+
+async def until(
+    signal: SignalInstance,
+    predicate: Callable[[], object],
+    *,
+    timeout_s: float = 10.0,
+    what: str = "condition",
 ) -> None:
-    """Let the loop run until ``predicate()`` is true (Qt and asyncio both make progress)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+    """Wait until ``predicate()`` holds, checking it now and each time ``signal`` is emitted."""
+    if predicate():
+        return
+    future = asyncio.get_running_loop().create_future()
 
+    def check(*_: object) -> None:
+        if not future.done() and predicate():
+            future.set_result(None)
 
-async def settle(window) -> None:  # noqa: ANN001
-    """Wait until every background operation of the window is done and its results shown."""
-    for _ in range(3):
-        await window.ops.drain()
-        await asyncio.sleep(0.02)  # queued changes_applied deliveries run on the Qt side
-    await window.ops.drain()
+    signal.connect(check)
+    try:
+        await asyncio.wait_for(future, timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+    finally:
+        signal.disconnect(check)
 
 
 @pytest.fixture

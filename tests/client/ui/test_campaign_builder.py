@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from client.ui.flow_canvas import TRIGGER
 
-from .conftest import eventually, settle
+from .conftest import settle
 
 pytestmark = pytest.mark.ui
 
@@ -18,12 +18,12 @@ async def _new_campaign(window, qtbot, name: str = "Spring open day"):  # noqa: 
     qtbot.keyClick(page, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     from client.ui.campaigns_view import NewCampaignDialog
 
-    await eventually(lambda: page.findChild(NewCampaignDialog) is not None, what="dialog")
     dialog = page.findChild(NewCampaignDialog)
+    assert dialog is not None and dialog.isVisible()
     qtbot.keyClicks(dialog.name, name)
     qtbot.keyClick(dialog.name, Qt.Key.Key_Return)
-    await eventually(lambda: page.builder.session is not None, what="builder opens")
-    await settle(window)
+    await settle(window)  # the campaign is created, then opened in the builder
+    assert page.builder.session is not None
     return page.builder
 
 
@@ -98,8 +98,8 @@ async def test_a_remote_edit_while_typing_keeps_the_cursor_and_the_selection(ope
     builder = window.campaigns.builder
     window.go("campaigns")
     window.campaigns.open_campaign(cid)
-    await eventually(lambda: builder.campaign_id == cid, what="builder opens")
     await settle(window)
+    assert builder.campaign_id == cid
     wait = replica.campaign(cid)["steps"][1]["id"]
     builder.canvas.select(wait)
     details = next(p for p in builder.panels if isinstance(p, DetailsPanel))
@@ -116,9 +116,9 @@ async def test_a_remote_edit_while_typing_keeps_the_cursor_and_the_selection(ope
         schema.set_field(remote, "description", "Guided barn tour")
         schema.set_field(remote, "name", "Spring open day")
     replica.apply_remote_updates([(cid, remote.get_update(before))])
-    await eventually(lambda: builder.name.text() == "Spring open day", what="remote merged")
-    await settle(window)
+    await settle(window)  # the change reached the builder, which merged it
 
+    assert builder.name.text() == "Spring open day"
     expected = "Guided barn tour with cake"
     assert box.toPlainText() == expected
     assert box.textCursor().position() == len(expected)  # still right after what was typed

@@ -14,7 +14,7 @@ import time
 import pytest
 from aiohttp import web
 
-from .conftest import PASSWORD, Server, eventually, settle
+from .conftest import PASSWORD, Server, settle
 
 pytestmark = pytest.mark.ui
 
@@ -165,8 +165,8 @@ async def test_admin_resolves_a_conflict_side_by_side(conflict_server, open_wind
     page = window.conflicts
     window.go("conflicts")
     page.reload()
-    await eventually(lambda: page.current is not None, what="conflicts loaded")
     await settle(window)
+    assert page.current is not None  # the conflicts loaded
     assert page.list.count() == 1
     assert page.cards.count() == 2  # both candidates, side by side
     first = page.cards.itemAt(0).widget()
@@ -184,7 +184,7 @@ async def test_admin_resolves_a_conflict_side_by_side(conflict_server, open_wind
     await settle(window)
     records = await resolved(window, conflict_server)
     assert len(records) == 1 and records[0]["comment"] == "Anna's budget was approved"
-    await eventually(lambda: page.current is None, what="list refreshed")
+    assert page.current is None  # the list refreshed
     assert page.stack.currentWidget() is page.empty
 
 
@@ -192,8 +192,8 @@ async def test_admin_can_enter_a_value_of_their_own(conflict_server, open_window
     window = await open_window(server=conflict_server, email="admin@venue.test")
     page = window.conflicts
     page.reload()
-    await eventually(lambda: page.current is not None, what="conflicts loaded")
     await settle(window)
+    assert page.current is not None  # the conflicts loaded
     qtbot.keyClicks(page.custom_value, "550")
     assert page.custom_choice.isChecked()
     page.resolve_button.click()
@@ -205,8 +205,8 @@ async def test_marketer_sees_no_resolve_controls_and_is_denied(conflict_server, 
     window = await open_window(server=conflict_server, email="mia@venue.test")
     page = window.conflicts
     page.reload()
-    await eventually(lambda: page.current is not None, what="conflicts loaded")
     await settle(window)
+    assert page.current is not None  # the conflicts loaded
     assert not page.resolve_box.isVisibleTo(page)
     assert page.viewer_note.isVisibleTo(page)
     assert "Only admins" in page.viewer_note.text()
@@ -215,7 +215,6 @@ async def test_marketer_sees_no_resolve_controls_and_is_denied(conflict_server, 
     page.group.button(0).click()
     page.resolve()
     await settle(window)
-    await eventually(lambda: page.message.text(), what="denied message")
     assert "Only admins" in page.message.text(), page.message.text()
     assert await resolved(window, conflict_server) == []
 
@@ -226,8 +225,8 @@ async def test_campaign_with_an_open_conflict_shows_a_badge_linking_to_it(
     window = await open_window(server=conflict_server, email="admin@venue.test")
     page = window.conflicts
     page.reload()
-    await eventually(lambda: page.current is not None, what="conflicts loaded")
     await settle(window)
+    assert page.current is not None  # the conflicts loaded
     assert window.campaigns.model.conflicts_for(conflict_server.campaign_id) == 1
     builder = window.campaigns.builder
     builder.set_open_conflicts(1)

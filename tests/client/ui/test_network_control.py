@@ -7,14 +7,14 @@ import pytest
 from client.network_control import NetworkMode
 from client.sync import OfflineError
 
-from .conftest import eventually, settle
+from .conftest import settle, until
 
 pytestmark = pytest.mark.ui
 
 
 async def test_network_control_switches_offline_flaky_and_back(server, open_window):
     window = await open_window(server=server)
-    await eventually(lambda: window.sync.state == "online", what="first sync")
+    await until(window.sync.state_changed, lambda: window.sync.state == "online", what="sync")
     control = window.sync_page.network
     network = window.engine.network
     assert network is not None and network.state.mode == NetworkMode.ONLINE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from .conftest import eventually, settle
+from .conftest import settle, until
 
 pytestmark = pytest.mark.ui
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.ui
 async def test_toggle_offline_and_back_syncs_what_was_queued(server, open_window, qtbot):
     window = await open_window(server=server)
     replica = window.replica
-    await eventually(lambda: window.sync.state == "online", what="first sync")
+    await until(window.sync.state_changed, lambda: window.sync.state == "online", what="sync")
     assert "Online" in window.connection.text()
 
     qtbot.keyClick(
@@ -24,19 +24,27 @@ async def test_toggle_offline_and_back_syncs_what_was_queued(server, open_window
     await settle(window)
     assert window.offline_toggle.isChecked()
     assert replica.offline
-    await eventually(lambda: "Offline" in window.connection.text(), what="offline pill")
+    # background sync restarts, sees the switch and says so
+    await until(window.sync.state_changed, lambda: "Offline" in window.connection.text())
 
     replica.capture(kind="touchpoint", contact="ann@example.com", channel="wedding_fair")
     replica.capture(kind="conversion", contact="ann@example.com", value_cents=90_000)
     await settle(window)
-    await eventually(lambda: "Queue 2" in window.queue.text(), what="queue in status bar")
+    # the status bar refreshes after a short pause that coalesces bursts of changes
+    await until(window.status_shown, lambda: "Queue 2" in window.queue.text(), what="queue 2")
     assert not any(e["synced"] for e in replica.recent_events())
 
     window.offline_toggle.click()  # back online
-    await eventually(lambda: replica.queue_depths().get(0, 0) == 0, what="queue drained")
-    await eventually(lambda: all(e["synced"] for e in replica.recent_events()), what="synced")
+    await until(
+        window.sync.report,
+        lambda: (
+            replica.queue_depths().get(0, 0) == 0
+            and all(e["synced"] for e in replica.recent_events())
+        ),
+        what="queue synced",
+    )
     await settle(window)
-    await eventually(lambda: "Queue 0" in window.queue.text(), what="status bar queue")
+    await until(window.status_shown, lambda: "Queue 0" in window.queue.text(), what="queue 0")
     assert "never" not in window.last_sync.text()
 
     window.go("sync")
@@ -50,7 +58,7 @@ async def test_toggle_offline_and_back_syncs_what_was_queued(server, open_window
 
 async def test_sync_now_logs_the_sync_in_plain_words(server, open_window, qtbot):
     window = await open_window(server=server)
-    await eventually(lambda: window.sync.state == "online", what="first sync")
+    await until(window.sync.state_changed, lambda: window.sync.state == "online", what="sync")
     await window.sync.stop()
     await window.sync.sync_now()
     await settle(window)
