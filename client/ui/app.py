@@ -11,7 +11,7 @@ from typing import Any
 
 import qasync
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -36,10 +36,16 @@ class AppEventLoop(qasync.QEventLoop):
     next timer pass dispatches to freed memory: a segfault some seconds after a loop closed.
     """
 
+    @property
+    def qt_helpers(self) -> tuple[QObject, ...]:
+        """The Qt objects qasync schedules callbacks with; ``close`` destroys them."""
+        helpers = (self._timer, getattr(self, "_QEventLoop__call_soon_signaller", None))
+        return tuple(helper for helper in helpers if helper is not None)
+
     def close(self) -> None:
         super().close()
-        for helper in (self._timer, getattr(self, "_QEventLoop__call_soon_signaller", None)):
-            if helper is not None and shiboken6.isValid(helper):
+        for helper in self.qt_helpers:
+            if shiboken6.isValid(helper):
                 shiboken6.delete(helper)
 
 
