@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.protocol import campaign as schema
@@ -214,6 +214,7 @@ campaign_keys = st.sampled_from(
 )
 
 
+@settings(deadline=None)  # the first examples pay for imports and warm-up
 @given(st.dictionaries(campaign_keys, json_values, max_size=8))
 def test_no_campaign_data_makes_the_checks_crash(snapshot):
     found = rules.problems(snapshot)
