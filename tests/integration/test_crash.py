@@ -80,6 +80,24 @@ async def kill_when_partly_stored(proc, data_dir: Path, total: int) -> int:
     return count(data_dir)
 
 
+class KillOnce:
+    """SIGKILLs ``proc`` the first time it is called: a hook that runs once the server has
+    stored part of the sync lands the kill in the middle of it, with no polling."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.killed = asyncio.Event()
+
+    def __call__(self) -> None:
+        if not self.killed.is_set():
+            self.proc.send_signal(signal.SIGKILL)
+            self.killed.set()
+
+    async def wait(self, timeout_s: float = 60) -> None:
+        await asyncio.wait_for(self.killed.wait(), timeout_s)
+        await self.proc.wait()
+
+
 async def test_client_killed_mid_sync_then_resynced_stores_each_event_once(tmp_path):
     server = await start_server(tmp_path)
     env = cli_env(tmp_path)
@@ -145,8 +163,11 @@ async def test_server_killed_mid_batch_then_restarted_stores_each_event_once(tmp
         replica.capture_many(
             [replica.make_event(kind="conversion", value_cents=100) for _ in range(N)]
         )
+        kill = KillOnce(proc)
+        engine.trace.append(lambda step, *_: step == "acked" and kill())  # acked: committed
         sync = asyncio.create_task(engine.sync_once())
-        at_kill = await kill_when_partly_stored(proc, data_dir, N)
+        await kill.wait()
+        at_kill = count(data_dir)
         assert 0 < at_kill < N, "the kill must land in the middle of the sync"
         with pytest.raises(SyncError):
             await sync
