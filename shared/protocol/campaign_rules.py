@@ -6,13 +6,16 @@ it. No pycrdt, no I/O. A broken rule is a ``CampaignRuleError`` with a stable ``
 message written for the person who made the edit, and the ``field`` it concerns
 (``trigger``, ``steps.<id>.days``, ``variants.<id>.subject``, …).
 
-Two families of codes:
+Two families of problems:
 
-* ``bad_*``: a value of the wrong shape (a malformed step config, trigger, audience, cap, …).
-  Never valid, whatever the status.
-* ``missing_*``: something a campaign needs before it runs (a trigger, a step, content for every
-  send step, a start date when scheduled). Drafts may lack them; ``active`` and ``scheduled``
-  campaigns may not.
+* ``shape_problems``: a value malformed in itself (codes ``bad_field``, ``bad_step``,
+  ``bad_step_config``, ``bad_trigger``, ``bad_audience``, ``bad_frequency_cap``,
+  ``bad_schedule``, ``bad_quiet_hours``, ``bad_variant``). Never valid, whatever the status.
+* ``launch_problems``: what a campaign needs before it runs (``missing_trigger``,
+  ``missing_steps``, ``missing_content``, ``missing_schedule``) and a flow that can run
+  (``bad_jump``: every jump leads forward to a step that exists, so every journey ends). Drafts
+  may have these: they come from ordinary editing (a step moved or deleted on another device);
+  ``active`` and ``scheduled`` campaigns may not.
 
 Invariant kept by the server: a campaign stored as ``active`` or ``scheduled`` has no problem at
 all (``problems(snapshot) == []``).
@@ -47,6 +50,7 @@ MISSING_TRIGGER = "missing_trigger"
 MISSING_STEPS = "missing_steps"
 MISSING_CONTENT = "missing_content"
 MISSING_SCHEDULE = "missing_schedule"
+BAD_JUMP = "bad_jump"  # a jump to a step that is gone, to itself, or back to an earlier step
 
 # ---------------------------------------------------------------------- vocabulary
 
@@ -336,12 +340,11 @@ def check_step_config(
     kind: str,
     config: Any,
     *,
-    step_ids: list[str] | tuple[str, ...] | set[str],
     own_id: str,
-    variant_ids: list[str] | tuple[str, ...] | set[str] | None = None,
+    step_ids: list[str] | tuple[str, ...] | set[str] | None = None,
 ) -> None:
-    """The settings of one step; jumps must lead to another step among ``step_ids``. With
-    ``variant_ids``, a send step's chosen variant must be one of them."""
+    """The settings of one step. With ``step_ids`` (an edit in the builder), a jump must lead
+    to another step among them; without, jumps are checked with the whole flow at launch."""
     if kind not in STEP_DEFAULTS:
         raise CampaignRuleError(
             BAD_STEP,
@@ -370,7 +373,13 @@ def check_step_config(
 
     def target(key: str, sentence: str) -> None:
         value = config.get(key)
-        if value is not None and (value == own_id or value not in step_ids):
+        if value is not None and not isinstance(value, str):
+            raise CampaignRuleError(BAD_STEP_CONFIG, sentence, f"{base}.{key}")
+        if (
+            value is not None
+            and step_ids is not None
+            and (value == own_id or value not in step_ids)
+        ):
             raise CampaignRuleError(BAD_STEP_CONFIG, sentence, f"{base}.{key}")
 
     if kind == "send_email":
@@ -379,13 +388,9 @@ def check_step_config(
             raise CampaignRuleError(
                 BAD_STEP_CONFIG, "an email uses 'auto' or one variant's id", f"{base}.variant"
             )
-        if variant_ids is not None and variant != "auto" and variant not in variant_ids:
-            raise CampaignRuleError(
-                BAD_STEP_CONFIG,
-                "an email must use a variant of this campaign (or the best one, 'auto')",
-                f"{base}.variant",
-            )
     elif kind == "wait":
+        if not config:
+            raise CampaignRuleError(BAD_STEP_CONFIG, "a wait needs days or hours", f"{base}.config")
         whole("days", 0, 365)
         whole("hours", 0, 23)
     elif kind == "wait_for":
@@ -459,12 +464,10 @@ def shape_problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
         variants = []
     for i, variant in enumerate(variants):
         _collect(found, check_variant, variant, i)
-    variant_ids = {v.get("id") for v in variants if isinstance(v, dict)}
     steps = campaign.get("steps") or []
     if not isinstance(steps, list) or len(steps) > MAX_STEPS:
         found.append(CampaignRuleError(BAD_STEP, f"at most {MAX_STEPS} steps", "steps"))
         steps = []
-    ids = [s.get("id") for s in steps if isinstance(s, dict)]
     seen: set[str] = set()
     for i, step in enumerate(steps):
         step_id = step.get("id") if isinstance(step, dict) else None
@@ -480,10 +483,29 @@ def shape_problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
             check_step_config,
             step.get("kind"),
             step.get("config") if "config" in step else {},
-            step_ids=ids,
             own_id=step_id,
-            variant_ids=variant_ids,
         )
+    return found
+
+
+def _jump_problems(steps: list[dict[str, Any]]) -> list[CampaignRuleError]:
+    """Every jump leads forward to a step that exists: the journey always ends."""
+    position = {s.get("id"): n for n, s in enumerate(steps, 1)}
+    found = []
+    for number, step in enumerate(steps, 1):
+        config = step.get("config") if isinstance(step.get("config"), dict) else {}
+        for key in TARGET_KEYS:
+            target = config.get(key)
+            if target is None:
+                continue
+            field = f"steps.{step.get('id')}.{key}"
+            if target not in position:
+                message = f"step {number} leads to a step that is gone"
+            elif position[target] <= number:
+                message = f"step {number} leads back to step {position[target]}: jumps go forward"
+            else:
+                continue
+            found.append(CampaignRuleError(BAD_JUMP, message, field))
     return found
 
 
@@ -515,6 +537,7 @@ def launch_problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
     steps = [s for s in _list(campaign.get("steps")) if isinstance(s, dict)]
     if not steps:
         found.append(CampaignRuleError(MISSING_STEPS, "add at least one step", "steps"))
+    found.extend(_jump_problems(steps))
     variants = [v for v in _list(campaign.get("variants")) if isinstance(v, dict)]
     by_id = {v.get("id"): v for v in variants}
     for number, step in enumerate(steps, 1):

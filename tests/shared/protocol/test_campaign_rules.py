@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pycrdt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,17 +16,18 @@ from shared.protocol.kinds import EVENT_KINDS
 
 
 def complete(**changes: Any) -> dict[str, Any]:
-    """A launchable campaign snapshot, built through the document like any other."""
+    """A launchable campaign snapshot, built through the document like any other: an email, a
+    wait, "clicked within 3 days? straight to the goal", a reminder email, the goal."""
     doc = schema.new_doc()
     with doc.transaction():
         schema.set_field(doc, "name", "Spring open day")
         schema.set_field(doc, "type", "nurture")
         schema.set_field(doc, "status", "active")
         schema.set_field(doc, "trigger", {"event": "lead", "conditions": []})
-        email = schema.add_step(doc, "send_email", rules.step_defaults("send_email"))
-        schema.add_step(doc, "wait", rules.step_defaults("wait"))
-        schema.add_step(doc, "branch", {"event": "click", "within_days": 3, "then": email})
-        schema.add_step(doc, "goal", rules.step_defaults("goal"))
+        for kind in ("send_email", "wait", "branch", "send_email", "goal"):
+            schema.add_step(doc, kind, rules.step_defaults(kind))
+        steps = doc.get("steps", type=pycrdt.Array)
+        steps[2]["config"]["then"] = steps[4]["id"]
         schema.add_variant(doc, subject="See the barn", body="Hello")
     snap = schema.snapshot(doc)
     snap.update(changes)
@@ -46,7 +48,7 @@ def test_the_vocabularies_name_real_event_kinds_and_every_step_kind_has_defaults
     assert set(rules.BRANCH_EVENTS) <= set(rules.TRIGGER_EVENTS)
     assert set(rules.STEP_DEFAULTS) == set(schema.STEP_KINDS)
     for kind in schema.STEP_KINDS:
-        rules.check_step_config(kind, rules.step_defaults(kind), step_ids=["s"], own_id="s")
+        rules.check_step_config(kind, rules.step_defaults(kind), own_id="s", step_ids=["s"])
 
 
 def test_an_empty_running_campaign_lacks_a_trigger_and_steps():
@@ -70,22 +72,36 @@ def test_a_draft_may_be_incomplete_but_not_malformed():
         ([], "auto", "write a variant with a subject and a body"),
         ([{"id": "v1", "label": "A", "subject": "Hi", "body": "  "}], "auto", "write a variant"),
         ([{"id": "v1", "label": "A", "subject": "", "body": "Hi"}], "v1", "lacks a subject"),
+        ([], "v-deleted-elsewhere", "sends a variant that is gone"),
     ],
 )
 def test_every_send_step_needs_a_variant_with_a_subject_and_a_body(variants, variant, expected):
     snap = complete(variants=variants)
     snap["steps"][0]["config"] = {"variant": variant}
     found = rules.launch_problems(snap)
-    assert [p.code for p in found] == [rules.MISSING_CONTENT]
+    # the first email's and the reminder's (automatic: no complete variant to choose from)
+    assert [p.code for p in found] == [rules.MISSING_CONTENT] * 2
     assert expected in found[0].message and found[0].field.endswith(".variant")
 
 
-def test_a_send_step_naming_a_deleted_variant_is_malformed():
+def test_jumps_lead_forward_to_a_step_that_exists():
     snap = complete()
-    snap["steps"][0]["config"] = {"variant": "gone"}
-    assert (rules.BAD_STEP_CONFIG, f"steps.{snap['steps'][0]['id']}.variant") in codes(
-        rules.shape_problems(snap)
-    )
+    first, branch, goal = (snap["steps"][i]["id"] for i in (0, 2, 4))
+    snap["steps"][2]["config"]["then"] = first
+    snap["steps"][1] = {
+        "id": "w",
+        "kind": "wait_for",
+        "config": {**rules.step_defaults("wait_for"), "on_timeout": "deleted-elsewhere"},
+    }
+    assert codes(rules.launch_problems(snap)) == [
+        (rules.BAD_JUMP, "steps.w.on_timeout"),
+        (rules.BAD_JUMP, f"steps.{branch}.then"),
+    ]
+    assert "leads back to step 1: jumps go forward" in rules.launch_problems(snap)[1].message
+    assert rules.problems({**snap, "status": "draft"}) == []  # a draft may be mid-rework
+    snap["steps"][2]["config"]["then"] = goal
+    snap["steps"][1]["config"]["on_timeout"] = goal
+    assert rules.problems(snap) == []
 
 
 def test_a_scheduled_campaign_needs_a_start_date():
@@ -104,6 +120,7 @@ def test_a_scheduled_campaign_needs_a_start_date():
         ("branch", {"event": "lead", "within_days": 3, "then": None}, "event", "a branch tests"),
         ("branch", {"event": "open", "within_days": 3, "then": "a"}, "then", "another step"),
         ("branch", {"event": "open", "within_days": 3, "then": "zz"}, "then", "another step"),
+        ("wait", {}, "config", "a wait needs days or hours"),
         ("split", {"percent": 100, "then": None}, "percent", "from 1 to 99"),
         ("wait_for", {"event": "nap", "timeout_days": 7, "on_timeout": None}, "event", "waits"),
         ("wait_for", {"event": "open", "timeout_days": 0, "on_timeout": None}, "timeout_days", ""),
@@ -126,7 +143,7 @@ def test_an_unknown_step_kind_is_a_bad_step():
     snap["steps"].append({"kind": "wait", "config": {}})
     assert codes(rules.shape_problems(snap)) == [
         (rules.BAD_STEP, "steps.x1"),
-        (rules.BAD_STEP, "steps[5]"),
+        (rules.BAD_STEP, "steps[6]"),
     ]
 
 
