@@ -3,10 +3,21 @@
 Runs on the writer thread (``apply``) and the reader thread (``pull_changes``). The writer keeps
 recently used pycrdt docs in memory; a doc whose update failed to apply is dropped from the cache
 and reloaded from the last committed state, so a bad update can never leak into a later commit.
+
+Every merged doc is checked against the campaign rules (``shared.protocol.campaign_rules``).
+A device's update is never refused for breaking them: the device already shows its edit, and a
+refused CRDT update would leave that device's replica apart from everyone else's for good. So the
+edit merges, and when it leaves a campaign ``active`` or ``scheduled`` that breaks a rule, the
+server itself sets the status back to ``draft`` and records why in the doc's ``hold`` map. That
+correction is an ordinary update, stored, logged and fanned out with the device's, so every
+replica ends with the same doc. The device (every device of the org) gets a ``campaign_invalid``
+notice naming the rules broken; so does an edit that brings a malformed value into any campaign.
+Invariant: no campaign is stored ``active`` or ``scheduled`` while it breaks a rule.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +27,7 @@ from typing import Any
 import pycrdt
 
 from shared.protocol import campaign as schema
+from shared.protocol import campaign_rules as rules
 
 from .auth import Principal
 from .errors import BadUpdate, Forbidden, NotFoundError
@@ -127,6 +139,9 @@ class CampaignDocs:
         now = time.time_ns() // 1_000_000
         notices: list[dict[str, Any]] = []
         try:
+            # Before the hooks: they see the campaign as it is stored (an invalid one as a draft,
+            # so it can never overlap another active campaign's audience).
+            notices.extend(keep_rules(campaign_id, doc, before))
             for hook in self.hooks:
                 notices.extend(
                     hook(storage, principal, campaign_id, doc, before, revs_before, meta, now) or []
@@ -155,6 +170,80 @@ class CampaignDocs:
             self.evict(campaign_id)  # the transaction rolls back: so must the cached doc
             raise
         return AppliedUpdate(campaign_id, principal.org_id, change, changed=True, notices=notices)
+
+
+def keep_rules(campaign_id: str, doc: pycrdt.Doc, before: dict[str, Any]) -> list[dict[str, Any]]:
+    """Check a merged doc against the campaign rules (inside the writer's transaction): hold a
+    running campaign that breaks one as a draft, keep or clear the hold's reasons, and return the
+    ``campaign_invalid`` notices to send."""
+    after = schema.snapshot(doc)
+    status, hold = after.get("status"), after.get("hold")
+    found = rules.problems(after)
+    running = status in rules.RUNNING_STATUSES or status not in (None, *schema.STATUSES)
+    if found and running:
+        reasons = [p.to_dict() for p in found]
+        _change_as_server(doc, lambda d: _hold(d, str(status), reasons))
+        return [_notice(campaign_id, after, found, held=str(status))]
+    if hold is not None:
+        # what still stands in the way of the status refused (any running one, if it was bogus)
+        wanted = hold["status"] if hold["status"] in rules.RUNNING_STATUSES else "active"
+        pending = [] if status != "draft" else rules.problems({**after, "status": wanted})
+        if not pending:
+            _change_as_server(doc, schema.clear_hold)
+        elif [p.to_dict() for p in pending] != hold["problems"]:
+            reasons = [p.to_dict() for p in pending]
+            _change_as_server(doc, lambda d: schema.set_hold(d, hold["status"], reasons))
+    malformed = rules.shape_problems(after)
+    if malformed:
+        known = set(rules.shape_problems(before)) if before else set()
+        fresh = [p for p in malformed if p not in known]
+        if fresh:
+            return [_notice(campaign_id, after, fresh, held=None)]
+    return []
+
+
+def _hold(doc: pycrdt.Doc, refused: str, reasons: list[dict[str, str]]) -> None:
+    # A correction, not a decision: written straight into the map, not as a guarded edit, so a
+    # device's next status edit based on its own last one is not taken for a concurrent edit.
+    doc.get("fields", type=pycrdt.Map)["status"] = "draft"
+    schema.set_hold(doc, refused, reasons)
+
+
+def _change_as_server(doc: pycrdt.Doc, change: Callable[[pycrdt.Doc], Any]) -> None:
+    """Make ``change`` to ``doc`` as the server, under a pycrdt client id drawn from the doc's
+    content: the same doc always gets the same correction (replays and simulations repeat, two
+    server processes correcting one state write one identical change), and a later state, being
+    different content, never reuses an id with a clock already spent."""
+    state = schema.canonical_state(doc)
+    digest = hashlib.blake2b(state, digest_size=8, person=b"wedsync-hold").digest()
+    client_id = (int.from_bytes(digest, "big") >> 12) or 1  # 52 bits, like a device's
+    scratch = schema.doc_from_state(state, client_id=client_id)
+    vector = scratch.get_state()
+    with scratch.transaction(origin="server"):
+        change(scratch)
+    doc.apply_update(scratch.get_update(vector))
+
+
+def _notice(
+    campaign_id: str,
+    campaign: dict[str, Any],
+    found: list[rules.CampaignRuleError],
+    *,
+    held: str | None,
+) -> dict[str, Any]:
+    if held:
+        message = f"kept as a draft, not {held}: {rules.summary(found)}"
+    else:
+        message = rules.summary(found)
+    return {
+        "kind": rules.CAMPAIGN_INVALID,
+        "code": rules.CAMPAIGN_INVALID,
+        "campaign": campaign_id,
+        "name": campaign.get("name") or "",
+        "held": held,
+        "message": message,
+        "problems": [p.to_dict() for p in found],
+    }
 
 
 @dataclass(frozen=True)

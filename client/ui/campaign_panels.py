@@ -540,6 +540,11 @@ class StatusPanel(Panel):
         v = QVBoxLayout(self)
         self.pill = components.Pill()
         v.addWidget(self.pill, 0, Qt.AlignmentFlag.AlignLeft)
+        self.held = QLabel(wordWrap=True)
+        self.held.setAccessibleName("Why the campaign is held")
+        self.held.setStyleSheet(f"color: {theme.current().color('danger').name()};")
+        self.held.hide()
+        v.addWidget(self.held)
         self.explain = _hint("")
         v.addWidget(self.explain)
         self.buttons = QVBoxLayout()
@@ -554,6 +559,7 @@ class StatusPanel(Panel):
         self._status = ""
 
     def show_snapshot(self, snap: dict[str, Any]) -> None:
+        self._show_hold(snap.get("hold"))
         status = snap.get("status") or "draft"
         if status == self._status:
             return
@@ -574,6 +580,15 @@ class StatusPanel(Panel):
                 lambda _=False, t=target: self.apply(lambda doc: edits.set_status(doc, t))
             )
             self.buttons.addWidget(button)
+
+    def _show_hold(self, hold: dict[str, Any] | None) -> None:
+        """Why the server kept the campaign a draft (the campaign rules it broke), if it did."""
+        self.held.setVisible(bool(hold))
+        if not hold:
+            return
+        reasons = "\n".join(f"• {p['message']}" for p in hold.get("problems") or [])
+        refused = components.label(hold.get("status")).lower()
+        self.held.setText(f"Kept as a draft, not {refused}, until it is fixed:\n{reasons}")
 
 
 class DetailsPanel(Panel):

@@ -9,7 +9,10 @@ One pycrdt ``Doc`` per campaign:
 * ``variants`` (Array of Map): content variants (subject, body);
 * ``revs`` (Map): one entry per guarded edit, ``edit id -> [field key, [base ids]]``;
 * ``conflicts`` (Map): open conflicts, ``conflict id -> [field, kind]``, written by the server
-  so that every replica, offline ones included, learns of them through ordinary sync.
+  so that every replica, offline ones included, learns of them through ordinary sync;
+* ``hold`` (Map): written by the server when it kept a campaign in draft because it broke the
+  campaign rules: ``status`` (the status refused) and ``problems`` (``[code, field, message]``
+  lists). Empty when nothing is held.
 
 A guarded edit records every edit of its field that the replica had seen and not yet seen
 superseded (the field's *heads*) as its bases. Edits form a DAG per field: two edits are
@@ -152,6 +155,7 @@ def _roots(doc: pycrdt.Doc) -> dict[str, Any]:
     roots["variants"] = doc.get("variants", type=pycrdt.Array)
     roots["revs"] = doc.get("revs", type=pycrdt.Map)
     roots["conflicts"] = doc.get("conflicts", type=pycrdt.Map)
+    roots["hold"] = doc.get("hold", type=pycrdt.Map)
     return roots
 
 
@@ -261,6 +265,33 @@ def clear_conflict(doc: pycrdt.Doc, conflict_id: str) -> None:
         del conflicts[conflict_id]
 
 
+def hold_of(doc: pycrdt.Doc) -> dict[str, Any] | None:
+    """What the server held the campaign for: ``{"status", "problems": [{code, field,
+    message}]}``, or None."""
+    raw = _roots(doc)["hold"].to_py() or {}
+    if not isinstance(raw.get("status"), str):
+        return None
+    problems = [
+        {"code": p[0], "field": p[1], "message": p[2]}
+        for p in raw.get("problems") or []
+        if isinstance(p, list) and len(p) == 3
+    ]
+    return {"status": raw["status"], "problems": problems}
+
+
+def set_hold(doc: pycrdt.Doc, status: str, problems: list[dict[str, str]]) -> None:
+    """Record (inside the caller's transaction) that ``status`` was refused for ``problems``."""
+    hold = _roots(doc)["hold"]
+    hold["status"] = status
+    hold["problems"] = [[p["code"], p["field"], p["message"]] for p in problems]
+
+
+def clear_hold(doc: pycrdt.Doc) -> None:
+    hold = _roots(doc)["hold"]
+    for key in list(hold.keys()):
+        del hold[key]
+
+
 def add_step(
     doc: pycrdt.Doc, kind: str, config: dict[str, Any] | None = None, index: int | None = None
 ) -> str:
@@ -317,4 +348,5 @@ def snapshot(doc: pycrdt.Doc) -> dict[str, Any]:
     data["steps"] = _normalise(roots["steps"].to_py() or [])
     data["variants"] = _normalise(roots["variants"].to_py() or [])
     data["open_conflicts"] = open_conflicts(doc)
+    data["hold"] = hold_of(doc)
     return data

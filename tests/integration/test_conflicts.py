@@ -6,6 +6,7 @@ import sqlite3
 import pytest
 
 from client.sync import RemoteError
+from shared.protocol import campaign as schema
 
 
 def server_rows(server, sql, args=()):
@@ -23,6 +24,17 @@ async def shared_campaign(server, *names, users=("marketer", "marketer2", "marke
     for e in engines:
         await e.sync_once()
     return cid, engines
+
+
+def make_launchable(replica, cid):
+    """A trigger, an email step and its content: what a campaign needs to become active."""
+
+    def build(doc):
+        schema.add_step(doc, "send_email", {"variant": "auto"})
+        schema.add_variant(doc, subject="Barn open day", body="Come and see the barn.")
+        return [schema.set_field(doc, "trigger", {"event": "lead"})]
+
+    replica.edit_campaign(cid, build)
 
 
 async def open_conflicts(engine):
@@ -167,7 +179,8 @@ async def test_active_campaigns_with_overlapping_audiences_are_flagged(server):
     for name in ("Barn open day", "Summer fair"):
         cid, _ = a.replica.create_campaign(name=name)
         a.replica.set_campaign_field(cid, "audience_segment", segment)
-        a.replica.set_campaign_field(cid, "frequency_cap", '{"sends": 2, "days": 7}')
+        a.replica.set_campaign_field(cid, "frequency_cap", '{"max_sends": 2, "per_days": 7}')
+        make_launchable(a.replica, cid)
         ids.append(cid)
     await a.sync_once()
     for cid in ids:
