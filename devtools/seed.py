@@ -1,6 +1,7 @@
 """`wedsync seed-demo`: synthetic business data written into a server's store.
 
-Suppliers, couples, campaigns (as real campaign documents), journeys with known channel effects,
+Suppliers, couples, campaigns (real campaign documents with a trigger, an audience, steps and
+content per campaign type, see ``demo_campaigns``), journeys with known channel effects,
 invites, health scores and conversions from ``shared.analytics.generate``. Events go through the
 same validation and insert path as synced events, in one transaction per priority class.
 """
@@ -17,6 +18,8 @@ from shared.analytics import generate
 from shared.protocol import campaign as schema
 from shared.protocol.events import validate_batch
 from shared.protocol.kinds import CONTACTS, EVENT_CLASSES
+
+from .demo_campaigns import build_campaign
 
 CHUNK = 50_000
 
@@ -60,11 +63,7 @@ def seed_demo(
         stored = duplicates = 0
         with storage.transaction():
             for item in data.campaigns:
-                doc = schema.new_doc()
-                with doc.transaction():
-                    for field in ("name", "type", "status", "budget_cents"):
-                        if item.get(field) is not None:
-                            schema.set_field(doc, field, item[field])
+                doc = build_campaign(item)  # complete: what an active campaign must be
                 state = doc.get_update()
                 storage.save_campaign(
                     campaign_id=item["id"],
