@@ -692,7 +692,45 @@ class StepPanel(Panel):
         self.goal_event.activated.connect(
             lambda *_: self._commit({"event": self.goal_event.currentData()})
         )
-        self._pages = {"send_email": 1, "wait": 2, "branch": 3, "goal": 4}
+
+        wait_for = QWidget()
+        f = _form()
+        wait_for.setLayout(f)
+        self.wait_event = QComboBox()
+        for kind in campaign_rules.TRIGGER_EVENTS:
+            self.wait_event.addItem(components.label(kind), kind)
+        self.timeout = QSpinBox(minimum=1, maximum=365, suffix=" days")
+        self.on_timeout = QComboBox()
+        self.on_timeout.setAccessibleName("On timeout, go to")
+        f.addRow("Until the contact", self.wait_event)
+        f.addRow("for at most", self.timeout)
+        f.addRow("then go to", self.on_timeout)
+        f.addRow("", _hint("When it happens, the flow continues with the next step."))
+        self.stack.addWidget(wait_for)
+        self.wait_event.activated.connect(lambda *_: self._commit_wait_for())
+        self.timeout.editingFinished.connect(self._commit_wait_for)
+        self.on_timeout.activated.connect(lambda *_: self._commit_wait_for())
+
+        split = QWidget()
+        f = _form()
+        split.setLayout(f)
+        self.percent = QSpinBox(minimum=1, maximum=99, suffix=" %")
+        self.split_target = QComboBox()
+        self.split_target.setAccessibleName("Split: the share goes to")
+        f.addRow("At random", self.percent)
+        f.addRow("go to", self.split_target)
+        f.addRow("", _hint("The others continue with the next step."))
+        self.stack.addWidget(split)
+        self.percent.editingFinished.connect(self._commit_split)
+        self.split_target.activated.connect(lambda *_: self._commit_split())
+        self._pages = {
+            "send_email": 1,
+            "wait": 2,
+            "branch": 3,
+            "goal": 4,
+            "wait_for": 5,
+            "split": 6,
+        }
 
     def _commit(self, change: dict[str, Any]) -> None:
         step_id = self.step_id
@@ -714,6 +752,27 @@ class StepPanel(Panel):
                 "then": self.target.currentData(),
             }
         )
+
+    def _commit_wait_for(self) -> None:
+        self._commit(
+            {
+                "event": self.wait_event.currentData(),
+                "timeout_days": self.timeout.value(),
+                "on_timeout": self.on_timeout.currentData(),
+            }
+        )
+
+    def _commit_split(self) -> None:
+        self._commit({"percent": self.percent.value(), "then": self.split_target.currentData()})
+
+    def _fill_targets(self, combo: QComboBox, steps: list[dict[str, Any]], own: str) -> None:
+        """The steps a jump may lead to: the ones after ``own`` (jumps go forward)."""
+        with QSignalBlocker(combo):
+            combo.clear()
+            combo.addItem("Continue with the next step", None)
+            after = [s.get("id") for s in steps].index(own) + 1
+            for i, s in enumerate(steps[after:], after):
+                combo.addItem(f"Step {i + 1}: {STEP_TITLES.get(s.get('kind'), '')}", s.get("id"))
 
     def select(self, step_id: str | None) -> None:
         self.step_id = step_id if step_id and step_id != TRIGGER else None
@@ -759,3 +818,12 @@ class StepPanel(Panel):
             _set_combo(self.target, config.get("then"))
         elif kind == "goal":
             _set_combo(self.goal_event, config.get("event", "conversion"))
+        elif kind == "wait_for":
+            _set_combo(self.wait_event, config.get("event", "click"))
+            _set_spin(self.timeout, int(config.get("timeout_days", 7)))
+            self._fill_targets(self.on_timeout, steps, step["id"])
+            _set_combo(self.on_timeout, config.get("on_timeout"))
+        elif kind == "split":
+            _set_spin(self.percent, int(config.get("percent", 50)))
+            self._fill_targets(self.split_target, steps, step["id"])
+            _set_combo(self.split_target, config.get("then"))

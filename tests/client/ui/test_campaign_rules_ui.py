@@ -71,3 +71,42 @@ def test_rules_are_stored_as_operator_codes_with_typed_values(qtbot):
     assert op.currentText() == "at most" and value.text() == "40"
     for rule in editor.rules():
         rules.check_rule(rule, "audience_segment.rules[0]", rules.BAD_AUDIENCE)
+
+
+def test_wait_for_and_split_steps_are_configured_in_the_step_panel(qtbot):
+    from client.ui import campaign_edits as edits
+    from client.ui.campaign_panels import StepPanel
+    from shared.protocol import campaign as schema
+
+    doc = schema.new_doc()
+    split = edits.add_step(doc, "split")
+    wait_for = edits.add_step(doc, "wait_for")
+    goal = edits.add_step(doc, "goal")
+
+    def apply(change) -> bool:  # noqa: ANN001
+        change(doc)
+        panel.show_snapshot(schema.snapshot(doc))
+        return True
+
+    panel = StepPanel(apply)
+    qtbot.addWidget(panel)
+    panel.show_snapshot(schema.snapshot(doc))
+    panel.select(wait_for)
+    assert panel.title.text() == "Step 2 · Wait for event"
+    assert panel.stack.currentIndex() == 5
+    # only later steps are offered: jumps go forward
+    assert [panel.on_timeout.itemData(i) for i in range(panel.on_timeout.count())] == [None, goal]
+    panel.on_timeout.setCurrentIndex(1)
+    panel.on_timeout.activated.emit(1)
+    assert edits.step_config(doc, wait_for) == {
+        "event": "click",
+        "timeout_days": 7,
+        "on_timeout": goal,
+    }
+
+    panel.select(split)
+    assert panel.stack.currentIndex() == 6
+    panel.percent.setValue(30)
+    panel.percent.editingFinished.emit()
+    assert edits.step_config(doc, split) == {"percent": 30, "then": None}
+    assert rules.problems({**schema.snapshot(doc), "status": "draft"}) == []
