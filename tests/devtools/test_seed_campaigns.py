@@ -10,6 +10,7 @@ import pytest
 
 from devtools.demo_campaigns import PLANS, build_campaign
 from devtools.seed import seed_demo
+from shared.automation import parse_journey, parse_trigger
 from shared.protocol import campaign as schema
 from shared.protocol import campaign_rules as rules
 
@@ -32,6 +33,9 @@ def test_every_campaign_type_has_a_plan_that_passes_the_rules(kind, status):
     assert snap["trigger"]["event"] in rules.TRIGGER_EVENTS and snap["audience_segment"]["rules"]
     assert len(snap["variants"]) == 2 and len(snap["steps"]) >= 4
     assert snap["steps"][-1]["kind"] != "wait"  # a flow ends with something to do
+    # and the journey engine reads it as it is
+    assert parse_trigger(snap["trigger"]).event == snap["trigger"]["event"]
+    assert len(parse_journey({**snap, "id": "c1"}).nodes) == len(snap["steps"])
 
 
 def test_a_scheduled_demo_campaign_carries_its_start():

@@ -237,3 +237,72 @@ def test_no_campaign_data_makes_the_checks_crash(snapshot):
     found = rules.problems(snapshot)
     assert all(isinstance(p, rules.CampaignRuleError) and p.code and p.field for p in found)
     rules.launch_problems(snapshot)
+
+
+def _config(draw, kind: str, later: list[str]) -> dict[str, Any]:  # noqa: ANN001
+    target = st.sampled_from([None, *later])
+    if kind == "send_email":
+        return {"variant": draw(st.sampled_from(["auto", "v1"]))}
+    if kind == "wait":
+        return {"days": draw(st.integers(0, 365)), "hours": draw(st.integers(0, 23))}
+    if kind == "wait_for":
+        return {
+            "event": draw(st.sampled_from(rules.TRIGGER_EVENTS)),
+            "timeout_days": draw(st.integers(1, 365)),
+            "on_timeout": draw(target),
+        }
+    if kind == "branch":
+        return {
+            "event": draw(st.sampled_from(rules.BRANCH_EVENTS)),
+            "within_days": draw(st.integers(1, 365)),
+            "then": draw(target),
+        }
+    if kind == "split":
+        return {"percent": draw(st.integers(1, 99)), "then": draw(target)}
+    return {"event": draw(st.sampled_from(rules.TRIGGER_EVENTS))}
+
+
+@st.composite
+def runnable_campaigns(draw) -> dict[str, Any]:  # noqa: ANN001
+    kinds = draw(st.lists(st.sampled_from(schema.STEP_KINDS), min_size=1, max_size=8))
+    ids = [f"s{i}" for i in range(len(kinds))]
+    steps = [
+        {"id": ids[i], "kind": kind, "config": _config(draw, kind, ids[i + 1 :])}
+        for i, kind in enumerate(kinds)
+    ]
+    rule = st.fixed_dictionaries(
+        {
+            "field": st.sampled_from(["score", "channel", "type"]),
+            "op": st.sampled_from(["eq", "ne", "gte", "lte", "contains"]),
+            "value": st.integers(0, 100) | st.sampled_from(["booking", "wedding_fair"]),
+        }
+    )
+    return {
+        "id": "c1",
+        "status": "active",
+        "trigger": {
+            "event": draw(st.sampled_from(rules.TRIGGER_EVENTS)),
+            "conditions": draw(st.lists(rule, max_size=3)),
+        },
+        "frequency_cap": draw(
+            st.none()
+            | st.fixed_dictionaries(
+                {"max_sends": st.integers(0, 1000), "per_days": st.integers(1, 365)}
+            )
+        ),
+        "quiet_hours": draw(st.sampled_from(["", "21:00-08:00", "12:30-13:30"])),
+        "steps": steps,
+        "variants": [{"id": "v1", "label": "A", "subject": "Hello", "body": "Come and see"}],
+    }
+
+
+@settings(deadline=None)
+@given(runnable_campaigns())
+def test_a_campaign_the_rules_let_run_is_one_the_journey_engine_can_read(campaign):
+    """The rules are never laxer than the automation engine: whatever may run, it can run."""
+    from shared.automation import parse_journey, parse_trigger
+
+    assert rules.problems(campaign) == []
+    parse_trigger(campaign["trigger"])
+    journey = parse_journey(campaign)
+    assert [node.id for node in journey.nodes] == [s["id"] for s in campaign["steps"]]
