@@ -29,6 +29,17 @@ WIRE_FIELDS = (
     "value_cents",
     "payload",
 )
+#: Where each field sits in a wire array, by name; every reader of wire arrays indexes by these.
+WIRE_INDEX: dict[str, int] = {name: i for i, name in enumerate(WIRE_FIELDS)}
+WIRE_ID = WIRE_INDEX["id"]
+WIRE_KIND = WIRE_INDEX["kind"]
+WIRE_OCCURRED_AT_MS = WIRE_INDEX["occurred_at_ms"]
+WIRE_HLC = WIRE_INDEX["hlc"]
+WIRE_CONTACT = WIRE_INDEX["contact"]
+WIRE_CAMPAIGN = WIRE_INDEX["campaign"]
+WIRE_CHANNEL = WIRE_INDEX["channel"]
+WIRE_VALUE_CENTS = WIRE_INDEX["value_cents"]
+WIRE_PAYLOAD = WIRE_INDEX["payload"]
 
 MIN_OCCURRED_MS = 946_684_800_000  # 2000-01-01
 MAX_OCCURRED_MS = 4_102_444_800_000  # 2100-01-01
@@ -137,7 +148,7 @@ def validate_batch(items: list, priority: int) -> list[list[Any]]:
     try:
         if not items:
             return items
-        if set(map(type, items)) != _LIST or set(map(len, items)) != _NINE:
+        if set(map(type, items)) != _LIST or set(map(len, items)) != _WIDTH:
             raise ValueError
         ids, kinds, occurred, hlcs, contacts, campaigns, channels, values, payloads = zip(
             *items, strict=True
@@ -161,7 +172,7 @@ def validate_batch(items: list, priority: int) -> list[list[Any]]:
 
 _NONE = type(None)
 _INT, _STR, _OPT_INT, _OPT_STR, _OPT_DICT = {int}, {str}, {int, _NONE}, {str, _NONE}, {dict, _NONE}
-_LIST, _NINE = {list}, {9}
+_LIST, _WIDTH = {list}, {len(WIRE_FIELDS)}
 
 
 def _columns_ok(
@@ -240,8 +251,9 @@ def decoded_batch_ok(events: list[tuple], priority: int) -> bool:
 
 
 def event_from_row(row: list[Any]) -> Event:
-    """An Event from a wire array already checked by ``validate_batch``."""
-    return Event(*row[:8], payload=row[8] or {})
+    """An Event from a wire array already checked by ``validate_batch`` (``Event``'s fields are
+    in wire order, the payload last)."""
+    return Event(*row[:WIRE_PAYLOAD], payload=row[WIRE_PAYLOAD] or {})
 
 
 def iso_from_ms(ms: int) -> str:
