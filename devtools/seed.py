@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.storage import SQLiteStorage
+from server.storage import open_storage
 from shared.analytics import generate
 from shared.protocol import campaign as schema
-from shared.protocol.events import validate_batch
+from shared.protocol.events import WIRE_CONTACT, WIRE_HLC, WIRE_PAYLOAD, validate_batch
 from shared.protocol.kinds import CONTACTS, EVENT_CLASSES
 
 from .demo_campaigns import build_campaign
@@ -51,7 +51,7 @@ def seed_demo(
         days=days,
         events=False,
     )
-    storage = SQLiteStorage(data_dir)
+    storage = open_storage(data_dir)
     try:
         org_id = storage.ensure_org(org)
         now = time.time_ns() // 1_000_000
@@ -97,13 +97,13 @@ def seed_demo(
                     stored += new
                     duplicates += dup
             for row in by_class.get(CONTACTS, []):
-                fields = (row[8] or {}).get("fields")
-                if row[4] and isinstance(fields, dict):
+                fields = (row[WIRE_PAYLOAD] or {}).get("fields")
+                if row[WIRE_CONTACT] and isinstance(fields, dict):
                     storage.merge_contact(
                         org_id=org_id,
-                        email=row[4],
+                        email=row[WIRE_CONTACT],
                         fields=fields,
-                        hlc=row[3],
+                        hlc=row[WIRE_HLC],
                         device_id="seed-demo",
                     )
             storage.record_commit(seq=seq, priority=0, items=stored, at_ms=now)

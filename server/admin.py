@@ -8,7 +8,7 @@ from typing import Any
 
 from .auth import ROLES, hash_password
 from .errors import BadRequest, NotFoundError
-from .storage import SQLiteStorage
+from .storage import open_storage
 
 DEFAULT_ORG = "default"
 
@@ -22,7 +22,7 @@ def create_user(
         raise BadRequest(f"{email!r} is not an email address")
     if len(password) < 8:
         raise BadRequest("password must have at least 8 characters")
-    storage = SQLiteStorage(data_dir)
+    storage = open_storage(data_dir)
     try:
         org_id = storage.ensure_org(org or DEFAULT_ORG)
         user_id = storage.create_user(
@@ -40,7 +40,7 @@ def create_user(
 
 
 def stats(data_dir: Path) -> dict[str, Any]:
-    storage = SQLiteStorage(data_dir)
+    storage = open_storage(data_dir)
     try:
         return storage.stats()
     finally:
@@ -63,7 +63,7 @@ def report_roi(
     """The ROI report of ``org`` read from a server's data directory (no server running)."""
     from .reports import ReportService
 
-    storage = SQLiteStorage(data_dir)
+    storage = open_storage(data_dir)
     org_id = storage.org_id(org)
     if org_id is None:
         storage.close()

@@ -17,7 +17,7 @@ from .context import ServerContext
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
 from .reports import ReportService
-from .storage import SQLiteStorage
+from .storage import open_storage
 from .sync_ws import CTX, REPORTS, sync_handler
 from .writer import PriorityWriter
 
@@ -28,7 +28,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1 << 20)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        storage = SQLiteStorage(config.data_dir, checkpoint_in_background=True)
+        storage = open_storage(config.data_dir, serving=True)
         reader = storage.reader()
         docs = CampaignDocs()
         docs.hooks.append(ConflictDetector())

@@ -27,7 +27,7 @@ from shared.protocol.ids import new_id
 from .audience import overlap
 from .auth import Principal
 from .errors import BadRequest, Forbidden, NotFoundError
-from .storage import SQLiteStorage
+from .storage import ConflictStore, Storage
 
 ADMINS = ("admin",)
 
@@ -53,7 +53,7 @@ class ConflictDetector:
 
     def __call__(
         self,
-        storage: SQLiteStorage,
+        storage: Storage,
         principal: Principal,
         campaign_id: str,
         doc: pycrdt.Doc,
@@ -251,7 +251,7 @@ def _windows_overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a_start <= b_end and b_start <= a_end
 
 
-def conflict_for(storage: SQLiteStorage, principal: Principal, conflict_id: str) -> dict[str, Any]:
+def conflict_for(storage: ConflictStore, principal: Principal, conflict_id: str) -> dict[str, Any]:
     """The conflict if it is the caller's org's; another org's is refused (caller audits)."""
     conflict = storage.conflict(conflict_id)
     if conflict is None:
@@ -262,7 +262,7 @@ def conflict_for(storage: SQLiteStorage, principal: Principal, conflict_id: str)
 
 
 def resolve(
-    storage: SQLiteStorage,
+    storage: Storage,
     docs,
     principal: Principal,
     conflict_id: str,

@@ -14,7 +14,7 @@ from .campaigns import CampaignDocs
 from .config import ServerConfig
 from .errors import AuthError, ServerError
 from .hub import Hub
-from .storage import SQLiteStorage
+from .storage import Storage
 from .writer import PriorityWriter
 
 T = TypeVar("T")
@@ -23,8 +23,8 @@ T = TypeVar("T")
 @dataclass
 class ServerContext:
     config: ServerConfig
-    storage: SQLiteStorage  # writer connection: writer thread only
-    reader: SQLiteStorage  # reader connection: reader thread only
+    storage: Storage  # writer handle: writer thread only
+    reader: Storage  # reader handle: reader thread only
     reader_executor: ThreadPoolExecutor
     writer: PriorityWriter
     docs: CampaignDocs

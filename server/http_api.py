@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
@@ -160,7 +161,8 @@ async def me(request: web.Request) -> web.Response:
 async def list_users(request: web.Request) -> web.Response:
     ctx, p = request.app[CTX], principal_of(request)
     await require(ctx, p, "manage_users", None)
-    return web.json_response({"users": await ctx.read(lambda st: st.users(p.org_id))})
+    users = await ctx.read(lambda st: st.users(p.org_id))
+    return web.json_response({"users": [asdict(u) for u in users]})
 
 
 @routes.post("/api/v1/users")
@@ -219,9 +221,8 @@ async def audit_log(request: web.Request) -> web.Response:
         limit = min(int(request.query.get("limit", "200")), 5000)
     except ValueError:
         raise BadRequest("'limit' must be an integer") from None
-    return web.json_response(
-        {"entries": await ctx.read(lambda st: st.audit_entries(p.org_id, limit))}
-    )
+    entries = await ctx.read(lambda st: st.audit_entries(p.org_id, limit))
+    return web.json_response({"entries": [asdict(e) for e in entries]})
 
 
 @routes.get("/api/v1/stats")

@@ -19,8 +19,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.analytics import EventFrame, build_roi_report
+from shared.protocol.events import (
+    WIRE_CAMPAIGN,
+    WIRE_CHANNEL,
+    WIRE_CONTACT,
+    WIRE_ID,
+    WIRE_KIND,
+    WIRE_OCCURRED_AT_MS,
+    WIRE_PAYLOAD,
+    WIRE_VALUE_CENTS,
+)
 
-from .storage import SQLiteStorage
+from .storage import Storage
 from .writer import Committed, EventsJob
 
 #: Events of recent commits kept for appends; beyond this many the oldest commits are dropped
@@ -38,13 +48,22 @@ class _Cached:
 
 
 def _frame_row(event: list[Any]) -> tuple:
-    """A frame row from a wire array (id, kind, occurred_at_ms, hlc, contact, campaign,
-    channel, value_cents, payload)."""
-    return (event[0], event[1], event[2], event[4], event[5], event[6], event[7], event[8] or {})
+    """A frame row (``EventFrame.from_rows``: the wire fields but the clock) from a wire array."""
+    return (
+        event[WIRE_ID],
+        event[WIRE_KIND],
+        event[WIRE_OCCURRED_AT_MS],
+        event[WIRE_CONTACT],
+        event[WIRE_CAMPAIGN],
+        event[WIRE_CHANNEL],
+        event[WIRE_VALUE_CENTS],
+        event[WIRE_PAYLOAD] or {},
+    )
 
 
 class ReportService:
-    def __init__(self, storage: SQLiteStorage) -> None:
+    def __init__(self, storage: Storage) -> None:
+        """``storage``: a handle of its own (a ``reader()``), closed with the service."""
         self._storage = storage
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-reports")
         self._frames: dict[str, _Cached] = {}

@@ -80,9 +80,9 @@ class SimServer:
         from server.config import ServerConfig
         from server.context import ServerContext
         from server.hub import Hub
-        from server.storage import SQLiteStorage
+        from server.storage import open_storage
 
-        storage = SQLiteStorage(self.data_dir)
+        storage = open_storage(self.data_dir)
         docs = CampaignDocs()
         detector = _conflict_detector()
         self.conflicts_available = detector is not None and hasattr(storage, "conflicts")

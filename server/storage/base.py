@@ -1,71 +1,65 @@
-"""The storage interface of the server.
+"""The storage interface of the server: one protocol per aggregate, and ``Storage`` composing them.
 
-Backend-specific SQL stays behind this protocol: the SQLite backend is the embedded default and a
-PostgreSQL backend can implement the same methods. All methods are synchronous; the server calls
-writes from one writer thread (see ``server.writer``) and reads from a reader thread.
+Backend-specific SQL stays behind these protocols: the SQLite backend is the embedded default and
+a PostgreSQL backend can implement the same methods. Callers get a ``Storage`` from
+``server.storage.open_storage`` and type what they use by the narrowest protocol that covers it.
+All methods are synchronous; the server calls writes from one writer thread (see
+``server.writer``) and reads from a reader thread, each on its own handle (``reader()``).
 
-Invariant: ``insert_events`` and ``save_campaign`` are durable when the surrounding
-``transaction()`` returns; the server acks only after that. Every change to a campaign's state
-(``save_campaign``) is logged in the same transaction by ``log_update`` with an update that
-carries the change: the log, read after a device's change cursor, is what a pull sends.
+Invariants:
+
+* ``insert_events`` and ``save_campaign`` are durable when the surrounding ``transaction()``
+  returns; the server acks only after that.
+* Every change to a campaign's state (``save_campaign``) is logged in the same transaction by
+  ``log_update`` with an update that carries the change: the log, read after a device's change
+  cursor, is what a pull sends.
+* ``transaction()`` nests: the outermost one commits, inner ones are savepoints that roll back
+  alone when their block raises.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-
-@dataclass(frozen=True)
-class UserRow:
-    id: str
-    org_id: str
-    org_name: str
-    email: str
-    role: str
-    password_hash: str
-
-
-@dataclass(frozen=True)
-class DeviceAuth:
-    device_id: str
-    user_id: str
-    email: str
-    org_id: str
-    role: str
+from .rows import (
+    AuditEntry,
+    CampaignRow,
+    ContactRow,
+    DataVersion,
+    DeviceAuth,
+    LoggedUpdate,
+    UserRow,
+    UserSummary,
+)
 
 
-@dataclass(frozen=True)
-class CampaignRow:
-    id: str
-    org_id: str
-    state: bytes
-    snapshot: dict[str, Any]
+class AccountStore(Protocol):
+    """Orgs, users and their devices."""
 
-
-class Storage(Protocol):
-    #: events inserted through this handle so far (the writer counts each commit's by difference)
-    events_inserted: int
-
-    def close(self) -> None: ...
-
-    def transaction(self) -> AbstractContextManager[None]: ...
-
-    # accounts
     def ensure_org(self, name: str) -> str: ...
     def org_id(self, name: str) -> str | None: ...
-    def create_user(self, *, org_id: str, email: str, password_hash: str, role: str) -> str: ...
+    def create_user(self, *, org_id: str, email: str, password_hash: str, role: str) -> str:
+        """Raises ``AlreadyExists`` when the email is taken."""
+        ...
+
     def user_by_email(self, email: str) -> UserRow | None: ...
-    def users(self, org_id: str) -> list[dict[str, Any]]: ...
+    def users(self, org_id: str) -> list[UserSummary]: ...
     def create_device(
         self, *, user_id: str, org_id: str, name: str, token_hash: str, device_id: str | None = None
     ) -> str: ...
     def device_by_token_hash(self, token_hash: str) -> DeviceAuth | None: ...
     def touch_device(self, device_id: str, at_ms: int) -> None: ...
 
-    # events
+
+class EventStore(Protocol):
+    """Events (stored once per id) and the record of the writer's commits."""
+
+    #: events inserted through this handle so far, rolled back or not (the writer tells by
+    #: difference how many a job stored)
+    events_inserted: int
+
     def insert_events(
         self,
         *,
@@ -74,21 +68,29 @@ class Storage(Protocol):
         events: list[list[Any]],
         priority: int,
         commit_seq: int,
-    ) -> tuple[int, int]: ...
-    def event_rows(
-        self, org_id: str, from_ms: int | None, to_ms: int | None
-    ) -> Iterator[tuple]: ...
-    def event_time_range(self, org_id: str) -> tuple[int | None, int | None]: ...
-    def data_version(self, org_id: str) -> tuple[int, int]: ...
+    ) -> tuple[int, int]:
+        """Store validated wire arrays not stored before; (new, duplicates). In a transaction."""
+        ...
+
     def record_commit(self, *, seq: int, priority: int, items: int, at_ms: int) -> None: ...
     def last_commit_seq(self) -> int: ...
 
-    # contacts
-    def merge_contact(
-        self, *, org_id: str, email: str, fields: dict[str, Any], hlc: int, device_id: str
-    ) -> None: ...
 
-    # campaigns
+class ReportReads(Protocol):
+    """What reports read of events: rows, their time range, and a version to cache against."""
+
+    def event_rows(self, org_id: str, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]:
+        """(id, kind, occurred_at_ms, contact, campaign, channel, value_cents, payload) rows,
+        in the same order on every read."""
+        ...
+
+    def event_time_range(self, org_id: str) -> tuple[int | None, int | None]: ...
+    def data_version(self, org_id: str) -> DataVersion: ...
+
+
+class CampaignStore(Protocol):
+    """Campaign documents and their update log."""
+
     def campaign(self, campaign_id: str) -> CampaignRow | None: ...
     def campaigns(self, org_id: str) -> list[CampaignRow]: ...
     def save_campaign(
@@ -105,10 +107,29 @@ class Storage(Protocol):
         meta: dict[str, Any],
         at_ms: int,
     ) -> None: ...
-    def last_update_seq(self, org_id: str) -> int: ...
-    def updates_after(self, org_id: str, seq: int) -> list[tuple[int, str, bytes]]: ...
+    def last_update_seq(self, org_id: str) -> int:
+        """The seq of the org's newest logged campaign update (0 if none)."""
+        ...
 
-    # audit
+    def updates_after(self, org_id: str, seq: int) -> list[LoggedUpdate]:
+        """The org's logged campaign updates after ``seq``, oldest first."""
+        ...
+
+
+class ConflictStore(Protocol):
+    """Guarded edits (the candidates of conflicts) and conflict records, as dicts."""
+
+    def record_guarded_edit(self, edit: dict[str, Any]) -> None: ...
+    def guarded_edits(self, edit_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    def open_conflict(self, campaign_id: str, field: str, kind: str) -> dict[str, Any] | None: ...
+    def save_conflict(self, conflict: dict[str, Any]) -> None: ...
+    def conflict(self, conflict_id: str) -> dict[str, Any] | None: ...
+    def conflicts(self, org_id: str, status: str | None = None) -> list[dict[str, Any]]: ...
+
+
+class AuditStore(Protocol):
+    """The append-only audit log of each org."""
+
     def audit(
         self,
         *,
@@ -122,6 +143,50 @@ class Storage(Protocol):
         detail: dict[str, Any],
         at_ms: int,
     ) -> None: ...
-    def audit_entries(self, org_id: str, limit: int) -> list[dict[str, Any]]: ...
+    def audit_entries(self, org_id: str, limit: int) -> list[AuditEntry]:
+        """The org's newest entries first."""
+        ...
 
-    def stats(self) -> dict[str, Any]: ...
+
+class ContactStore(Protocol):
+    """Contacts, merged field by field (``shared.protocol.contacts``)."""
+
+    def merge_contact(
+        self, *, org_id: str, email: str, fields: dict[str, Any], hlc: int, device_id: str
+    ) -> None: ...
+    def contact(self, org_id: str, email: str) -> dict[str, Any] | None: ...
+    def contacts_of(self, org_id: str) -> list[ContactRow]: ...
+
+
+class StatsStore(Protocol):
+    def stats(self) -> dict[str, Any]:
+        """Counts of what the store holds (a JSON document)."""
+        ...
+
+
+class Storage(
+    AccountStore,
+    EventStore,
+    ReportReads,
+    CampaignStore,
+    ConflictStore,
+    AuditStore,
+    ContactStore,
+    StatsStore,
+    Protocol,
+):
+    """One handle on the server's store: every aggregate, and its transactions."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Writes inside commit together (nested: a savepoint)."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads inside see one state of the store; not for writes."""
+        ...
+
+    def reader(self) -> Storage:
+        """Another handle on the same store, for another thread."""
+        ...
+
+    def close(self) -> None: ...

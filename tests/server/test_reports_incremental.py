@@ -4,7 +4,7 @@ of a server that reads everything anew, and writes it was not told about must be
 from devtools.seed import seed_demo
 from server import admin
 from server.reports import ReportService
-from server.storage import SQLiteStorage
+from server.storage import open_storage
 from server.sync_ws import REPORTS
 from server.writer import Committed, EventsJob
 from tests.conftest import PASSWORD, USERS, start_server
@@ -101,8 +101,7 @@ async def test_report_after_a_sync_equals_the_report_of_a_fresh_server(tmp_path)
 
 
 def reports_org(server) -> str:
-    storage = server.app[REPORTS]._storage
-    return storage.db.execute("SELECT id FROM orgs WHERE name = 'Org A'").fetchone()[0]
+    return server.app[REPORTS]._storage.org_id("Org A")
 
 
 async def test_a_write_by_another_process_is_picked_up(tmp_path):
@@ -134,7 +133,7 @@ class _Job(EventsJob):
 
 
 def test_a_commit_with_duplicates_or_unknown_events_rebuilds(tmp_path):
-    storage = SQLiteStorage(tmp_path)
+    storage = open_storage(tmp_path)
     service = ReportService(storage.reader())
     org = storage.ensure_org("O")
     event = ["01J0000000000000000000000A", "click", 1000, 1, "a@x", None, "sms", None, None]

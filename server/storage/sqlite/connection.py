@@ -1,0 +1,128 @@
+"""One handle on the server's SQLite file (WAL): its connection, transactions, checkpoints.
+
+A handle is used from one thread at a time: the writer's handle only from the writer thread, a
+reader's (``SQLiteStorage.reader()``) only from the reader thread, so long reports never block
+ingest. ``transaction()`` nests as savepoints (sqlite-utils ``atomic``): the outermost block
+commits, an inner one that raises rolls back alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from .migrations import migrations
+
+log = logging.getLogger(__name__)
+DB_FILENAME = "server.sqlite"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA cache_size=-131072")
+    return conn
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Checkpointer:
+    """Copies the write-ahead log back into the database on its own thread and connection.
+
+    SQLite's automatic checkpoint runs inside whichever commit crosses the threshold, so the
+    writer (and every device waiting for an ack) would wait for the copy and its fsyncs. A
+    PASSIVE checkpoint never blocks the writer or readers; this one runs after commits, at most
+    every ``interval_s``, while the writer goes on. Durability is unchanged: a commit is durable
+    once it is in the log, checkpointed or not.
+    """
+
+    def __init__(self, path: Path, interval_s: float = 0.05) -> None:
+        self._path = path
+        self._interval_s = interval_s
+        self._wake = threading.Event()
+        self._stopping = False
+        self.checkpoints = 0
+        self._thread = threading.Thread(target=self._run, name="wedsync-checkpoint", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            while True:
+                self._wake.wait()
+                if self._stopping:
+                    return
+                self._wake.clear()
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self.checkpoints += 1
+                except sqlite3.Error:  # e.g. busy: the next commit nudges again
+                    log.warning("background checkpoint failed", exc_info=True)
+                time.sleep(self._interval_s)
+        finally:
+            conn.close()
+
+
+class SQLiteHandle:
+    """The connection every aggregate's methods run their SQL on (``self.db``)."""
+
+    def __init__(self, data_dir: Path | str, *, checkpoint_in_background: bool = False) -> None:
+        """``checkpoint_in_background``: for the long-running writer (the server), move WAL
+        checkpoints off the committing thread (see ``Checkpointer``)."""
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_FILENAME
+        self.db = sqlite_utils.Database(connect(self.path))
+        migrations.apply(self.db)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._checkpointer: Checkpointer | None = None
+        if checkpoint_in_background:
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = Checkpointer(self.path)
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._depth += 1
+            try:
+                with self.db.atomic():
+                    yield
+            finally:
+                self._depth -= 1
+            if self._depth == 0 and self._checkpointer is not None:
+                self._checkpointer.nudge()  # committed: the log has grown
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the file (one read transaction); not for writes."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")

@@ -1,0 +1,34 @@
+"""Counts of what the SQLite file holds (``StatsStore``), for `wedsync admin stats` and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.protocol.kinds import PRIORITY_CLASSES
+
+from .connection import SQLiteHandle
+
+
+class SQLiteStats(SQLiteHandle):
+    def stats(self) -> dict[str, Any]:
+        by_kind = dict(
+            self.db.execute("SELECT kind, count(*) FROM events GROUP BY kind").fetchall()
+        )
+        by_class = dict.fromkeys((str(c) for c in PRIORITY_CLASSES), 0)
+        for priority, count in self.db.execute(
+            "SELECT priority, count(*) FROM events GROUP BY priority"
+        ):
+            by_class[str(priority)] = count
+        return {
+            "events": {"total": sum(by_kind.values()), "by_kind": by_kind, "by_class": by_class},
+            "campaigns": self._count("SELECT count(*) FROM campaigns"),
+            "campaign_updates": self._count("SELECT count(*) FROM campaign_updates"),
+            "devices": self._count("SELECT count(*) FROM devices WHERE revoked = 0"),
+            "users": self._count("SELECT count(*) FROM users"),
+            "orgs": self._count("SELECT count(*) FROM orgs"),
+            "contacts": self._count("SELECT count(*) FROM contacts"),
+            "conflicts_open": self._count("SELECT count(*) FROM conflicts WHERE status = 'open'"),
+        }
+
+    def _count(self, sql: str) -> int:
+        return self.db.execute(sql).fetchone()[0]
