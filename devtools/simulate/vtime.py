@@ -106,9 +106,8 @@ def deterministic_ids(rng: random.Random, now_ms: Callable[[], int]) -> Iterator
     def make() -> ULID:
         return ULID.from_bytes(now_ms().to_bytes(6, "big") + rng.randbytes(10))
 
-    saved = ids.ULID
-    ids.ULID = make  # new_id() calls ids.ULID(): every caller of new_id is covered
+    saved = ids.use_factory(make)  # every caller of new_id is covered
     try:
         yield
     finally:
-        ids.ULID = saved
+        ids.use_factory(saved)
