@@ -14,6 +14,7 @@ from .campaigns import CampaignDocs
 from .config import ServerConfig
 from .conflicts import ConflictDetector
 from .context import ServerContext
+from .fanout import LiveFanout
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
 from .reports import ReportService
@@ -33,6 +34,7 @@ def create_app(config: ServerConfig) -> web.Application:
         docs = CampaignDocs()
         docs.hooks.append(ConflictDetector())
         writer = PriorityWriter(storage, max_items=config.writer_max_items, on_rollback=docs.clear)
+        hub = Hub()
         ctx = ServerContext(
             config=config,
             storage=storage,
@@ -40,11 +42,12 @@ def create_app(config: ServerConfig) -> web.Application:
             reader_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-reader"),
             writer=writer,
             docs=docs,
-            hub=Hub(),
+            hub=hub,
         )
         app[CTX] = ctx
         app[REPORTS] = reports = ReportService(storage.reader())
-        writer.on_commit = reports.committed
+        writer.add_listener(reports)
+        writer.add_listener(LiveFanout(hub))
         writer.start()
         yield
         app[REPORTS].close()

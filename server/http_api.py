@@ -16,13 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
 from shared.protocol.events import ms_from_iso
 from shared.protocol.ids import is_id
 
 from . import conflicts
 from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
+from .commits import Changes, Notice, Outcome, campaign_changes
 from .context import ServerContext
 from .errors import AuthError, BadRequest, Forbidden, NotFoundError, ServerError
 from .sync_ws import CTX, REPORTS
@@ -297,10 +297,9 @@ async def resolve_conflict(request: web.Request) -> web.Response:
     if candidate is not None and (not isinstance(candidate, int) or isinstance(candidate, bool)):
         raise BadRequest("'candidate' must be an integer index")
     now = int(time.time() * 1000)
-    record, applied = await ctx.writer.submit(
-        1,
-        1,
-        lambda st, seq: conflicts.resolve(
+
+    def resolve(st, seq):
+        record, applied = conflicts.resolve(
             st,
             ctx.docs,
             p,
@@ -309,14 +308,12 @@ async def resolve_conflict(request: web.Request) -> web.Response:
             value=body.get("value"),
             comment=comment,
             now=now,
-        ),
-    )
-    changed = [(a.campaign_id, a.update) for a in applied]
-    if changed:
-        ctx.hub.broadcast(p.org_id, m.docs(changed, done=False, live=True))
-    ctx.hub.broadcast(
-        p.org_id, m.notice("conflict_resolved", {"conflict": record}), roles=conflicts.ADMINS
-    )
+        )
+        resolved = Notice("conflict_resolved", {"conflict": record}, roles=conflicts.ADMINS)
+        changes = campaign_changes(p.org_id, applied, device_id=None)  # every device lacks it
+        return Outcome(record, changes + Changes(p.org_id, notices=(resolved,)))
+
+    record = await ctx.writer.submit(1, 1, resolve)
     await ctx.audit(
         p,
         action="resolve_conflict",

@@ -76,12 +76,16 @@ class Hub:
         org_id: str,
         frame: bytes,
         *,
-        exclude: Connection | None = None,
+        exclude_device: str | None = None,
         roles: tuple[str, ...] | None = None,
     ) -> int:
+        """Queue ``frame`` to the org's connections, but those of ``exclude_device`` and those
+        whose role is not in ``roles`` (None: every role); how many took it."""
         sent = 0
         for conn in list(self._by_org.get(org_id, ())):
-            if conn is exclude or (roles is not None and conn.principal.role not in roles):
+            if exclude_device is not None and conn.principal.device_id == exclude_device:
+                continue
+            if roles is not None and conn.principal.role not in roles:
                 continue
             sent += conn.send(frame)
         return sent

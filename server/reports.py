@@ -2,12 +2,13 @@
 
 Reports run on their own thread with their own read connection, so a report never delays sync.
 The columnar event frame of an org is built once and kept with the commit sequence number it
-includes. The writer hands every commit to ``committed`` (after the commit, before the acks);
+includes. The report service is a commit listener (``server.commits``): the writer hands it
+every commit (after the commit, before the acks) and it notes the commit's new events per org;
 the next report appends the events of the commits since the frame's (``EventFrame.append``)
 instead of reading every event again. The frame is rebuilt from the store when a commit since
-is unknown (another process wrote: ``wedsync seed-demo``, the admin CLI) or did not store all
-of its batches' events (duplicates). The frame holds events only: campaign changes never
-rebuild it (the report reads campaigns anew each time).
+is unknown (another process wrote: ``wedsync seed-demo``, the admin CLI) or its events are not
+known (duplicates in a batch, events stored without a declaration). The frame holds events
+only: campaign changes never rebuild it (the report reads campaigns anew each time).
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ from shared.protocol.events import (
     WIRE_VALUE_CENTS,
 )
 
+from .commits import Commit
 from .storage import Storage
-from .writer import Committed, EventsJob
 
 #: Events of recent commits kept for appends; beyond this many the oldest commits are dropped
 #: (a frame older than the oldest kept commit is rebuilt).
 LOG_MAX_EVENTS = 200_000
 
 #: One commit's new events by org; None for the commit or for one org: not known, rebuild.
-_Entry = dict[str, list[list[Any]] | None] | None
+_Entry = dict[str, tuple[list[Any], ...] | None] | None
 
 
 @dataclass
@@ -73,20 +74,15 @@ class ReportService:
         self._build = threading.Lock()  # one frame build at a time
         self.stats = {"rebuilt": 0, "appended": 0}
 
-    def committed(self, commit: Committed) -> None:
-        """Take in a commit's new events (called by the writer after the commit)."""
-        entry: _Entry = {}
-        counted = 0
-        for job, ok, value in commit.jobs:
-            if not ok or not isinstance(job, EventsJob) or not value[0]:
-                continue
-            counted += value[0]
-            if value[0] == len(job.events) and entry.get(job.org_id, []) is not None:
-                entry.setdefault(job.org_id, []).extend(job.events)
-            else:  # some were stored before: which ones, only the store knows
-                entry[job.org_id] = None
-        if commit.events_stored is None or counted != commit.events_stored:
-            entry = None  # events stored outside an EventsJob
+    def committed(self, commit: Commit) -> None:
+        """Note a commit's new events (a commit listener: called on the loop, before acks)."""
+        entry: _Entry = None
+        if commit.events_known:
+            entry = {
+                org_id: changes.events
+                for org_id, changes in commit.orgs.items()
+                if changes.events is None or changes.events
+            }
         with self._lock:
             if not self._frames:
                 return  # nothing to bring up to date: the first report reads the store

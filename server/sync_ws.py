@@ -4,6 +4,8 @@ Order of business on a socket: HELLO (version, token) -> WELCOME; then PUSH batc
 by ACK only after the writer committed it (or by ERROR with the batch id, nothing stored); PULL by
 state vector answered by DOCS. Every malformed frame gets an ERROR with its code and the socket
 keeps serving; only a failed handshake closes it. Nothing a device sends can stop the server.
+What a push changed reaches the other devices through the writer's commit listeners
+(``server.fanout``), not from here.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ from aiohttp import web
 
 from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
-from shared.protocol.events import event_from_row
-from shared.protocol.kinds import CONTACTS
 from shared.protocol.transport import Transport, WebSocketTransport
 
 from .auth import Principal
@@ -26,7 +26,7 @@ from .campaigns import AppliedUpdate, pull_changes
 from .context import ServerContext
 from .errors import Forbidden, ServerError
 from .hub import Connection
-from .writer import EventsJob
+from .ingest import ApplyCampaignUpdates, StoreEvents
 
 log = logging.getLogger(__name__)
 CTX: web.AppKey[ServerContext] = web.AppKey("ctx", ServerContext)
@@ -162,11 +162,7 @@ async def _push(
             principal.require("edit_campaigns")
             updates = frame["updates"]
             applied: list[AppliedUpdate] = await ctx.writer.submit(
-                frame["c"],
-                len(updates),
-                lambda st, seq: [
-                    ctx.docs.apply(st, principal, c, u, meta) for c, u, meta in updates
-                ],
+                frame["c"], len(updates), ApplyCampaignUpdates(ctx.docs, principal, updates)
             )
             conn.send(
                 m.ack(
@@ -175,7 +171,6 @@ async def _push(
                     duplicates=sum(not a.changed for a in applied),
                 )
             )
-            _fan_out(ctx, conn, applied)
     except Forbidden as exc:
         conn.send(m.error(exc.code, exc.message, batch=batch))
         await ctx.refuse(principal, exc, action=action, target=_target(frame))
@@ -195,48 +190,6 @@ async def _push(
 def _target(frame: dict) -> str | None:
     updates = frame.get("updates")
     return ",".join(sorted({u[0] for u in updates})) if updates else None
-
-
-class StoreEvents(EventsJob):
-    def __init__(self, principal: Principal, priority: int, events: list[list[Any]]) -> None:
-        self.principal = principal
-        self.org_id = principal.org_id
-        self.priority = priority
-        self.events = events
-
-    def __call__(self, storage, seq: int) -> tuple[int, int]:
-        principal, priority, events = self.principal, self.priority, self.events
-        result = storage.insert_events(
-            org_id=principal.org_id,
-            device_id=principal.device_id or "",
-            events=events,
-            priority=priority,
-            commit_seq=seq,
-        )
-        if priority == CONTACTS:
-            for event in map(event_from_row, events):
-                if event.contact and isinstance(event.payload.get("fields"), dict):
-                    storage.merge_contact(
-                        org_id=principal.org_id,
-                        email=event.contact,
-                        fields=event.payload["fields"],
-                        hlc=event.hlc,
-                        device_id=principal.device_id or "",
-                    )
-        return result
-
-
-def _fan_out(ctx: ServerContext, origin: Connection, applied: list[AppliedUpdate]) -> None:
-    changed = [(a.campaign_id, a.update) for a in applied if a.changed]
-    if changed:
-        ctx.hub.broadcast(
-            origin.principal.org_id, m.docs(changed, done=False, live=True), exclude=origin
-        )
-    for item in applied:
-        for notice in item.notices:
-            ctx.hub.broadcast(
-                item.org_id, m.notice(notice["kind"], notice), roles=notice.get("roles")
-            )
 
 
 async def _pull(ctx: ServerContext, conn: Connection, frame: dict) -> None:

@@ -7,10 +7,12 @@ best job plus every queued job of the same class (up to ``max_items`` items), ru
 SQLite transaction on its own thread — each job in a savepoint, so one bad job fails alone — and
 only then resolves the jobs' futures: commit, then ack.
 
-After a commit and before any of its acks, ``on_commit`` (if set) gets a ``Committed``: the
-commit's sequence number, its jobs with their results, and how many events it stored. Jobs
-that store events are ``EventsJob``s, so a listener (the report service) can take in exactly
-the events of a commit without reading them back.
+A job is ``run(storage, commit_seq)``; one that changes what others follow (events, campaign
+docs) returns an ``Outcome`` whose ``Changes`` say so. After a commit and before any of its acks,
+the writer hands one ``Commit`` (``server.commits``: the seq and, per org, the new events,
+campaign changes and notices) to each of its ``listeners``, in the order they were added; the
+contract they keep is in ``server.commits``. The writer checks each job's declaration against
+the events the storage counted: events stored without one make the commit's events unknown.
 """
 
 from __future__ import annotations
@@ -25,28 +27,21 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .commits import Changes, Commit, CommitListener, Outcome, fold
 from .storage import Storage
 
 log = logging.getLogger(__name__)
 
 
 class EventsJob:
-    """A writer job that stores one org's events (validated wire arrays); its value is
+    """A writer job that stores one org's events (validated wire arrays); its outcome's value is
     ``(stored, duplicates)``."""
 
     org_id: str
     events: list[Any]
 
-    def __call__(self, storage: Storage, seq: int) -> tuple[int, int]:
+    def __call__(self, storage: Storage, seq: int) -> Outcome[tuple[int, int]]:
         raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Committed:
-    seq: int
-    jobs: list[tuple[Any, bool, Any]]  # (job, ok, value or exception), in commit order
-    #: events the transaction inserted, counted by the storage (None: it does not count)
-    events_stored: int | None
 
 
 @dataclass(order=True)
@@ -87,9 +82,13 @@ class PriorityWriter:
             max_workers=1, thread_name_prefix="wedsync-writer"
         )
         self._task: asyncio.Task | None = None
-        self.on_commit: Callable[[Committed], None] | None = None
+        #: told of every commit, after it and before its acks (see ``server.commits``)
+        self.listeners: list[CommitListener] = []
         self._commit_seq = storage.last_commit_seq()
         self.stats = WriterStats()
+
+    def add_listener(self, listener: CommitListener) -> None:
+        self.listeners.append(listener)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="priority-writer")
@@ -106,7 +105,8 @@ class PriorityWriter:
         self._executor.shutdown(wait=True)
 
     async def submit(self, priority: int, size: int, run: Callable[[Storage, int], Any]) -> Any:
-        """Queue ``run(storage, commit_seq)``; resolves after the transaction holding it committed."""
+        """Queue ``run(storage, commit_seq)``; resolves after the transaction holding it committed,
+        with what ``run`` returned (an ``Outcome``'s value)."""
         future = asyncio.get_running_loop().create_future()
         self.stats.queued_items[priority] += size
         await self._queue.put(_Queued(priority, next(self._arrivals), size, run, future))
@@ -134,10 +134,10 @@ class PriorityWriter:
             seq = self._commit_seq + 1
             started = time.perf_counter()
             try:
-                results, events, seq = await loop.run_in_executor(
+                results, commit = await loop.run_in_executor(
                     self._executor, self._commit, batch, seq
                 )
-                self._commit_seq = seq
+                seq = self._commit_seq = commit.seq
             except BaseException as exc:  # the transaction failed as a whole: fail every job
                 log.exception("commit %s failed", seq)
                 if self._on_rollback is not None:
@@ -155,12 +155,11 @@ class PriorityWriter:
             self.stats.jobs += len(batch)
             self.stats.items += items
             self.stats.queued_items[first.priority] -= items
-            if self.on_commit is not None:
+            for listener in self.listeners:
                 try:
-                    jobs = [(j.run, *r) for j, r in zip(batch, results, strict=True)]
-                    self.on_commit(Committed(seq, jobs, events))
+                    listener.committed(commit)
                 except Exception:  # a listener's bug must not keep the acks back
-                    log.exception("on_commit for commit %s failed", seq)
+                    log.exception("commit listener %r failed on commit %s", listener, seq)
             for job, (ok, value) in zip(batch, results, strict=True):
                 if job.future.done():
                     continue
@@ -169,28 +168,42 @@ class PriorityWriter:
                 else:
                     job.future.set_exception(value)
 
-    def _commit(self, batch: list[_Queued], seq: int) -> tuple[list[tuple[bool, Any]], int, int]:
+    def _commit(self, batch: list[_Queued], seq: int) -> tuple[list[tuple[bool, Any]], Commit]:
         storage = self._storage
         results: list[tuple[bool, Any]] = []
-        inserted = storage.events_inserted
+        changes: list[Changes] = []
+        events_known = True
         with storage.transaction():
             # Another process (`wedsync seed-demo`, an admin command) may have recorded commits
             # since this writer last did: number this one after them.
             seq = max(seq, storage.last_commit_seq() + 1)
             for job in batch:
+                inserted = storage.events_inserted
                 try:
                     with storage.transaction():  # a savepoint: a failing job rolls back alone
-                        results.append((True, job.run(storage, seq)))
+                        value = job.run(storage, seq)
                 except Exception as exc:  # reported to the job's caller, who answers the device
                     results.append((False, exc))
+                    continue
                 except BaseException as exc:  # pyo3 PanicException from a malformed CRDT update
                     if isinstance(exc, KeyboardInterrupt | SystemExit):
                         raise
                     results.append((False, RuntimeError(f"internal panic: {exc}")))
+                    continue
+                stored = storage.events_inserted - inserted
+                if isinstance(value, Outcome):
+                    changes.append(value.changes)
+                    declared = value.changes.events
+                    if declared is not None and len(declared) != stored:
+                        events_known = False
+                    value = value.value
+                elif stored:  # events no job declared
+                    events_known = False
+                results.append((True, value))
             storage.record_commit(
                 seq=seq,
                 priority=batch[0].priority,
                 items=sum(j.size for j in batch),
                 at_ms=time.time_ns() // 1_000_000,
             )
-        return results, storage.events_inserted - inserted, seq
+        return results, fold(changes, seq=seq, events_known=events_known)

@@ -79,6 +79,7 @@ class SimServer:
         from server.campaigns import CampaignDocs
         from server.config import ServerConfig
         from server.context import ServerContext
+        from server.fanout import LiveFanout
         from server.hub import Hub
         from server.storage import open_storage
 
@@ -91,6 +92,8 @@ class SimServer:
         writer = self.writer_factory(
             storage, max_items=20_000, on_rollback=docs.clear, executor=InlineExecutor()
         )
+        hub = Hub()
+        writer.add_listener(LiveFanout(hub))
         self.ctx = ServerContext(
             config=ServerConfig(data_dir=self.data_dir),
             storage=storage,
@@ -98,7 +101,7 @@ class SimServer:
             reader_executor=InlineExecutor(),
             writer=writer,
             docs=docs,
-            hub=Hub(),
+            hub=hub,
             now_ms=self.now_ms,
         )
         writer.start()

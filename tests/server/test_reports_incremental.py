@@ -3,10 +3,10 @@ of a server that reads everything anew, and writes it was not told about must be
 
 from devtools.seed import seed_demo
 from server import admin
+from server.commits import Changes, Commit
 from server.reports import ReportService
 from server.storage import open_storage
 from server.sync_ws import REPORTS
-from server.writer import Committed, EventsJob
 from tests.conftest import PASSWORD, USERS, start_server
 
 
@@ -127,24 +127,20 @@ async def test_a_write_by_another_process_is_picked_up(tmp_path):
         await stop(server)
 
 
-class _Job(EventsJob):
-    def __init__(self, org_id, events):
-        self.org_id, self.events = org_id, events
-
-
 def test_a_commit_with_duplicates_or_unknown_events_rebuilds(tmp_path):
     storage = open_storage(tmp_path)
     service = ReportService(storage.reader())
     org = storage.ensure_org("O")
     event = ["01J0000000000000000000000A", "click", 1000, 1, "a@x", None, "sms", None, None]
 
-    def commit(seq, events, stored):
+    def commit(seq, events, stored) -> Commit:
         with storage.transaction():
             storage.insert_events(
                 org_id=org, device_id="d", events=events, priority=2, commit_seq=seq
             )
             storage.record_commit(seq=seq, priority=2, items=len(events), at_ms=0)
-        return Committed(seq, [(_Job(org, events), True, (stored, len(events) - stored))], stored)
+        new = tuple(events) if stored == len(events) else None
+        return Commit(seq, {org: Changes(org, events=new)})
 
     try:
         assert len(service.frame(org)) == 0
@@ -153,16 +149,25 @@ def test_a_commit_with_duplicates_or_unknown_events_rebuilds(tmp_path):
         other = [["01J0000000000000000000000B", *event[1:]], event]  # one new, one stored
         service.committed(commit(2, other, 1))
         assert len(service.frame(org)) == 2 and service.stats["rebuilt"] == 2
-        # a commit that stored events no job accounts for
+        # a commit that stored events no job declared
         third = ["01J0000000000000000000000C", *event[1:]]
         c = commit(3, [third], 1)
-        service.committed(Committed(c.seq, [], c.events_stored))
+        service.committed(Commit(c.seq, c.orgs, events_known=False))
         assert len(service.frame(org)) == 3 and service.stats["rebuilt"] == 3
         # a commit without events (a campaign change) keeps the frame
         frame = service.frame(org)
         with storage.transaction():
             storage.record_commit(seq=4, priority=1, items=1, at_ms=0)
-        service.committed(Committed(4, [], 0))
+        service.committed(Commit(4, {org: Changes(org)}))
+        assert service.frame(org) is frame and service.stats["rebuilt"] == 3
+        # another org's new events do not touch this org's frame
+        fifth = ["01J0000000000000000000000D", *event[1:]]
+        with storage.transaction():
+            storage.insert_events(
+                org_id="other", device_id="d", events=[fifth], priority=2, commit_seq=5
+            )
+            storage.record_commit(seq=5, priority=2, items=1, at_ms=0)
+        service.committed(Commit(5, {"other": Changes("other", events=(fifth,))}))
         assert service.frame(org) is frame and service.stats["rebuilt"] == 3
     finally:
         service.close()
