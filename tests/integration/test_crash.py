@@ -15,6 +15,7 @@ from client.credentials import MemoryTokens
 from client.store import Replica
 from client.sync import SyncEngine, SyncError
 from server import admin
+from server.commits import Commit
 from tests.conftest import PASSWORD, USERS, free_port, start_server, start_server_process
 
 pytestmark = pytest.mark.slow
@@ -64,22 +65,6 @@ def queue(profile: Path, n: int) -> set[str]:
     return {e.id for e in events}
 
 
-async def kill_when_partly_stored(proc, data_dir: Path, total: int) -> int:
-    """SIGKILL ``proc`` as soon as the server holds some but not all events."""
-    for _ in range(20_000):
-        stored = count(data_dir)
-        if 0 < stored < total:
-            proc.send_signal(signal.SIGKILL)
-            await proc.wait()
-            return stored
-        if proc.returncode is not None or stored >= total:
-            break
-        await asyncio.sleep(0.002)
-    proc.kill()
-    await proc.wait()
-    return count(data_dir)
-
-
 class KillOnce:
     """SIGKILLs ``proc`` the first time it is called: a hook that runs once the server has
     stored part of the sync lands the kill in the middle of it, with no polling."""
@@ -96,6 +81,17 @@ class KillOnce:
     async def wait(self, timeout_s: float = 60) -> None:
         await asyncio.wait_for(self.killed.wait(), timeout_s)
         await self.proc.wait()
+
+
+class KillOnFirstEvents:
+    """A server commit listener: the first commit that stores events kills (before its acks)."""
+
+    def __init__(self, kill: KillOnce) -> None:
+        self.kill = kill
+
+    def committed(self, commit: Commit) -> None:
+        if any(changes.events is None or changes.events for changes in commit.orgs.values()):
+            self.kill()
 
 
 async def test_client_killed_mid_sync_then_resynced_stores_each_event_once(tmp_path):
@@ -131,7 +127,10 @@ async def test_client_killed_mid_sync_then_resynced_stores_each_event_once(tmp_p
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        at_kill = await kill_when_partly_stored(proc, server.data_dir, N)
+        kill = KillOnce(proc)
+        server.ctx.writer.add_listener(KillOnFirstEvents(kill))
+        await kill.wait()
+        at_kill = count(server.data_dir)
         assert 0 < at_kill < N, "the kill must land in the middle of the sync"
         await wedsync(env, "client", "--profile", str(profile), "sync", "--json")
         conn = sqlite3.connect(server.data_dir / "server.sqlite")
