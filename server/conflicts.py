@@ -17,15 +17,19 @@ by the admin, based on every head, so it supersedes all candidates, then closes 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pycrdt
 
 from shared.protocol import campaign as schema
-from shared.protocol.ids import new_id
+from shared.protocol.ids import is_id, new_id
 
+from . import audit
 from .audience import overlap
 from .auth import Principal
+from .campaigns import CampaignDocs
+from .commits import Changes, Notice, Outcome, campaign_changes
 from .errors import BadRequest, Forbidden, NotFoundError
 from .storage import ConflictStore, Storage
 
@@ -261,11 +265,112 @@ def conflict_for(storage: ConflictStore, principal: Principal, conflict_id: str)
     return conflict
 
 
-def resolve(
+@dataclass(frozen=True)
+class Resolution:
+    """What an attempt to resolve came to: the closed record, or the refusal (audited)."""
+
+    record: dict[str, Any] | None
+    refused: Forbidden | None = None
+
+
+class ResolveConflict:
+    """The writer job of an admin's decision on a conflict.
+
+    Checks the role, then that the conflict is the caller's org's, then the decision; applies
+    it as campaign updates authored by the admin and closes the record; and writes the audit
+    entry of the attempt in the same transaction: a resolution is never committed without its
+    entry, and a refused attempt is recorded (the job then returns the refusal instead of
+    raising, so its entry is not rolled back). A bad request rolls back and records nothing.
+    """
+
+    ACTION = "resolve_conflicts"  # the refused attempt's action, as for every refusal by role
+
+    def __init__(
+        self,
+        docs: CampaignDocs,
+        principal: Principal,
+        conflict_id: str,
+        *,
+        candidate: Any,
+        value: Any,
+        comment: Any,
+        now_ms: int,
+    ) -> None:
+        self.docs = docs
+        self.principal = principal
+        self.conflict_id = conflict_id
+        self.candidate = candidate
+        self.value = value
+        self.comment = comment
+        self.now_ms = now_ms
+
+    def __call__(self, storage: Storage, seq: int) -> Outcome[Resolution]:
+        p, conflict_id = self.principal, self.conflict_id
+        try:
+            p.require(self.ACTION)
+            if not is_id(conflict_id):
+                raise BadRequest(f"{conflict_id!r} is not a conflict id")
+            conflict = conflict_for(storage, p, conflict_id)
+        except Forbidden as exc:
+            audit.record_refusal(
+                storage, p, exc, action=self.ACTION, target=conflict_id, at_ms=self.now_ms
+            )
+            return Outcome(Resolution(None, exc), Changes(p.org_id))
+        comment, candidate = self.comment, self.candidate
+        if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
+            raise BadRequest("'comment' must be text of at most 2000 characters")
+        if candidate is not None and (
+            not isinstance(candidate, int) or isinstance(candidate, bool)
+        ):
+            raise BadRequest("'candidate' must be an integer index")
+        try:
+            record, applied = _resolve(
+                storage,
+                self.docs,
+                p,
+                conflict,
+                candidate=candidate,
+                value=self.value,
+                comment=comment,
+                now=self.now_ms,
+            )
+            audit.record(
+                storage,
+                p,
+                action="resolve_conflict",
+                target=conflict_id,
+                outcome="ok",
+                detail={
+                    "campaign": record["campaign_id"],
+                    "field": record["field"],
+                    "resolution": record["resolution"],
+                    "comment": comment,
+                },
+                at_ms=self.now_ms,
+            )
+        except BaseException:
+            # the job's savepoint rolls back: so must the docs it changed in the writer's cache
+            for campaign_id in _campaigns_of(conflict):
+                self.docs.evict(campaign_id)
+            raise
+        resolved = Notice("conflict_resolved", {"conflict": record}, roles=ADMINS)
+        changes = campaign_changes(p.org_id, applied, device_id=None)  # every device lacks it
+        return Outcome(Resolution(record), changes + Changes(p.org_id, notices=(resolved,)))
+
+
+def _campaigns_of(conflict: dict[str, Any]) -> set[str]:
+    """The campaigns a resolution may change: the conflict's, and both of an overlap's pair."""
+    campaigns = {conflict["campaign_id"]}
+    if conflict["kind"] == "audience_overlap":
+        campaigns.update(conflict["field"].split(":"))
+    return campaigns
+
+
+def _resolve(
     storage: Storage,
-    docs,
+    docs: CampaignDocs,
     principal: Principal,
-    conflict_id: str,
+    conflict: dict[str, Any],
     *,
     candidate: int | None,
     value: Any,
@@ -273,9 +378,8 @@ def resolve(
     now: int,
 ) -> tuple[dict[str, Any], list]:
     """Apply the decision as a campaign update authored by the admin; close the record.
-    Runs on the writer thread in its transaction. Returns (record, applied updates)."""
-    principal.require("resolve_conflicts")
-    conflict = conflict_for(storage, principal, conflict_id)
+    Returns (record, applied updates that changed a doc)."""
+    conflict_id = conflict["id"]
     if conflict["status"] != "open":
         raise BadRequest(f"conflict {conflict_id} is already {conflict['status']}")
     if (candidate is None) == (value is None):

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from . import audit as audit_log
 from .auth import Principal, hash_token
 from .campaigns import CampaignDocs
 from .config import ServerConfig
@@ -62,20 +63,17 @@ class ServerContext:
         detail: dict[str, Any] | None = None,
         org_id: str | None = None,
     ) -> None:
-        org = org_id or (principal.org_id if principal else None)
-        if org is None:
-            return
+        at_ms = self.now_ms()
         await self.writer.run_exclusive(
-            lambda st: st.audit(
-                org_id=org,
-                user_id=principal.user_id if principal else None,
-                email=principal.email if principal else None,
-                device_id=principal.device_id if principal else None,
+            lambda st: audit_log.record(
+                st,
+                principal,
                 action=action,
                 target=target,
                 outcome=outcome,
-                detail=detail or {},
-                at_ms=self.now_ms(),
+                detail=detail,
+                at_ms=at_ms,
+                org_id=org_id,
             )
         )
 
@@ -83,10 +81,9 @@ class ServerContext:
         self, principal: Principal, error: ServerError, *, action: str, target: str | None
     ) -> None:
         """Log a refused attempt (by role or org) in the audit log of the caller's org."""
-        await self.audit(
-            principal,
-            action=action,
-            target=target,
-            outcome=f"refused:{error.code}",
-            detail={"reason": error.message},
+        at_ms = self.now_ms()
+        await self.writer.run_exclusive(
+            lambda st: audit_log.record_refusal(
+                st, principal, error, action=action, target=target, at_ms=at_ms
+            )
         )

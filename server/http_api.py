@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -22,7 +21,6 @@ from shared.protocol.ids import is_id
 
 from . import conflicts
 from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
-from .commits import Changes, Notice, Outcome, campaign_changes
 from .context import ServerContext
 from .errors import AuthError, BadRequest, Forbidden, NotFoundError, ServerError
 from .sync_ws import CTX, REPORTS
@@ -285,48 +283,23 @@ async def get_conflict(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/conflicts/{conflict_id}/resolve")
 async def resolve_conflict(request: web.Request) -> web.Response:
+    """The role, the org and the decision are checked once, in the writer's transaction that
+    applies the decision and writes its audit entry (``conflicts.ResolveConflict``)."""
     ctx, p = request.app[CTX], principal_of(request)
-    conflict_id = request.match_info["conflict_id"]
     body = await json_body(request)
-    await require(ctx, p, "resolve_conflicts", conflict_id)
-    await _conflict_or_refuse(ctx, p, conflict_id, "resolve_conflicts")
-    comment = body.get("comment")
-    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
-        raise BadRequest("'comment' must be text of at most 2000 characters")
-    candidate = body.get("candidate")
-    if candidate is not None and (not isinstance(candidate, int) or isinstance(candidate, bool)):
-        raise BadRequest("'candidate' must be an integer index")
-    now = int(time.time() * 1000)
-
-    def resolve(st, seq):
-        record, applied = conflicts.resolve(
-            st,
-            ctx.docs,
-            p,
-            conflict_id,
-            candidate=candidate,
-            value=body.get("value"),
-            comment=comment,
-            now=now,
-        )
-        resolved = Notice("conflict_resolved", {"conflict": record}, roles=conflicts.ADMINS)
-        changes = campaign_changes(p.org_id, applied, device_id=None)  # every device lacks it
-        return Outcome(record, changes + Changes(p.org_id, notices=(resolved,)))
-
-    record = await ctx.writer.submit(1, 1, resolve)
-    await ctx.audit(
+    job = conflicts.ResolveConflict(
+        ctx.docs,
         p,
-        action="resolve_conflict",
-        target=conflict_id,
-        outcome="ok",
-        detail={
-            "campaign": record["campaign_id"],
-            "field": record["field"],
-            "resolution": record["resolution"],
-            "comment": comment,
-        },
+        request.match_info["conflict_id"],
+        candidate=body.get("candidate"),
+        value=body.get("value"),
+        comment=body.get("comment"),
+        now_ms=ctx.now_ms(),
     )
-    return web.json_response(_conflict_view(record, {}))
+    result = await ctx.writer.submit(1, 1, job)
+    if result.refused is not None:
+        raise result.refused
+    return web.json_response(_conflict_view(result.record, {}))
 
 
 def _time_param(request: web.Request, key: str) -> int | None:

@@ -6,8 +6,10 @@ import sqlite3
 
 import aiohttp
 import msgpack
+import pytest
 
 from client.credentials import account_for
+from client.sync import RemoteError
 from shared.protocol import campaign as schema
 from shared.protocol import messages as m
 from shared.protocol.ids import new_id
@@ -75,6 +77,34 @@ async def test_a_resolution_reaches_connected_devices_live(server):
             await session.close()
     assert body["conflict"]["id"] == conflict["id"] and body["conflict"]["status"] == "resolved"
     assert a.replica.campaign(cid)["open_conflicts"] == {}
+
+
+async def test_a_resolution_commits_with_its_audit_entry_or_not_at_all(server, monkeypatch):
+    cid, conflict, a, _ = await budget_conflict(server)
+    admin = await server.device("adm", "admin")
+    before = server_rows(server, "SELECT state FROM campaigns")
+    storage = server.ctx.storage
+
+    def audit_fails(**entry):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(storage, "audit", audit_fails)
+    path = f"/api/v1/conflicts/{conflict['id']}/resolve"
+    with pytest.raises(RemoteError) as info:
+        await admin.api("POST", path, {"value": 65_000})
+    assert info.value.code == "internal"
+    assert server_rows(server, "SELECT state FROM campaigns") == before
+    assert (await admin.api("GET", f"/api/v1/conflicts/{conflict['id']}"))["status"] == "open"
+
+    monkeypatch.undo()  # the disk is back: the same decision goes through, with its entry
+    resolved = await admin.api("POST", path, {"value": 65_000})
+    assert resolved["status"] == "resolved"
+    rows = server_rows(
+        server, "SELECT email, target, outcome FROM audit WHERE action = 'resolve_conflict'"
+    )
+    assert rows == [("admin@a.test", conflict["id"], "ok")]
+    await a.sync_once()
+    assert a.replica.campaign(cid)["budget_cents"] == 65_000
 
 
 async def test_a_batch_that_fails_part_way_stores_none_of_it_and_a_resend_is_kept(server):
