@@ -169,7 +169,7 @@ def test_login_without_a_keyring_says_so_and_names_the_fix(tmp_path):
         server.terminate()
         server.wait(10)
     assert result.returncode == 1
-    assert "keyring_unavailable" in result.stderr and "keyrings.alt" in result.stderr
+    assert "keyring_unavailable" in result.stderr and "gnome-keyring" in result.stderr
     assert result.stderr.count("\n") == 1
     # a failed login leaves the profile as it was
     assert Replica(tmp_path / "p").get_setting("server_url") is None
