@@ -220,6 +220,11 @@ class RulesEditor(QWidget):
                 )
         return out
 
+    def row_editors(self, index: int) -> tuple[QComboBox, QComboBox, QLineEdit]:
+        """The field, operator and value editors of rule ``index``, as shown."""
+        field, op, value, _ = self._rows[index]
+        return field, op, value
+
     def set_rules(self, rules: list[dict[str, Any]]) -> None:
         if any(w.hasFocus() for row in self._rows for w in row[:3]) and rules == self.rules():
             return

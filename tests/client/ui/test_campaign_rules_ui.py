@@ -67,7 +67,7 @@ def test_rules_are_stored_as_operator_codes_with_typed_values(qtbot):
     ]
     editor.set_rules(stored)
     assert editor.rules() == stored
-    field, op, value, _ = editor._rows[0]
+    _, op, value = editor.row_editors(0)
     assert op.currentText() == "at most" and value.text() == "40"
     for rule in editor.rules():
         rules.check_rule(rule, "audience_segment.rules[0]", rules.BAD_AUDIENCE)
