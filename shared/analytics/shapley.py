@@ -33,7 +33,7 @@ DEFAULT_MAX_EXACT = 15
 DEFAULT_PERMUTATIONS = 2000
 
 
-def _path_sets(paths: PathSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def path_sets(paths: PathSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct label sets of converting paths: (set id, label) pairs and per-set weights.
 
     Paths with the same set of labels are merged (their conversions and value summed), so the
@@ -110,7 +110,7 @@ def _closed_form(p: np.ndarray, lab: np.ndarray, weights: np.ndarray, n_labels: 
     return out
 
 
-def _sampled(
+def sampled(
     p: np.ndarray,
     lab: np.ndarray,
     weights: np.ndarray,
@@ -125,7 +125,7 @@ def _sampled(
     the last-arriving label of every set is found for a block of permutations at once. Each
     permutation's credits are summed over the sets in set order and the permutations are
     accumulated one after another, so the floating-point sums are those of the plain loop
-    (``_sampled_loop``, kept as the reference).
+    (``sampled_reference``, kept as the reference).
     """
     rng = np.random.default_rng(seed)
     n_paths = int(p.max()) + 1 if len(p) else 0
@@ -164,7 +164,7 @@ def _sampled(
     return mean, se
 
 
-def _sampled_loop(
+def sampled_reference(
     p: np.ndarray,
     lab: np.ndarray,
     weights: np.ndarray,
@@ -173,7 +173,7 @@ def _sampled_loop(
     permutations: int,
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One permutation at a time: the straightforward form of ``_sampled`` (for tests)."""
+    """One permutation at a time: the straightforward form of ``sampled`` (for tests)."""
     rng = np.random.default_rng(seed)
     n_paths = int(p.max()) + 1 if len(p) else 0
     starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(p) else np.zeros(0, np.int64)
@@ -211,7 +211,7 @@ def shapley(
         raise ValueError(f"method must be 'exact' or 'sampled', not {method!r}")
     sets = paths._cache.get("shapley_sets")
     if sets is None:
-        sets = paths._cache["shapley_sets"] = _path_sets(paths)
+        sets = paths._cache["shapley_sets"] = path_sets(paths)
     p, lab, weights = sets
     players = np.unique(lab)
     n_labels = len(paths.labels)
@@ -223,7 +223,7 @@ def shapley(
         out = _closed_form(p, lab, weights, n_labels)
         extra["method"] = "exact_closed_form"
     else:
-        out, se = _sampled(p, lab, weights, players, n_labels, permutations, seed)
+        out, se = sampled(p, lab, weights, players, n_labels, permutations, seed)
         extra.update(
             method="sampled",
             permutations=permutations,

@@ -42,14 +42,14 @@ def test_weighted_credit_equals_summing_every_touch(journeys):
 
 def test_sampled_shapley_equals_one_permutation_at_a_time(journeys):
     paths = journeys.campaigns
-    p, lab, weights = shapley_module._path_sets(paths)
+    p, lab, weights = shapley_module.path_sets(paths)
     players = np.unique(lab)
     assert len(players) > shapley_module.DEFAULT_MAX_EXACT
     for permutations, seed in ((1, 0), (37, 3), (200, 0)):
-        fast = shapley_module._sampled(
+        fast = shapley_module.sampled(
             p, lab, weights, players, len(paths.labels), permutations, seed
         )
-        loop = shapley_module._sampled_loop(
+        loop = shapley_module.sampled_reference(
             p, lab, weights, players, len(paths.labels), permutations, seed
         )
         assert np.array_equal(fast[0], loop[0]) and np.array_equal(fast[1], loop[1])
