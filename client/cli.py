@@ -98,6 +98,6 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--batch-size", type=int, default=1000, help="events per frame (1..5000)")
     p.set_defaults(handler="client.commands:sync")
     p = csub.add_parser(
-        "status", parents=[common], help="online/offline, queue per class, last sync"
+        "status", parents=[common], help="offline or not, server reachable or not, queue, last sync"
     )
     p.set_defaults(handler="client.commands:status")

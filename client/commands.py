@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from shared.protocol.errors import ProtocolError
 from shared.protocol.events import ms_from_iso
 
+from .human import status_lines
 from .store import InvalidInput, Replica
 
 if TYPE_CHECKING:  # the sync engine (aiohttp) and the keyring load only for commands that talk
@@ -59,6 +60,9 @@ def audit(args: argparse.Namespace) -> Any:
 
 def status(args: argparse.Namespace) -> dict[str, Any]:
     return _replica(args).status()
+
+
+status.human = status_lines  # type: ignore[attr-defined]
 
 
 def _replica(args: argparse.Namespace) -> Replica:
@@ -128,7 +132,7 @@ def logout(args: argparse.Namespace) -> dict[str, Any]:
 def offline(args: argparse.Namespace) -> dict[str, Any]:
     replica = _replica(args)
     replica.set_offline(args.state == "on")
-    return {"online": not replica.offline}
+    return {"work_offline": replica.offline}
 
 
 def campaign_create(args: argparse.Namespace) -> dict[str, Any]:

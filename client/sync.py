@@ -87,6 +87,16 @@ class OfflineError(SyncError):
     code = "offline"
 
 
+class WorkingOffline(OfflineError):
+    """The profile works offline (the user's choice): no attempt to connect is made."""
+
+
+class ServerUnreachable(SyncError):
+    """No connection to the server at all (refused, no route, DNS, timeout)."""
+
+    code = "server_unreachable"
+
+
 class NotLoggedIn(SyncError):
     code = "not_logged_in"
 
@@ -304,7 +314,7 @@ class SyncEngine:
             async with self._client().post(f"{url}/api/v1/login", json=body) as resp:
                 data = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise SyncError(f"cannot reach {url}: {exc}") from None
+            raise ServerUnreachable(f"cannot reach {url}: {exc}") from None
         except ValueError:
             raise SyncError(f"{url} did not answer like a WedSync server") from None
         if resp.status != 200:
@@ -318,6 +328,9 @@ class SyncEngine:
             ("role", data["role"]),
             ("server_device_id", data["device_id"]),
             ("pull_cursor", None),  # a cursor belongs to one server's log: pull afresh
+            # what the last sync attempts said was about the server before this one
+            ("server_reachable", None),
+            ("last_error", None),
         ):
             await self.run_db(self.replica.set_setting, key, value)
         return {k: v for k, v in data.items() if k != "token"}
@@ -325,7 +338,7 @@ class SyncEngine:
     async def api(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
         """Call the server's JSON API as this device (``path`` like ``/api/v1/conflicts``)."""
         if await self._offline():
-            raise OfflineError("this profile is offline: `wedsync client offline off` first")
+            raise WorkingOffline("this profile is offline: `wedsync client offline off` first")
         url, token = await self.run_db(self._token)
         try:
             async with self._client().request(
@@ -333,7 +346,7 @@ class SyncEngine:
             ) as resp:
                 data = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise SyncError(f"cannot reach {url}: {exc}") from None
+            raise ServerUnreachable(f"cannot reach {url}: {exc}") from None
         except ValueError:
             raise SyncError(f"{url}{path} did not answer JSON") from None
         if resp.status >= 400:
@@ -359,7 +372,7 @@ class SyncEngine:
 
     async def connect(self) -> _Session:
         if await self._offline():
-            raise OfflineError("this profile is offline: `wedsync client offline off` to sync")
+            raise WorkingOffline("this profile is offline: `wedsync client offline off` to sync")
         url, token = await self.run_db(self._token)
         ws_url = (
             url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/api/v1/sync"
@@ -370,7 +383,7 @@ class SyncEngine:
         try:
             ws = await self.connector(ws_url)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise SyncError(f"cannot reach {url}: {exc}") from None
+            raise ServerUnreachable(f"cannot reach {url}: {exc}") from None
         if network is not None:
             ws = network.wrap(ws)
         await ws.send_bytes(m.hello(token=token, device_id=self.replica.device_id))
@@ -401,25 +414,43 @@ class SyncEngine:
         return WebSocketTransport(ws)
 
     async def sync_once(self) -> SyncReport:
-        """Connect, push everything queued by class, pull what is missing, disconnect."""
-        session = await self.connect()
+        """Connect, push everything queued by class, pull what is missing, disconnect. Every
+        attempt is recorded (``Replica.status``), a failed connect included: whether the server
+        was reachable, and what failed."""
+        try:
+            session = await self.connect()
+        except (WorkingOffline, NotLoggedIn):
+            raise  # no attempt was made
+        except SyncError as exc:
+            await self._record_failure(exc)
+            raise
         try:
             report = await self._exchange(session)
         except (aiohttp.ClientError, ConnectionError) as exc:
             # the server went away mid-exchange: what was not acked stays queued for next time
             error = SyncError(f"connection lost during sync ({type(exc).__name__}); retry")
-            await self._record(ok=False, summary={"error": str(error)})
+            await self._record(ok=False, summary={"error": str(error)}, reached=True)
             raise error from exc
         except Exception as exc:
-            await self._record(ok=False, summary={"error": str(exc)})
+            await self._record(ok=False, summary={"error": str(exc)}, reached=True)
             raise
         finally:
             await session.close()
         await self._record(ok=True, summary=report.to_dict())
         return report
 
-    async def _record(self, *, ok: bool, summary: dict) -> None:
-        await self.run_db(lambda: self.replica.record_sync(ok=ok, summary=summary))
+    async def _record(self, *, ok: bool, summary: dict, **kw: Any) -> None:
+        await self.run_db(lambda: self.replica.record_sync(ok=ok, summary=summary, **kw))
+
+    async def _record_failure(self, exc: SyncError, *, log_repeat: bool = True) -> None:
+        """A failed connect: the server was unreachable (or the tester's network is off), or it
+        answered and refused."""
+        await self._record(
+            ok=False,
+            summary={"error": str(exc)},
+            reached=not isinstance(exc, ServerUnreachable | OfflineError),
+            log_repeat=log_repeat,
+        )
 
     async def _exchange(self, session: _Session) -> SyncReport:
         report = SyncReport()
@@ -555,6 +586,9 @@ class SyncEngine:
                 except NotLoggedIn:
                     raise
                 except SyncError as exc:
+                    if not isinstance(exc, WorkingOffline):
+                        # recorded for `status`; a failure that repeats adds no row to the log
+                        await self._record_failure(exc, log_repeat=False)
                     if on_report:
                         on_report(exc)
                     self._live_wait("retry")
@@ -573,7 +607,8 @@ class SyncEngine:
                         if session.failure.done():
                             session.failure.result()
                 except (SyncError, aiohttp.ClientError, ConnectionError) as exc:
-                    await self._record(ok=False, summary={"error": str(exc)})
+                    # connected, then failed: the server was reached at this attempt
+                    await self._record(ok=False, summary={"error": str(exc)}, reached=True)
                     if on_report:
                         on_report(exc)
                     self._live_wait("retry")

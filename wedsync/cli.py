@@ -7,7 +7,9 @@ imported only when its command runs, so ``wedsync --help`` and a command of one 
 the other side's code.
 
 Errors go to stderr as one line (``wedsync: error [code]: reason``) with a non-zero exit code;
-``--json`` prints machine-readable output on stdout.
+``--json`` prints machine-readable output on stdout. Without it, a handler's result is printed by
+the handler's own ``human`` attribute when it has one (a function of the result returning text),
+else as an indented outline.
 """
 
 from __future__ import annotations
@@ -135,8 +137,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    handler = None
     try:
-        result = _handler(args)(args)
+        handler = _handler(args)
+        result = handler(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -156,7 +160,7 @@ def _main(argv: list[str] | None) -> int:
 
             print(json.dumps(result, indent=2, sort_keys=True, default=str))
         else:
-            print(_human(result))
+            print(getattr(handler, "human", _human)(result))
     return 0
 
 

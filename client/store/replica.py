@@ -501,16 +501,43 @@ class Replica:
         with self._lock:
             return outbox.depths(self.db)
 
-    def record_sync(self, *, ok: bool, summary: dict[str, Any]) -> Changes:
+    def record_sync(
+        self,
+        *,
+        ok: bool,
+        summary: dict[str, Any],
+        reached: bool | None = None,
+        log_repeat: bool = True,
+    ) -> Changes:
+        """Record one attempt to sync: a row of the sync log, and whether the server was
+        reachable (``reached``, default ``ok``), when, and what failed.
+
+        ``log_repeat=False`` (the live loop's reconnects) writes no log row for a failure that
+        repeats the last one: the attempt's time is kept, the log is not filled with it."""
         now = _now_ms()
+        reached = ok if reached is None else reached
+        error = None if ok else str(summary.get("error") or "unknown error")
+        repeat = (
+            not ok
+            and self.get_setting("last_error") == error
+            and self.get_setting("server_reachable") == ("1" if reached else "0")
+        )
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO sync_log (at_ms, ok, summary) VALUES (?, ?, ?)",
-                (now, int(ok), json.dumps(summary, sort_keys=True)),
-            )
+            if log_repeat or not repeat:
+                self.db.execute(
+                    "INSERT INTO sync_log (at_ms, ok, summary) VALUES (?, ?, ?)",
+                    (now, int(ok), json.dumps(summary, sort_keys=True)),
+                )
+                self.db.execute(
+                    "DELETE FROM sync_log WHERE id <= (SELECT max(id) FROM sync_log) - 200"
+                )
             if ok:
                 self._put_setting("last_sync_ms", str(now))
-            self.db.execute("DELETE FROM sync_log WHERE id <= (SELECT max(id) FROM sync_log) - 200")
+            if reached:
+                self._put_setting("last_reached_ms", str(now))
+            self._put_setting("last_attempt_ms", str(now))
+            self._put_setting("server_reachable", "1" if reached else "0")
+            self._put_setting("last_error", error)
         return self._emit(Changes(sync=True))
 
     def sync_history(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -521,14 +548,26 @@ class Replica:
         return [{"at_ms": r[0], "ok": bool(r[1]), **json.loads(r[2])} for r in rows]
 
     def status(self) -> dict[str, Any]:
-        last = self.get_setting("last_sync_ms")
+        """The profile's state: whether the user works offline, the server and whether it was
+        reachable at the last attempt to sync (None: never tried), when it was last reached,
+        what failed, the queue per priority class and the last complete sync (epoch ms)."""
+
+        def ms(key: str) -> int | None:
+            value = self.get_setting(key)
+            return int(value) if value else None
+
+        reachable = self.get_setting("server_reachable")
         return {
-            "online": not self.offline,
+            "work_offline": self.offline,
             "server": self.get_setting("server_url"),
             "user": self.get_setting("user_email"),
             "role": self.get_setting("role"),
             "device_id": self.device_id,
+            "server_reachable": None if reachable is None else reachable == "1",
+            "last_attempt_ms": ms("last_attempt_ms"),
+            "last_reached_ms": ms("last_reached_ms"),
+            "last_error": self.get_setting("last_error"),
+            "last_sync_ms": ms("last_sync_ms"),
             "queue": {str(k): v for k, v in self.queue_depths().items()},
-            "last_sync_ms": int(last) if last else None,
             "rejected": self.rejected_count(),
         }

@@ -225,16 +225,20 @@ class MainWindow(QMainWindow):
         self.queue.setText(f"Queue {total:,}  ·  " + "  ".join(parts))
         self.last_sync.setText(f"Last sync {components.ago(status.get('last_sync_ms'))}")
         with_signals = self.offline_toggle.blockSignals(True)
-        self.offline_toggle.setChecked(not status["online"])
+        self.offline_toggle.setChecked(status["work_offline"])
         self.offline_toggle.blockSignals(with_signals)
         self.offline_toggle.setEnabled(bool(status.get("server")))
         if status.get("user"):
             self.account.setText(f"{status['user']}\n{(role or 'member').capitalize()}")
         else:
             self.account.setText("This computer only")
-        if not status["online"] and self.sync.state != "offline":
+        if status["work_offline"] and self.sync.state != "offline":
             self._sync_state("offline", "")
-        elif status["online"] and status.get("server") and self.sync.state in ("offline", "local"):
+        elif (
+            not status["work_offline"]
+            and status.get("server")
+            and self.sync.state in ("offline", "local")
+        ):
             self._sync_state("connecting", "")
         self.status_shown.emit()
 

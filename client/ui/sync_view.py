@@ -129,7 +129,7 @@ class SyncPage(QWidget):
 
         info = QHBoxLayout()
         self.state = components.Pill()
-        self.detail = QLabel(objectName="Muted")
+        self.detail = QLabel(objectName="Muted", wordWrap=True)
         info.addWidget(self.state)
         info.addWidget(self.detail, 1)
         outer.addLayout(info)
@@ -171,11 +171,19 @@ class SyncPage(QWidget):
             self.detail.setText(
                 "This profile is not signed in to a server; everything stays on this computer."
             )
-        elif not status["online"]:
+        elif status["work_offline"]:
             self.state.set("Working offline", "warn")
             self.detail.setText(
                 f"{total:,} item{'s' if total != 1 else ''} waiting. Turn off Work offline to sync."
             )
+        elif status.get("server_reachable") is False:
+            self.state.set("Server unreachable", "danger")
+            self.detail.setText(
+                f"Last reached {components.ago(status.get('last_reached_ms'))}; tried "
+                f"{components.ago(status.get('last_attempt_ms'))}: "
+                f"{status.get('last_error') or 'no answer'}. Captures stay queued meanwhile."
+            )
+            self.detail.setToolTip(status.get("last_error") or "")
         else:
             self.state.set("Online", "ok")
             self.detail.setText(
@@ -189,7 +197,7 @@ class SyncPage(QWidget):
             )
         self.header.subtitle.setText(f"{total:,} item{'s' if total != 1 else ''} waiting to sync")
         self.header.subtitle.show()
-        self.sync_button.setEnabled(bool(status.get("server")) and status["online"])
+        self.sync_button.setEnabled(bool(status.get("server")) and not status["work_offline"])
         self.model.set_entries(history)
         self.log.setVisible(bool(history))
         self.empty.setVisible(not history)

@@ -43,10 +43,11 @@ def test_campaign_commands_print_json(tmp_path, capsys):
     assert only["id"] == cid and only["type"] == "premium" and only["status"] == "draft"
     code, out, _ = run(capsys, "client", "--profile", p, "status", "--json")
     status = json.loads(out)
-    assert status["queue"]["1"] == 2 and status["online"] is True and status["last_sync_ms"] is None
+    assert status["queue"]["1"] == 2 and status["work_offline"] is False
+    assert status["last_sync_ms"] is None and status["server_reachable"] is None
     run(capsys, "client", "--profile", p, "offline", "on")
     code, out, _ = run(capsys, "client", "--profile", p, "status", "--json")
-    assert json.loads(out)["online"] is False
+    assert json.loads(out)["work_offline"] is True
 
 
 @pytest.mark.parametrize(
@@ -199,14 +200,17 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
         [replica.make_event(kind="lead", contact=f"c{i}@x.test") for i in range(2000)]
     )
     replica.close()
+    # the command writes, the reader reads a little and goes away, then (told through stdin,
+    # so the order does not depend on timing) the command writes again
     code = (
         "import sys; from wedsync.cli import main; "
-        "rc = main(['client', '--profile', sys.argv[1], 'status', '--json']); "
-        "[main(['client', '--profile', sys.argv[1], 'status']) for _ in range(200)]; "
-        "sys.exit(rc)"
+        "main(['client', '--profile', sys.argv[1], 'status', '--json']); sys.stdout.flush(); "
+        "sys.stdin.read(); "
+        "sys.exit(main(['client', '--profile', sys.argv[1], 'status']))"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, str(profile)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -74,3 +74,22 @@ async def test_local_only_profile_shows_local_state(open_window):
     assert "Local only" in window.connection.text()
     assert not window.offline_toggle.isEnabled()
     assert window.sync_page.empty.isVisibleTo(window.sync_page)
+
+
+async def test_the_sync_page_says_when_the_server_cannot_be_reached(server, open_window):
+    from .conftest import _free_port
+
+    window = await open_window(server=server)
+    await until(window.sync.state_changed, lambda: window.sync.state == "online", what="sync")
+    await window.sync.stop()
+    dead = f"http://127.0.0.1:{_free_port()}"  # nothing listens there: the server is down
+    window.replica.set_setting("server_url", dead)
+    await window.sync.sync_now()
+    await window.sync.stop()
+    page = window.sync_page
+    page.reload()
+    await settle(window)
+    assert page.state.text() == "Server unreachable"
+    detail = page.detail.text()
+    assert detail.startswith("Last reached just now; tried just now: cannot reach " + dead)
+    assert detail.endswith("Captures stay queued meanwhile.")
