@@ -41,15 +41,14 @@ def _free_port() -> int:
 
 def _why_no_window() -> str | None:
     """Why the demo cannot open the app here (None: it can)."""
-    from client.app_main import display_available
+    from client.app_main import display_problem, xcb_plugin
 
     if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
         return f"QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} shows no window (--headless)"
-    if not display_available():
-        return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set); --headless skips it"
     if importlib.util.find_spec("PySide6") is None:
         return "PySide6 is not installed: pip install 'wedsync-marketing[app]'"
-    return None
+    problem = display_problem(qt_plugin=xcb_plugin())
+    return None if problem is None else problem.message
 
 
 def run_demo(args: argparse.Namespace) -> dict[str, Any] | int:
