@@ -29,7 +29,7 @@ from client.credentials import MemoryTokens  # noqa: E402
 from client.store import Replica  # noqa: E402
 from client.sync import SyncEngine  # noqa: E402
 from server import admin  # noqa: E402
-from server.storage import SQLiteStorage  # noqa: E402
+from server.storage import open_storage  # noqa: E402
 from shared.protocol import campaign as schema  # noqa: E402
 from shared.protocol.ids import new_id  # noqa: E402
 from tests.conftest import free_port, start_server_process  # noqa: E402
@@ -38,7 +38,7 @@ PASSWORD = "benchmark-password"
 
 
 def seed(data_dir: Path, n: int) -> list[str]:
-    storage = SQLiteStorage(data_dir)
+    storage = open_storage(data_dir)
     ids = []
     try:
         org_id = storage.ensure_org("Bench")

@@ -41,17 +41,13 @@ from shared.protocol.ids import new_id
 
 
 def dashboard_update(data, repeat: int) -> dict:
+    from server.commits import Changes, fold
     from server.reports import ReportService
-    from server.storage import SQLiteStorage
-    from server.writer import Committed, EventsJob
-
-    class Job(EventsJob):
-        def __init__(self, org_id, events):
-            self.org_id, self.events = org_id, events
+    from server.storage import open_storage
 
     rng = np.random.default_rng(2)
     with tempfile.TemporaryDirectory() as tmp:
-        storage = SQLiteStorage(tmp)
+        storage = open_storage(tmp)
         org = storage.ensure_org("bench")
         t = time.perf_counter()
         with storage.transaction():
@@ -88,9 +84,7 @@ def dashboard_update(data, repeat: int) -> dict:
                         storage.record_commit(seq=seq, priority=2, items=size, at_ms=0)
                     t = time.perf_counter()
                     if path == "incremental":
-                        service.committed(
-                            Committed(seq, [(Job(org, events), True, (stored, 0))], stored)
-                        )
+                        service.committed(fold([Changes(org, events=tuple(events))], seq=seq))
                     frame = service.frame(org)
                     t_frame = time.perf_counter()
                     report = service.roi_sync(org, None, None)

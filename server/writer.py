@@ -107,10 +107,17 @@ class PriorityWriter:
     async def submit(self, priority: int, size: int, run: Callable[[Storage, int], Any]) -> Any:
         """Queue ``run(storage, commit_seq)``; resolves after the transaction holding it committed,
         with what ``run`` returned (an ``Outcome``'s value)."""
+        return await self.enqueue(priority, size, run)
+
+    def enqueue(
+        self, priority: int, size: int, run: Callable[[Storage, int], Any]
+    ) -> asyncio.Future:
+        """Queue ``run(storage, commit_seq)`` without waiting for it: the returned future
+        resolves after the transaction holding it committed (``submit`` awaits it)."""
         future = asyncio.get_running_loop().create_future()
         self.stats.queued_items[priority] += size
-        await self._queue.put(_Queued(priority, next(self._arrivals), size, run, future))
-        return await future
+        self._queue.put_nowait(_Queued(priority, next(self._arrivals), size, run, future))
+        return future
 
     async def run_exclusive(self, run: Callable[[Storage], Any]) -> Any:
         """Run a write outside the queue's batching (account changes, admin actions), on the

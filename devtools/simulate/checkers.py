@@ -18,6 +18,7 @@ had seen, what went over the network) with what the server and the replicas hold
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from .history import concurrent_pairs
@@ -41,10 +42,14 @@ def _result(name: str, failures: list[Any], *, checked: int, detail: str) -> dic
 
 
 def _server_events(sim: Simulation) -> list[tuple[str, str, str, int]]:
-    db = sim.server.ctx.storage.db
-    devices = dict(db.execute("SELECT id, name FROM devices").fetchall())
-    rows = db.execute("SELECT id, device_id, kind, count(*) FROM events GROUP BY id").fetchall()
-    return [(r[0], devices.get(r[1], r[1]), r[2], r[3]) for r in rows]
+    storage = sim.server.ctx.storage
+    devices = storage.device_names()
+    copies: Counter[str] = Counter()
+    first: dict[str, tuple[str, str]] = {}
+    for event_id, device_id, kind, _seq in storage.stored_events():
+        copies[event_id] += 1
+        first.setdefault(event_id, (devices.get(device_id, device_id), kind))
+    return [(i, *first[i], n) for i, n in copies.items()]
 
 
 def exactly_once(sim: Simulation) -> dict[str, Any]:
@@ -236,13 +241,16 @@ def safety(sim: Simulation) -> dict[str, Any] | None:
     stored twice and none was never captured. None when they hold."""
     if not sim.server_up:
         return None
-    rows = sim.server.ctx.storage.db.execute(
-        "SELECT id, count(*), max(commit_seq) FROM events WHERE commit_seq > ? GROUP BY id",
-        (sim.safety_seq,),
-    ).fetchall()
-    for event_id, copies, seq in rows:
-        sim.safety_seq = max(sim.safety_seq, seq)
-        if copies != 1 or event_id not in sim.history.captured:
+    copies: Counter[str] = Counter()
+    newest = sim.safety_seq
+    for event_id, _device, _kind, seq in sim.server.ctx.storage.stored_events(
+        after_commit_seq=sim.safety_seq
+    ):
+        copies[event_id] += 1
+        newest = max(newest, seq)
+    sim.safety_seq = newest
+    for event_id, n in copies.items():
+        if n != 1 or event_id not in sim.history.captured:
             return {"event": event_id, "problem": "duplicate or never captured"}
     return None
 

@@ -209,9 +209,9 @@ class SimNetwork:
             else:
                 at = max(at, dest.last_delivery_s)
                 dest.last_delivery_s = at
-            loop.call_at(at, self._deliver, src, dest, data)
+            loop.call_at(at, self.deliver, src, dest, data)
 
-    def _deliver(self, src: SimEnd, dest: SimEnd, data: bytes) -> None:
+    def deliver(self, src: SimEnd, dest: SimEnd, data: bytes) -> None:
         if dest.closed:
             return
         for observer in self.observers:

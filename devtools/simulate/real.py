@@ -382,12 +382,13 @@ class RealRun:
             checkers.check_convergence(server_campaigns, replicas),
         ]
         if has_conflicts:
-            from server.storage import SQLiteStorage
+            from server.storage import open_storage
 
-            storage = SQLiteStorage(self.data_dir)
+            storage = open_storage(self.data_dir)
             try:
-                org_id = storage.ensure_org("Simulated Weddings")
-                results.append(checkers.check_conflicts(self.guarded, storage.conflicts(org_id)))
+                org_id = storage.org_id("Simulated Weddings")
+                conflicts = storage.conflicts(org_id) if org_id is not None else []
+                results.append(checkers.check_conflicts(self.guarded, conflicts))
             finally:
                 storage.close()
         else:

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from .base import (
     AccountStore,
@@ -63,13 +62,3 @@ def open_storage(data_dir: Path | str, *, serving: bool = False) -> Storage:
     from .sqlite import open_sqlite
 
     return open_sqlite(Path(data_dir), serving=serving)
-
-
-def __getattr__(name: str) -> Any:
-    # The SQLite class by its former address, for code outside the server that still imports it
-    # from here (tests of the backend, benchmarks); the server itself only calls open_storage.
-    if name == "SQLiteStorage":
-        from .sqlite import SQLiteStorage
-
-        return SQLiteStorage
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

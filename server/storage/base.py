@@ -163,6 +163,16 @@ class StatsStore(Protocol):
         """Counts of what the store holds (a JSON document)."""
         ...
 
+    def stored_events(self, *, after_commit_seq: int = 0) -> list[tuple[str, str, str, int]]:
+        """Every stored event of every org committed after ``after_commit_seq``, as
+        (id, device id, kind, commit seq): what an operator's consistency check (the
+        simulator's exactly-once checker) compares with what devices captured."""
+        ...
+
+    def device_names(self) -> dict[str, str]:
+        """Device id -> the name it was registered with, for every device."""
+        ...
+
 
 class Storage(
     AccountStore,

@@ -47,7 +47,7 @@ async def sync_until_empty(engine: SyncEngine, attempts: int) -> int:
 
 
 def server_ids(server) -> list[str]:
-    return [r[0] for r in server.ctx.storage.db.execute("SELECT id FROM events")]
+    return [row[0] for row in server.ctx.storage.stored_events()]
 
 
 async def test_clean_proxy_relays_login_api_and_sync(server, proxy):

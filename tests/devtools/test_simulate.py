@@ -14,7 +14,7 @@ import pytest
 
 from devtools.simulate import FAULT_KINDS, SimNetwork, simulate
 from devtools.simulate.network import UP
-from server.writer import EventsJob, PriorityWriter, _Queued
+from server.writer import EventsJob, PriorityWriter
 from shared.protocol import messages as m
 from wedsync.cli import main
 
@@ -74,11 +74,12 @@ class AckBeforeCommitWriter(PriorityWriter):
     async def submit(self, priority, size, run):
         if not isinstance(run, EventsJob):  # campaign updates: keep the real path
             return await super().submit(priority, size, run)
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())
-        job = _Queued(priority, next(self._arrivals), size, run, future)
-        loop.call_later(5.0, self._queue.put_nowait, job)
+
+        def later() -> None:
+            future = self.enqueue(priority, size, run)
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+        asyncio.get_running_loop().call_later(5.0, later)
         return size, 0
 
 
@@ -104,7 +105,7 @@ class ForgedAckNetwork(SimNetwork):
             if self.dropped % 5 == 0:
                 forged = m.ack(frame["b"], stored=len(frame["e"]), duplicates=0)
                 loop = asyncio.get_running_loop()
-                loop.call_later(0.01, self._deliver, src.peer, src, forged)
+                loop.call_later(0.01, self.deliver, src.peer, src, forged)
                 return
         super().transmit(src, data)
 

@@ -17,7 +17,7 @@ from client.store import Replica
 from server.auth import Principal
 from server.campaigns import CampaignDocs, updates_for
 from server.conflicts import ConflictDetector
-from server.storage import SQLiteStorage
+from server.storage.sqlite import SQLiteStorage
 from shared.protocol import campaign as schema
 
 GUARDED = ("budget_cents", "status", "schedule_start")

@@ -9,7 +9,7 @@ import msgpack
 
 from client.credentials import account_for
 from server import campaigns as server_campaigns
-from server.storage import SQLiteStorage
+from server.storage.sqlite import SQLiteStorage
 from shared.protocol import messages as m
 
 

@@ -101,7 +101,11 @@ async def test_report_after_a_sync_equals_the_report_of_a_fresh_server(tmp_path)
 
 
 def reports_org(server) -> str:
-    return server.app[REPORTS]._storage.org_id("Org A")
+    storage = open_storage(server.data_dir)  # a handle of the test's own, on the same file
+    try:
+        return storage.org_id("Org A")
+    finally:
+        storage.close()
 
 
 async def test_a_write_by_another_process_is_picked_up(tmp_path):

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import sqlite3
-import time
 
 import msgpack
 
@@ -66,16 +65,14 @@ def test_checkpoints_run_off_the_committing_thread(tmp_path):
             storage.insert_events(
                 org_id="o", device_id="d", events=frame["events"], priority=1, commit_seq=1
             )
-        deadline = time.monotonic() + 10
-        while storage._checkpointer.checkpoints == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert storage._checkpointer.checkpoints >= 1
+        assert storage.checkpointer.wait(timeout_s=10)
+        assert storage.checkpointer.checkpoints >= 1
         other = sqlite3.connect(tmp_path / "server.sqlite")
         assert other.execute("SELECT count(*) FROM events").fetchone() == (3000,)
         other.close()
     finally:
         storage.close()
-    assert not storage._checkpointer._thread.is_alive()
+    assert not storage.checkpointer.running
 
 
 def test_changes_after_a_cursor_are_read_by_index(tmp_path):

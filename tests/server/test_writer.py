@@ -20,7 +20,7 @@ async def test_queued_jobs_commit_by_class_across_all_submitters(tmp_path):
         return run
 
     # Block the writer thread so every job below is queued before the first commit.
-    blocker = asyncio.get_running_loop().run_in_executor(writer._executor, gate.wait)
+    blocker = asyncio.ensure_future(writer.run_exclusive(lambda _storage: gate.wait()))
     writer.start()
     submissions = [writer.submit(p, 5, job(p)) for p in (3, 1, 3, 2, 0, 1, 0, 3, 2, 0)]
     tasks = [asyncio.create_task(s) for s in submissions]

@@ -53,11 +53,20 @@ class Checkpointer:
         self._wake = threading.Event()
         self._stopping = False
         self.checkpoints = 0
+        self._checkpointed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wedsync-checkpoint", daemon=True)
         self._thread.start()
 
     def nudge(self) -> None:
         self._wake.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until a checkpoint has run (since this checkpointer started); False on timeout."""
+        return self._checkpointed.wait(timeout_s)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def close(self) -> None:
         self._stopping = True
@@ -76,6 +85,7 @@ class Checkpointer:
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.checkpoints += 1
+                    self._checkpointed.set()
                 except sqlite3.Error:  # e.g. busy: the next commit nudges again
                     log.warning("background checkpoint failed", exc_info=True)
                 time.sleep(self._interval_s)
@@ -100,6 +110,11 @@ class SQLiteHandle:
         if checkpoint_in_background:
             self.db.execute("PRAGMA wal_autocheckpoint=0")
             self._checkpointer = Checkpointer(self.path)
+
+    @property
+    def checkpointer(self) -> Checkpointer | None:
+        """The background checkpointer, when checkpoints run off the committing thread."""
+        return self._checkpointer
 
     def close(self) -> None:
         if self._checkpointer is not None:

@@ -30,5 +30,15 @@ class SQLiteStats(SQLiteHandle):
             "conflicts_open": self._count("SELECT count(*) FROM conflicts WHERE status = 'open'"),
         }
 
+    def stored_events(self, *, after_commit_seq: int = 0) -> list[tuple[str, str, str, int]]:
+        rows = self.db.execute(
+            "SELECT id, device_id, kind, commit_seq FROM events WHERE commit_seq > ?",
+            (after_commit_seq,),
+        )
+        return [tuple(r) for r in rows]
+
+    def device_names(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT id, name FROM devices").fetchall())
+
     def _count(self, sql: str) -> int:
         return self.db.execute(sql).fetchone()[0]
