@@ -13,10 +13,75 @@ from . import analytics_cli, app_main
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """``client …``, ``app`` and ``attribution``."""
+    """``client …``, ``app``, ``attribution`` and ``content``."""
     register_client(sub, common)
     app_main.register(sub, common)
     analytics_cli.register(sub)
+    register_content(sub, common)
+
+
+def register_content(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    c = sub.add_parser("content", help="subject lines: generate, LLM endpoint, model validation")
+    csub = c.add_subparsers(dest="content_command", required=True, metavar="ACTION")
+
+    p = csub.add_parser(
+        "generate",
+        parents=[common],
+        help="five subject-line variants with predicted engagement and a recommendation",
+    )
+    p.add_argument(
+        "--type",
+        required=True,
+        help="nurture, viral_referral, super_connector, churn_prevention, milestone, win_back "
+        "or premium",
+    )
+    p.add_argument("--audience", choices=("couples", "suppliers"))
+    p.add_argument("--tone", choices=("warm", "playful", "professional"))
+    p.add_argument("--length", choices=("short", "medium", "long"))
+    p.add_argument(
+        "--context",
+        metavar="JSON",
+        help='wedding context, e.g. \'{"venue": "Hollow Barn", "wedding_date": "2026-09-12", '
+        '"region": "Cotswolds"}\' (also season, days_to_wedding, milestone, health_band, '
+        "supplier_kind, sender, offer)",
+    )
+    p.add_argument("--source", choices=("offline", "llm"), default="offline")
+    p.add_argument(
+        "--profile", type=Path, help="a profile: its LLM endpoint, and its sends as history"
+    )
+    p.add_argument(
+        "--history", metavar="FILE.jsonl", help="per-subject send outcomes to learn from"
+    )
+    p.add_argument("--endpoint", metavar="URL", help="an OpenAI-compatible base URL (overrides)")
+    p.add_argument("--model", help="with --endpoint: the model name")
+    p.add_argument("--timeout-s", type=float, help="the endpoint's timeout (default 1.8)")
+    p.add_argument("--seed", type=int, default=0, help="another seed: other wording")
+    p.set_defaults(handler="client.content_commands:generate")
+
+    p = csub.add_parser(
+        "endpoint",
+        parents=[common],
+        help="this profile's LLM endpoint; the API key goes to the keyring",
+    )
+    p.add_argument("--profile", type=Path, required=True)
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--url", help="base URL, e.g. http://127.0.0.1:11434/v1")
+    what.add_argument("--clear", action="store_true", help="forget the endpoint and its key")
+    p.add_argument("--model", help="with --url: the model name")
+    p.add_argument("--timeout-s", type=float, help="with --url: seconds (default 1.8)")
+    p.add_argument("--api-key-stdin", action="store_true", help="with --url: read the key")
+    p.set_defaults(handler="client.content_commands:endpoint")
+
+    p = csub.add_parser(
+        "validate",
+        parents=[common],
+        help="the engagement model's rank correlation on held-out subjects",
+    )
+    p.add_argument("--history", metavar="FILE.jsonl", help="default: a synthetic history")
+    p.add_argument("--metric", choices=("click", "conversion"), default="click")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--splits", type=int, default=3, help="random splits to report")
+    p.set_defaults(handler="client.content_commands:validate")
 
 
 def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -53,6 +118,12 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("field")
     p.add_argument("value")
     p.set_defaults(handler="client.commands:campaign_set")
+    p = csub2.add_parser(
+        "note", parents=[common], help="add a note (each note stays a separate entry)"
+    )
+    p.add_argument("id")
+    p.add_argument("text")
+    p.set_defaults(handler="client.commands:campaign_note")
     p = csub2.add_parser("show", parents=[common])
     p.add_argument("id")
     p.set_defaults(handler="client.commands:campaign_show")

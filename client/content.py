@@ -39,7 +39,7 @@ from shared.content import (
     parse_answer,
 )
 
-from .credentials import TokenStore
+from .credentials import CredentialsError, TokenStore
 
 DEFAULT_TIMEOUT_S = 1.8
 MAX_ANSWER_BYTES = 256 * 1024
@@ -100,12 +100,23 @@ def forget_endpoint(replica: Any, tokens: TokenStore) -> None:
         replica.set_setting(key, None)
 
 
+def read_key(tokens: TokenStore | None, url: str) -> str | None:
+    """The endpoint's key, or None when there is none or the keyring cannot be read (a local
+    endpoint needs no key; one that does answers 401 and the generation falls back, saying so)."""
+    if tokens is None:
+        return None
+    try:
+        return tokens.get(key_account(url))
+    except CredentialsError:
+        return None
+
+
 def load_endpoint(replica: Any, tokens: TokenStore | None) -> LlmEndpoint | None:
     """The profile's endpoint with its key from the keyring; None when none is configured."""
     url, model = replica.get_setting(SETTING_URL), replica.get_setting(SETTING_MODEL)
     if not url or not model:
         return None
-    key = tokens.get(key_account(url)) if tokens is not None else None
+    key = read_key(tokens, url)
     timeout = float(replica.get_setting(SETTING_TIMEOUT) or DEFAULT_TIMEOUT_S)
     return LlmEndpoint(url, model, key, timeout)
 
@@ -142,8 +153,10 @@ async def complete(
             ContentCode.LLM_TIMEOUT, f"no answer within {endpoint.timeout_s:g} s"
         ) from None
     except (aiohttp.ClientError, OSError) as exc:
+        os_error = getattr(exc, "os_error", None) or (exc if isinstance(exc, OSError) else None)
+        why = getattr(os_error, "strerror", None) or type(exc).__name__
         raise ContentError(
-            ContentCode.LLM_UNREACHABLE, f"cannot reach {endpoint.url}: {exc}"
+            ContentCode.LLM_UNREACHABLE, f"cannot reach {endpoint.url} ({why.lower()})"
         ) from None
     finally:
         if own:

@@ -31,6 +31,7 @@ GROUPS = {
     "client": "client.cli",
     "app": "client.cli",
     "attribution": "client.cli",
+    "content": "client.cli",
     "report": __name__,
     "demo": "devtools.cli",
     "simulate": "devtools.cli",

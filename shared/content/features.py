@@ -50,7 +50,7 @@ FEATURES = TEXT_FEATURES + AUDIENCE_FEATURES
 #: how each feature reads in a recommendation's reason (when it counts in the subject's favour)
 FOR = {
     "over_mobile": "fits a phone screen",
-    "length": "short",
+    "length": "is short",
     "question": "asks a question",
     "number": "has a number in it",
     "personalised": "uses the reader's name",

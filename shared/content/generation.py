@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .checks import preview
 from .context import ContentRequest, request_dict
 from .generator import SOURCE_OFFLINE, Variant, generate
 from .history import SubjectOutcome
@@ -55,6 +56,7 @@ class Generation:
             "variants": [
                 {
                     **v.to_dict(),
+                    "subject_preview": preview(v.subject),
                     "label": APPROACH_LABELS[v.approach],
                     "predicted_rate": round(rate, 5),
                     "recommended": i == self.recommended,

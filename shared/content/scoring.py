@@ -169,8 +169,10 @@ def recommend(
     why = " and ".join(FOR[FEATURES[i]] for i in order[:2]) or "the best overall"
     noun = "click" if model.metric == "click" else "conversion"
     runner = sorted(rates, reverse=True)[1] if len(rates) > 1 else None
-    versus = f" vs {runner:.1%} next best" if runner is not None else ""
-    reason = f"Highest predicted {noun} rate ({rates[best]:.1%}{versus}): {why}; {model.basis}."
+    versus = f" vs {runner * 100:.1f} % next best" if runner is not None else ""
+    reason = (
+        f"Highest predicted {noun} rate ({rates[best] * 100:.1f} %{versus}): {why}; {model.basis}."
+    )
     return Recommendation(best, tuple(rates), reason)
 
 

@@ -190,6 +190,24 @@ def test_every_command_is_routed_to_the_group_that_declares_it() -> None:
     assert {k: v for k, v in GROUPS.items() if v != "wedsync.cli"} == declared
 
 
+def test_content_is_routed_to_the_client_group_and_help_loads_no_numpy() -> None:
+    """Registering every group (``wedsync --help``) imports no handler module: the content
+    commands' numpy, scipy and aiohttp load only when one of them runs."""
+    from wedsync.cli import GROUPS
+
+    assert GROUPS["content"] == "client.cli"
+    code = (
+        "import sys; from wedsync.cli import build_parser; build_parser([]); "
+        "build_parser(['content', 'generate', '--type', 'nurture']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('numpy', 'scipy', 'aiohttp', 'shared')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
     """`wedsync ... | head`: no traceback, the shell's SIGPIPE status, as other Unix tools."""
     import sys
