@@ -1,0 +1,244 @@
+"""Incrementality: what a campaign caused, measured against a held-out control group.
+
+Path-based attribution says which channels sat on converting paths; it cannot say what would
+have happened without them. A campaign that holds out a random share of the contacts it would
+have enrolled answers that question: the held-out contacts convert at the baseline rate, the
+treated ones at the baseline rate plus whatever the campaign added.
+
+Given each arm's contacts, converters and revenue, ``estimate_lift`` reports:
+
+* ``rate_difference`` = p_treated − p_holdout (absolute lift), with the **Newcombe hybrid
+  score interval** (Newcombe 1998, method 10), built from each arm's Wilson score interval.
+  It stays inside [−1, 1], behaves with zero conversions, and keeps its nominal coverage at the
+  small rates marketing sees, where the Wald interval does not;
+* ``relative_lift`` = p_treated / p_holdout − 1, with the Katz log interval for the risk ratio
+  (ln RR ± z·sqrt(1/x_t − 1/n_t + 1/x_h − 1/n_h)); undefined (``None``) while either arm has
+  no conversion;
+* ``incremental_conversions`` = rate_difference × treated contacts (the interval scaled alike);
+* ``incremental_revenue_cents`` = (mean revenue per treated contact − per held-out contact) ×
+  treated contacts, with a Welch normal interval from each arm's per-contact revenue variance;
+* ``minimum_detectable_difference``: the absolute lift these group sizes detect with 80 % power
+  at the holdout's rate, two-sided at the same confidence;
+* ``verdict``: ``insufficient_data`` until each arm holds at least ``MIN_CONTACTS_PER_ARM``
+  contacts and the two arms together at least ``MIN_CONVERSIONS`` conversions; then ``lift``
+  when the whole difference interval lies above zero, ``harm`` when it lies below, else
+  ``no_detectable_lift``.
+
+Pure and deterministic: the same counts give the same answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from scipy.stats import norm
+
+from .errors import AnalyticsError
+
+#: fewer contacts than this in either arm: no verdict (the intervals are still reported)
+MIN_CONTACTS_PER_ARM = 50
+#: fewer conversions than this over both arms: no verdict
+MIN_CONVERSIONS = 10
+#: power behind ``minimum_detectable_difference``
+POWER = 0.8
+
+METHOD = (
+    "rate difference: Newcombe hybrid score interval (Wilson per arm); relative lift: Katz log "
+    "risk-ratio interval; revenue: Welch normal interval on revenue per contact"
+)
+
+
+class IncrementalityError(AnalyticsError):
+    code = "bad_incrementality_input"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of a holdout test: contacts, how many converted, and their revenue."""
+
+    contacts: int
+    converters: int
+    revenue_cents: float = 0.0
+    revenue_sq_cents: float = 0.0  # sum over contacts of (revenue per contact)²
+
+    def __post_init__(self) -> None:
+        if self.contacts < 0 or self.converters < 0 or self.converters > self.contacts:
+            raise IncrementalityError(
+                f"an arm needs 0 <= converters <= contacts, got {self.converters}/{self.contacts}"
+            )
+        if not (math.isfinite(self.revenue_cents) and math.isfinite(self.revenue_sq_cents)):
+            raise IncrementalityError("an arm's revenue must be finite")
+
+    @classmethod
+    def from_contacts(cls, revenue_per_contact_cents: Iterable[float]) -> Arm:
+        """An arm from each contact's revenue in the window (0 for a contact who did not
+        convert; a converter with a zero-value conversion must be counted by ``converters``,
+        so use the constructor for such data)."""
+        values = [float(v) for v in revenue_per_contact_cents]
+        return cls(
+            contacts=len(values),
+            converters=sum(1 for v in values if v > 0),
+            revenue_cents=math.fsum(values),
+            revenue_sq_cents=math.fsum(v * v for v in values),
+        )
+
+    @property
+    def rate(self) -> float:
+        return self.converters / self.contacts if self.contacts else 0.0
+
+    def revenue_mean_var(self) -> tuple[float, float]:
+        """Mean revenue per contact and its sample variance (0 with fewer than 2 contacts)."""
+        n = self.contacts
+        if n == 0:
+            return 0.0, 0.0
+        mean = self.revenue_cents / n
+        if n < 2:
+            return mean, 0.0
+        return mean, max(0.0, (self.revenue_sq_cents - n * mean * mean) / (n - 1))
+
+
+@dataclass(frozen=True)
+class Lift:
+    """What ``estimate_lift`` measured; intervals are (low, high) at ``confidence``."""
+
+    treated: Arm
+    holdout: Arm
+    confidence: float
+    rate_difference: float
+    rate_difference_ci: tuple[float, float]
+    relative_lift: float | None
+    relative_lift_ci: tuple[float, float] | None
+    incremental_conversions: float
+    incremental_conversions_ci: tuple[float, float]
+    incremental_revenue_cents: float
+    incremental_revenue_ci_cents: tuple[float, float]
+    minimum_detectable_difference: float | None
+    verdict: str  # insufficient_data | lift | harm | no_detectable_lift
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {
+            "treated": {
+                "contacts": self.treated.contacts,
+                "converters": self.treated.converters,
+                "conversion_rate": self.treated.rate,
+                "revenue_cents": self.treated.revenue_cents,
+            },
+            "holdout": {
+                "contacts": self.holdout.contacts,
+                "converters": self.holdout.converters,
+                "conversion_rate": self.holdout.rate,
+                "revenue_cents": self.holdout.revenue_cents,
+            },
+            "confidence": self.confidence,
+            "rate_difference": self.rate_difference,
+            "rate_difference_ci": list(self.rate_difference_ci),
+            "relative_lift": self.relative_lift,
+            "relative_lift_ci": list(self.relative_lift_ci) if self.relative_lift_ci else None,
+            "incremental_conversions": self.incremental_conversions,
+            "incremental_conversions_ci": list(self.incremental_conversions_ci),
+            "incremental_revenue_cents": self.incremental_revenue_cents,
+            "incremental_revenue_ci_cents": list(self.incremental_revenue_ci_cents),
+            "minimum_detectable_difference": self.minimum_detectable_difference,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "method": METHOD,
+        }
+
+
+def wilson_interval(successes: int, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval for a proportion; (0, 1) when n is 0."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    z2 = z * z
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
+    # the exact limits at 0 and n (rounding must not leave p outside its own interval)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
+
+
+def newcombe_interval(
+    x1: int, n1: int, x2: int, n2: int, z: float
+) -> tuple[float, tuple[float, float]]:
+    """p1 − p2 and its Newcombe hybrid score interval (method 10)."""
+    p1 = x1 / n1 if n1 else 0.0
+    p2 = x2 / n2 if n2 else 0.0
+    l1, u1 = wilson_interval(x1, n1, z)
+    l2, u2 = wilson_interval(x2, n2, z)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return d, (max(-1.0, low), min(1.0, high))
+
+
+def estimate_lift(*, treated: Arm, holdout: Arm, confidence: float = 0.95) -> Lift:
+    """Conversion-rate lift of ``treated`` over ``holdout``, incremental conversions and
+    revenue, each with its interval, and a verdict (see the module docstring)."""
+    if not 0 < confidence < 1:
+        raise IncrementalityError(f"confidence must be in (0, 1), got {confidence}")
+    z = float(norm.ppf(0.5 + confidence / 2))
+    nt, nh = treated.contacts, holdout.contacts
+    xt, xh = treated.converters, holdout.converters
+
+    d, (d_low, d_high) = newcombe_interval(xt, nt, xh, nh, z)
+    if nt == 0 or nh == 0:
+        d, d_low, d_high = 0.0, -1.0, 1.0
+
+    relative = relative_ci = None
+    if xt > 0 and xh > 0:
+        ratio = treated.rate / holdout.rate
+        se = math.sqrt(1 / xt - 1 / nt + 1 / xh - 1 / nh)
+        relative = ratio - 1
+        relative_ci = (ratio * math.exp(-z * se) - 1, ratio * math.exp(z * se) - 1)
+
+    mt, vt = treated.revenue_mean_var()
+    mh, vh = holdout.revenue_mean_var()
+    rev = (mt - mh) * nt
+    rev_se = math.sqrt((vt / nt if nt else 0.0) + (vh / nh if nh else 0.0)) * nt
+    rev_ci = (rev - z * rev_se, rev + z * rev_se)
+
+    mdd = None
+    if nt and nh:
+        p = holdout.rate
+        z_power = float(norm.ppf(POWER))
+        mdd = (z + z_power) * math.sqrt(max(p * (1 - p), 1e-12) * (1 / nt + 1 / nh))
+
+    if nt < MIN_CONTACTS_PER_ARM or nh < MIN_CONTACTS_PER_ARM:
+        verdict = "insufficient_data"
+        reason = (
+            f"{nt} treated and {nh} held-out contacts; a verdict needs at least "
+            f"{MIN_CONTACTS_PER_ARM} in each"
+        )
+    elif xt + xh < MIN_CONVERSIONS:
+        verdict = "insufficient_data"
+        reason = f"{xt + xh} conversions in both arms; a verdict needs at least {MIN_CONVERSIONS}"
+    elif d_low > 0:
+        verdict, reason = "lift", "the whole interval of the rate difference is above zero"
+    elif d_high < 0:
+        verdict, reason = "harm", "the whole interval of the rate difference is below zero"
+    else:
+        verdict = "no_detectable_lift"
+        reason = "the interval of the rate difference contains zero"
+
+    return Lift(
+        treated=treated,
+        holdout=holdout,
+        confidence=confidence,
+        rate_difference=d,
+        rate_difference_ci=(d_low, d_high),
+        relative_lift=relative,
+        relative_lift_ci=relative_ci,
+        incremental_conversions=d * nt,
+        incremental_conversions_ci=(d_low * nt, d_high * nt),
+        incremental_revenue_cents=rev,
+        incremental_revenue_ci_cents=rev_ci,
+        minimum_detectable_difference=mdd,
+        verdict=verdict,
+        reason=reason,
+    )
