@@ -177,7 +177,7 @@ async def bench(n_campaigns: int, n_rounds: int, n_changed: int) -> dict:
                         await timed_pull(engine, counts, by_cursor=by_cursor)
                     )
                 for cid in rng.sample(ids, n_changed):  # (b) another device changed some
-                    editor.replica.set_campaign_field(cid, "notes", f"round {r}")
+                    editor.replica.add_campaign_note(cid, f"round {r}")
                 await editor.sync_once()
                 for by_cursor, engine, counts in order:
                     pulled = await timed_pull(engine, counts, by_cursor=by_cursor)

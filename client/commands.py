@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from shared.protocol.errors import ProtocolError
 from shared.protocol.events import ms_from_iso
 
-from .human import status_lines
+from .human import note_lines, status_lines
 from .store import InvalidInput, Replica
 
 if TYPE_CHECKING:  # the sync engine (aiohttp) and the keyring load only for commands that talk
@@ -145,8 +145,23 @@ def campaign_create(args: argparse.Namespace) -> dict[str, Any]:
 
 def campaign_set(args: argparse.Namespace) -> dict[str, Any]:
     replica = _replica(args)
+    if args.field == "notes":
+        raise InvalidInput(
+            "notes are separate entries, one per note: add one with "
+            f"`wedsync client --profile {args.profile} campaign note {args.id} TEXT`"
+        )
     replica.set_campaign_field(args.id, args.field, args.value)
     return replica.campaign(args.id)
+
+
+def campaign_note(args: argparse.Namespace) -> dict[str, Any]:
+    """Add a note; prints the campaign's notes, oldest first."""
+    replica = _replica(args)
+    replica.add_campaign_note(args.id, args.text)
+    return {"id": args.id, "notes": replica.campaign(args.id)["notes"]}
+
+
+campaign_note.human = lambda result: note_lines(result["notes"])  # type: ignore[attr-defined]
 
 
 def _payload(raw: Any) -> dict[str, Any] | None:

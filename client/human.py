@@ -91,3 +91,14 @@ def status_lines(status: dict[str, Any]) -> str:
     rows.append(("Device", status.get("device_id") or "—"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def note_lines(notes: list[dict[str, Any]]) -> str:
+    """A campaign's notes, oldest first: ``2025-06-01 10:02 BST  anna@…  text``."""
+    if not notes:
+        return "no notes"
+    lines = []
+    for note in notes:
+        when = local_time(note.get("at_ms")) if note.get("at_ms") else "earlier"
+        lines.append(f"{when}  {note.get('author') or 'unknown author'}  {note['text']}")
+    return "\n".join(lines)

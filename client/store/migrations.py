@@ -6,6 +6,7 @@ current file opens without loading sqlite-utils.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import sqlite_utils
@@ -122,6 +123,21 @@ def m003_outbox_keyed_by_class(db: sqlite_utils.Database) -> None:
         "DROP INDEX rejected_by_item",
     ):
         db.execute(statement)
+
+
+@migrations()
+def m004_campaign_snapshots_with_note_entries(db: sqlite_utils.Database) -> None:
+    """Campaign snapshots rebuilt from their documents: ``notes`` is now a list of entries
+    (``shared.protocol.campaign.notes_of``), a document's earlier single-text notes included."""
+    from shared.protocol import campaign as schema
+
+    rows = db.execute("SELECT id, state FROM campaigns").fetchall()
+    for campaign_id, state in rows:
+        snap = schema.snapshot(schema.doc_from_state(bytes(state)))
+        db.execute(
+            "UPDATE campaigns SET snapshot = ? WHERE id = ?",
+            (json.dumps(snap, sort_keys=True), campaign_id),
+        )
 
 
 def apply(conn: sqlite3.Connection) -> None:

@@ -333,6 +333,16 @@ class Replica:
             campaign_id, lambda doc: [schema.set_field(doc, field_name, value)]
         )
 
+    def add_campaign_note(self, campaign_id: str, text: str) -> Changes:
+        """Add a note by this profile's user, stamped now: an entry of its own, which a note
+        added meanwhile on another device never runs into."""
+        author = self.get_setting("user_email")
+
+        def add(doc: pycrdt.Doc) -> None:
+            schema.add_note(doc, text=text, author=author, at_ms=_now_ms())  # not guarded
+
+        return self.edit_campaign(campaign_id, add)
+
     def _write_campaign(self, campaign_id: str, doc: pycrdt.Doc, edit: Callable) -> Changes:
         try:
             update, guarded = docs.edit_doc(doc, edit)

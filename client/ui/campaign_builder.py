@@ -32,10 +32,10 @@ from shared.protocol.errors import ProtocolError
 
 from . import campaign_edits as edits
 from . import components, icons, theme
+from .campaign_notes import DetailsPanel
 from .campaign_panels import (
     AudiencePanel,
     ContentPanel,
-    DetailsPanel,
     SchedulePanel,
     StatusPanel,
     StepPanel,
@@ -134,14 +134,15 @@ class CampaignBuilder(QWidget):
         self.tabs.setUsesScrollButtons(False)
         apply = self.apply
         self.step_panel = StepPanel(apply)
+        self.details = DetailsPanel(apply)
         self.panels = [
             self.step_panel,
             TriggerPanel(apply),
             AudiencePanel(apply),
-            ContentPanel(apply),
+            ContentPanel(apply, ops=ops),
             SchedulePanel(apply),
             StatusPanel(apply),
-            DetailsPanel(apply),
+            self.details,
         ]
         for panel, title in zip(
             self.panels,
@@ -225,7 +226,12 @@ class CampaignBuilder(QWidget):
             self.canvas.setFocus()
             self.opened.emit(campaign_id)
 
-        self.ops.read(self.ops.replica.campaign_state, campaign_id, success=opened)
+        replica = self.ops.replica
+        self.ops.read(
+            lambda: replica.get_setting("user_email"),
+            success=lambda user: setattr(self.details, "author", user),
+        )
+        self.ops.read(replica.campaign_state, campaign_id, success=opened)
 
     def set_open_conflicts(self, count: int) -> None:
         self._conflicts = count

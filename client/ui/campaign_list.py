@@ -158,7 +158,10 @@ class CampaignFilter(QSortFilterProxyModel):
         if self._status and row.get("status") != self._status:
             return False
         if self._words:
-            hay = " ".join(str(row.get(k) or "") for k in ("name", "description", "notes", "owner"))
-            hay = hay.casefold()
+            notes = row.get("notes") if isinstance(row.get("notes"), list) else []
+            hay = " ".join(
+                [str(row.get(k) or "") for k in ("name", "description", "owner")]
+                + [str(n.get("text") or "") for n in notes]
+            ).casefold()
             return all(w in hay for w in self._words)
         return True

@@ -1,5 +1,6 @@
 """The builder's side panels: the selected step, the trigger, the audience, the content
-variants, the schedule (dates, quiet hours, frequency cap, budget), status and notes.
+variants, the schedule (dates, quiet hours, frequency cap, budget) and status (the Notes tab is
+``campaign_notes``).
 
 Each panel shows a campaign snapshot and turns what the user does into one document edit through
 ``apply(fn)`` (the builder runs ``fn`` on its working copy, undoably, and writes it through the
@@ -39,6 +40,7 @@ from shared.protocol import campaign_rules
 
 from . import campaign_edits as edits
 from . import components, icons, theme
+from .content_generator import VariantGenerator
 from .flow_canvas import STEP_TITLES, TRIGGER
 
 Apply = Callable[[Callable[[Any], Any]], bool]
@@ -348,9 +350,21 @@ class AudiencePanel(Panel):
 
 
 class ContentPanel(Panel):
-    def __init__(self, apply: Apply, parent: QWidget | None = None) -> None:
+    """The variants and their editor; "Generate subject lines" turns the tab to the generator
+    (``content_generator``), whose "Use" fills the selected variant's subject (and its body
+    when it has none) or a new variant."""
+
+    def __init__(self, apply: Apply, parent: QWidget | None = None, *, ops: Any = None) -> None:
         super().__init__(apply, parent)
-        v = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.pages = QStackedWidget()
+        outer.addWidget(self.pages)
+        editor = QWidget()
+        self.pages.addWidget(editor)
+        self.generator = VariantGenerator(ops)
+        self.pages.addWidget(self.generator)
+        v = QVBoxLayout(editor)
         v.addWidget(
             _hint(
                 "Subject and body variants. Send-email steps use one, or the best "
@@ -364,9 +378,13 @@ class ContentPanel(Panel):
         row = QHBoxLayout()
         self.add = QPushButton(icons.icon("plus", theme.current().text, 16), "Add variant")
         self.remove = QPushButton("Remove", objectName="Danger")
+        self.generate = QPushButton("Generate subject lines")
+        self.generate.setToolTip("Five subject lines with predicted click rates; works offline")
+        self.generate.setEnabled(ops is not None)
         row.addWidget(self.add)
         row.addWidget(self.remove)
         row.addStretch(1)
+        row.addWidget(self.generate)
         v.addLayout(row)
         form = _form()
         self.subject = QLineEdit(placeholderText="Subject line")
@@ -382,7 +400,36 @@ class ContentPanel(Panel):
         self.add.clicked.connect(self._add)
         self.remove.clicked.connect(self._remove)
         self.list.currentRowChanged.connect(self._selected)
+        self.generate.clicked.connect(self.show_generator)
+        self.generator.back.connect(lambda: self.pages.setCurrentIndex(0))
+        self.generator.picked.connect(self.use_generated)
         self._variants: list[dict[str, Any]] = []
+
+    def show_generator(self) -> None:
+        self.flush()
+        self.pages.setCurrentWidget(self.generator)
+        self.generator.refresh_sources()
+        if self.generator.result is None:
+            self.generator.generate()
+
+    def use_generated(self, item: dict[str, Any]) -> None:
+        """Fill the selected variant's subject (and its empty body), or a new variant."""
+        vid = self.current_id()
+        current = next((v for v in self._variants if v.get("id") == vid), None)
+        subject, body = item["subject"], item["body"]
+        if current is None:
+            made: list[str] = []
+            if self.apply(
+                lambda doc: made.append(edits.add_variant(doc, subject=subject, body=body))
+            ):
+                self._pending_select = made[-1]
+        else:
+            change = {"subject": subject}
+            if not (current.get("body") or "").strip():
+                change["body"] = body
+            self.apply(lambda doc: edits.set_variant(doc, vid, **change))
+        self.pages.setCurrentIndex(0)
+        self.subject.setFocus()
 
     def current_id(self) -> str | None:
         row = self.list.currentRow()
@@ -415,6 +462,7 @@ class ContentPanel(Panel):
             w.setEnabled(bool(variant))
 
     def show_snapshot(self, snap: dict[str, Any]) -> None:
+        self.generator.set_campaign(snap)
         keep = getattr(self, "_pending_select", None) or self.current_id()
         self._pending_select = None
         self._variants = list(snap.get("variants") or [])
@@ -594,34 +642,6 @@ class StatusPanel(Panel):
         reasons = "\n".join(f"• {p['message']}" for p in hold.get("problems") or [])
         refused = components.label(hold.get("status")).lower()
         self.held.setText(f"Kept as a draft, not {refused}, until it is fixed:\n{reasons}")
-
-
-class DetailsPanel(Panel):
-    def __init__(self, apply: Apply, parent: QWidget | None = None) -> None:
-        super().__init__(apply, parent)
-        v = QVBoxLayout(self)
-        form = _form()
-        self.description = QPlainTextEdit(placeholderText="What this campaign is for")
-        self.notes = QPlainTextEdit(placeholderText="Notes for the team")
-        for w in (self.description, self.notes):
-            w.setTabChangesFocus(True)
-        form.addRow("Description", self.description)
-        form.addRow("Notes", self.notes)
-        v.addLayout(form)
-        v.addWidget(_hint("Text merges character by character with edits made on other devices."))
-        self.bindings = [
-            TextBinding(
-                self.description,
-                lambda t: self.apply(lambda d: schema.set_field(d, "description", t)),
-            ),
-            TextBinding(
-                self.notes, lambda t: self.apply(lambda d: schema.set_field(d, "notes", t))
-            ),
-        ]
-
-    def show_snapshot(self, snap: dict[str, Any]) -> None:
-        self.bindings[0].show(snap.get("description") or "")
-        self.bindings[1].show(snap.get("notes") or "")
 
 
 class StepPanel(Panel):

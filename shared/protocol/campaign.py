@@ -3,7 +3,11 @@
 One pycrdt ``Doc`` per campaign:
 
 * ``fields`` (Map): scalar and structured fields (type, status, budget_cents, schedule, …);
-* ``name``, ``description``, ``notes`` (Text): free text, merged by character, never flagged;
+* ``name``, ``description`` (Text): free text, merged by character, never flagged;
+* ``note_entries`` (Array): the team's notes, one record per note,
+  ``[note id, author, at_ms, text]``, only ever appended: two people adding a note at the same
+  time, offline, get two notes, never one text spliced from both. ``notes`` (Text) is where
+  earlier versions kept notes as one text; ``snapshot`` shows it as the first entry;
 * ``steps`` (Array of Map): the flow (send_email, wait, wait_for, branch, split, goal; their
   settings and the rules over them are in ``campaign_rules``);
 * ``variants`` (Array of Map): content variants (subject, body);
@@ -56,7 +60,10 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "archived": (),
 }
 STEP_KINDS = ("send_email", "wait", "wait_for", "branch", "split", "goal")
-TEXT_FIELDS = ("name", "description", "notes")
+TEXT_FIELDS = ("name", "description")
+NOTES_ROOT = "note_entries"
+LEGACY_NOTES = "notes"  # a Text root in documents written before notes were entries
+MAX_NOTE_CHARS = 10_000
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,6 @@ class FieldSpec:
 FIELDS: dict[str, FieldSpec] = {
     "name": FieldSpec("text"),
     "description": FieldSpec("text"),
-    "notes": FieldSpec("text"),
     "type": FieldSpec("enum", choices=CAMPAIGN_TYPES),
     "status": FieldSpec("enum", guarded=True, choices=STATUSES),
     "budget_cents": FieldSpec("int", guarded=True),
@@ -106,6 +112,8 @@ def _bad(message: str) -> ProtocolError:
 def parse_value(field: str, raw: Any) -> Any:
     """Validate a value for ``field``; strings from a CLI are converted to the field's type."""
     spec = FIELDS.get(field)
+    if field == LEGACY_NOTES:
+        raise _bad("notes are separate entries, one per note: add one (add_note), not set them")
     if spec is None:
         raise _bad(f"unknown campaign field {field!r}; fields: {', '.join(FIELDS)}")
     if spec.kind == "text" or spec.kind == "str":
@@ -156,6 +164,8 @@ def _roots(doc: pycrdt.Doc) -> dict[str, Any]:
     roots["revs"] = doc.get("revs", type=pycrdt.Map)
     roots["conflicts"] = doc.get("conflicts", type=pycrdt.Map)
     roots["hold"] = doc.get("hold", type=pycrdt.Map)
+    roots[NOTES_ROOT] = doc.get(NOTES_ROOT, type=pycrdt.Array)
+    roots[LEGACY_NOTES] = doc.get(LEGACY_NOTES, type=pycrdt.Text)
     return roots
 
 
@@ -292,6 +302,46 @@ def clear_hold(doc: pycrdt.Doc) -> None:
         del hold[key]
 
 
+def add_note(
+    doc: pycrdt.Doc, *, text: str, author: str | None, at_ms: int, note_id: str | None = None
+) -> str:
+    """Append a note (inside the caller's transaction); returns its id. Notes are never edited
+    in place: concurrent additions on other replicas stay separate entries."""
+    if not isinstance(text, str) or not text.strip():
+        raise _bad("a note needs some text")
+    if len(text) > MAX_NOTE_CHARS:
+        raise _bad(f"a note is at most {MAX_NOTE_CHARS:,} characters")
+    if not isinstance(at_ms, int) or isinstance(at_ms, bool) or at_ms < 0:
+        raise _bad("a note's time is epoch milliseconds")
+    note_id = note_id or new_id()
+    _roots(doc)[NOTES_ROOT].append([note_id, author or "", at_ms, text.strip()])
+    return note_id
+
+
+def notes_of(doc: pycrdt.Doc) -> list[dict[str, Any]]:
+    """The notes, oldest first (by time, then id, the same on every replica), as
+    ``{"id", "author", "at_ms", "text"}``; a document's earlier single-text notes come first as
+    one entry with no author or time (``id`` ``"legacy"``)."""
+    roots = _roots(doc)
+    entries = []
+    for item in roots[NOTES_ROOT].to_py() or []:
+        if isinstance(item, list) and len(item) == 4 and isinstance(item[3], str):
+            note_id, author, at_ms, text = item
+            entries.append(
+                {
+                    "id": str(note_id),
+                    "author": author or None,
+                    "at_ms": int(at_ms) if isinstance(at_ms, int | float) else None,
+                    "text": text,
+                }
+            )
+    entries.sort(key=lambda e: (e["at_ms"] or 0, e["id"]))
+    legacy = str(roots[LEGACY_NOTES]).strip()
+    if legacy:
+        entries.insert(0, {"id": "legacy", "author": None, "at_ms": None, "text": legacy})
+    return entries
+
+
 def add_step(
     doc: pycrdt.Doc, kind: str, config: dict[str, Any] | None = None, index: int | None = None
 ) -> str:
@@ -347,6 +397,7 @@ def snapshot(doc: pycrdt.Doc) -> dict[str, Any]:
     data.update(fields)
     data["steps"] = _normalise(roots["steps"].to_py() or [])
     data["variants"] = _normalise(roots["variants"].to_py() or [])
+    data["notes"] = notes_of(doc)
     data["open_conflicts"] = open_conflicts(doc)
     data["hold"] = hold_of(doc)
     return data

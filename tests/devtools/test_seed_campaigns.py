@@ -72,7 +72,7 @@ async def test_a_server_lets_seeded_campaigns_run_and_edits_keep_them_running(se
     campaigns = device.replica.campaigns()
     assert len(campaigns) == 7
     for campaign in campaigns:
-        device.replica.set_campaign_field(campaign["id"], "notes", "Checked before the fair")
+        device.replica.add_campaign_note(campaign["id"], "Checked before the fair")
     await device.sync_once()
     assert {c["status"] for c in device.replica.campaigns()} == {"active"}
     assert all(c["hold"] is None for c in device.replica.campaigns())

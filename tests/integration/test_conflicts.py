@@ -163,7 +163,7 @@ async def test_edit_to_an_archived_campaign_is_flagged(server):
     a.replica.set_campaign_field(cid, "status", "archived")
     await a.sync_once()
     await b.sync_once()
-    b.replica.set_campaign_field(cid, "notes", "one more fair?")
+    b.replica.add_campaign_note(cid, "one more fair?")
     await b.sync_once()
     (conflict,) = await open_conflicts(a)
     assert conflict["kind"] == "archived_edit"

@@ -124,7 +124,7 @@ async def test_after_three_of_two_hundred_campaigns_change_a_pull_carries_only_t
 
     edited = ids[10], ids[50], ids[150]
     for cid in edited:
-        b.replica.set_campaign_field(cid, "notes", f"edited {cid}")
+        b.replica.add_campaign_note(cid, f"edited {cid}")
     b.replica.set_campaign_field(ids[50], "owner", "ben@a.test")
     await b.sync_once()
 
@@ -151,7 +151,7 @@ async def test_a_cursor_this_server_never_issued_falls_back_to_state_vectors(ser
     await a.sync_once()
     b = await server.device("b", "marketer2")
     await b.sync_once()
-    b.replica.set_campaign_field(ids[2], "notes", "from b")
+    b.replica.add_campaign_note(ids[2], "from b")
     await b.sync_once()
 
     a.replica.set_setting("pull_cursor", str(10**12))  # e.g. from another server's data dir
@@ -163,7 +163,7 @@ async def test_a_cursor_this_server_never_issued_falls_back_to_state_vectors(ser
     done = of_type(received, m.MsgType.DOCS)[-1]
     assert done["n"] == 4 and done["k"] < 10**12
     assert a.replica.pull_cursor() == done["k"]
-    assert a.replica.campaign(ids[2])["notes"] == "from b"
+    assert [n["text"] for n in a.replica.campaign(ids[2])["notes"]] == ["from b"]
     assert replica_states(a) == server_states(server) == replica_states(b)
 
 

@@ -143,10 +143,10 @@ async def test_campaign_updates_fan_out_live_to_other_devices(server):
                 and changed.get_loop().call_soon_threadsafe(changed.set_result, True)
             )
         )
-        a.replica.set_campaign_field(cid, "notes", "Florist confirmed")
+        a.replica.add_campaign_note(cid, "Florist confirmed")
         await a.sync_once()
         await asyncio.wait_for(changed, 5)
-        assert b.replica.campaign(cid)["notes"] == "Florist confirmed"
+        assert [n["text"] for n in b.replica.campaign(cid)["notes"]] == ["Florist confirmed"]
     finally:
         await session.close()
 

@@ -181,7 +181,7 @@ async def test_malformed_values_from_a_device_are_named_and_break_nothing(server
     assert a.replica.campaign_state(cid) == b.replica.campaign_state(cid)
     assert b.replica.campaign(cid)["trigger"] == {"kind": "lead"}
 
-    a.replica.set_campaign_field(cid, "notes", "still broken")  # nothing new: no new notice
+    a.replica.add_campaign_note(cid, "still broken")  # nothing new: no new notice
     await a.sync_once()
     assert len(heard) == 1
 

@@ -105,3 +105,43 @@ def test_a_replica_from_a_newer_version_is_refused_with_a_clear_error(tmp_path):
     conn.close()
     with pytest.raises(StoreError, match="newer WedSync"):
         Replica(tmp_path / "p")
+
+
+def test_campaigns_stored_with_notes_as_one_text_read_back_as_entries(tmp_path):
+    """A profile from before notes were entries: its stored snapshots are rebuilt, the old text
+    shown as the first entry, and a note added now comes after it."""
+    import json
+
+    import pycrdt
+
+    path = tmp_path / "p" / "replica.sqlite"
+    path.parent.mkdir(parents=True)
+    db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    migrations.apply(db, stop_before="m004_campaign_snapshots_with_note_entries")
+    old = pycrdt.Doc()
+    with old.transaction():
+        old.get("name", type=pycrdt.Text).insert(0, "Autumn fair")
+        old.get("notes", type=pycrdt.Text).insert(0, "Anna: book stand 14")
+    cid = new_id()
+    db.execute(
+        "INSERT INTO campaigns (id, state, snapshot, updated_at_ms) VALUES (?, ?, ?, 0)",
+        (
+            cid,
+            old.get_update(),
+            json.dumps({"name": "Autumn fair", "notes": "Anna: book stand 14"}),
+        ),
+    )
+    db.execute("PRAGMA user_version = 3")
+    db.conn.close()
+
+    replica = Replica(tmp_path / "p")
+    camp = replica.campaign(cid)
+    assert camp["name"] == "Autumn fair"
+    assert camp["notes"] == [
+        {"id": "legacy", "author": None, "at_ms": None, "text": "Anna: book stand 14"}
+    ]
+    replica.add_campaign_note(cid, "Mia: bring brochures")
+    assert [n["text"] for n in replica.campaign(cid)["notes"]] == [
+        "Anna: book stand 14",
+        "Mia: bring brochures",
+    ]

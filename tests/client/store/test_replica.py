@@ -121,11 +121,14 @@ def test_a_working_copy_update_is_stored_and_queued_with_its_guarded_edits(tmp_p
     before = working.get_state()
     with working.transaction():
         guard = schema.set_field(working, "budget_cents", 70_000)
-        schema.set_field(working, "notes", "from the builder")
+        schema.add_note(working, text="from the builder", author="ann", at_ms=1)
     changes = replica.apply_local_update(cid, working.get_update(before), [guard])
     assert cid in changes.campaigns and changes.outbox
     camp = replica.campaign(cid)
-    assert camp["budget_cents"] == 70_000 and camp["notes"] == "from the builder"
+    assert camp["budget_cents"] == 70_000
+    assert camp["notes"] == [
+        {"id": camp["notes"][0]["id"], "author": "ann", "at_ms": 1, "text": "from the builder"}
+    ]
     assert replica.campaign_state(cid) == working.get_update()  # nothing else was added
     (queued,) = replica.next_update_batch(0, 100).updates[1:]
     assert queued[2]["guards"] == [guard.to_meta()]

@@ -83,7 +83,7 @@ async def test_build_a_campaign_with_three_steps_through_the_widgets(open_window
 
 async def test_a_remote_edit_while_typing_keeps_the_cursor_and_the_selection(open_window, qtbot):
     from client.ui import campaign_edits as edits
-    from client.ui.campaign_panels import DetailsPanel
+    from client.ui.campaign_notes import DetailsPanel
     from shared.protocol import campaign as schema
 
     window = await open_window()
@@ -128,3 +128,41 @@ async def test_a_remote_edit_while_typing_keeps_the_cursor_and_the_selection(ope
     builder.flush()
     await settle(window)
     assert replica.campaign(cid)["description"] == expected + "!"
+
+
+async def test_notes_show_as_entries_and_the_notes_tab_adds_one(open_window, qtbot):
+    from PySide6.QtCore import Qt
+
+    from shared.protocol import campaign as schema
+
+    window = await open_window()
+    replica = window.replica
+    cid, _ = replica.create_campaign(name="Autumn fair")
+    builder = window.campaigns.builder
+    window.go("campaigns")
+    window.campaigns.open_campaign(cid)
+    await settle(window)
+    details = builder.details
+    builder.tabs.setCurrentWidget(details)
+    assert details.empty.isVisibleTo(details) and not details.notes.isVisibleTo(details)
+    assert not details.add_button.isEnabled()
+
+    qtbot.keyClicks(details.new_note, "book stand 14")
+    qtbot.mouseClick(details.add_button, Qt.MouseButton.LeftButton)
+    await settle(window)
+    (mine,) = replica.campaign(cid)["notes"]
+    assert mine["text"] == "book stand 14" and details.new_note.toPlainText() == ""
+
+    # a planner on another laptop added one meanwhile: it arrives as an entry of its own
+    remote = schema.doc_from_state(replica.campaign_state(cid))
+    before = remote.get_state()
+    with remote.transaction():
+        schema.add_note(
+            remote, text="bring brochures", author="mia@x.test", at_ms=mine["at_ms"] + 1
+        )
+    replica.apply_remote_updates([(cid, remote.get_update(before))])
+    await settle(window)
+    shown = [details.notes.item(i).text() for i in range(details.notes.count())]
+    assert shown[0].startswith("You · ") and shown[0].endswith("\nbook stand 14")
+    assert shown[1].startswith("mia@x.test · ") and shown[1].endswith("\nbring brochures")
+    assert details.notes.isVisibleTo(details) and not details.empty.isVisibleTo(details)

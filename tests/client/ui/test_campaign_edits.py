@@ -165,7 +165,9 @@ async def test_two_replicas_editing_one_campaign_through_the_builder_end_byte_id
         for engine in engines:
             await engine.sync_once()
         through_builder(anna, lambda d: edits.set_variant(d, variant, subject="Saturday"))
-        through_builder(ben, lambda d: schema.set_field(d, "notes", "Ask about parking"))
+        through_builder(
+            ben, lambda d: schema.add_note(d, text="Ask about parking", author="ben", at_ms=1)
+        )
         for _ in range(2):
             for engine in engines:
                 await engine.sync_once()
