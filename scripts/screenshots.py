@@ -218,10 +218,23 @@ async def main(out: Path, dark: bool, views: list[str]) -> None:
         await settle(window)
         capture(replica, 5)
 
+    async def content_generated() -> None:
+        # the Content tab's generator, offline, for a venue's nurture campaign
+        window.campaigns.open_campaign(spring)
+        await settle(window)
+        builder = window.campaigns.builder
+        builder.tabs.setCurrentIndex(3)
+        panel = builder.tabs.currentWidget()
+        panel.generator.venue.setText("Hollow Barn")
+        panel.generator.region.setText("Cotswolds")
+        panel.show_generator()
+        await settle(window)
+
     shots = [
         ("conflicts", conflicts_loaded),
         ("campaigns", lambda: window.go("campaigns")),
         ("builder", lambda: window.campaigns.open_campaign(spring)),
+        ("content", lambda: content_generated()),
         ("capture", lambda: (window.go("capture"), window.capture.choose(2, focus=True))),
         ("sync", lambda: window.go("sync")),
     ]
@@ -257,7 +270,7 @@ if __name__ == "__main__":
         "--views",
         nargs="*",
         default=[],
-        help="campaigns builder capture sync conflicts (default: all)",
+        help="campaigns builder content capture sync conflicts (default: all)",
     )
     args = parser.parse_args()
     application()
