@@ -68,5 +68,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--suppliers", type=int, default=300)
     p.add_argument("--couples", type=int, default=3000)
     p.add_argument("--campaigns", type=int, default=12)
-    p.add_argument("--days", type=int, default=180)
+    p.add_argument("--days", type=int, default=180, help="days of history")
+    p.add_argument(
+        "--until",
+        metavar="ISO",
+        help="when the history ends (default: the start of today, UTC)",
+    )
     p.set_defaults(handler="devtools.seed:seed_demo_command")

@@ -22,6 +22,7 @@ from shared.protocol.kinds import CONTACTS, EVENT_CLASSES
 from .demo_campaigns import build_campaign
 
 CHUNK = 50_000
+DAY_MS = 86_400_000
 
 
 def seed_demo(
@@ -33,7 +34,11 @@ def seed_demo(
     couples: int,
     campaigns: int,
     days: int,
+    until_ms: int | None = None,
 ) -> dict[str, Any]:
+    """Seed ``days`` of history ending at ``until_ms`` (default: the start of today, UTC, so
+    that the reports, predictions and forecasts of a demo run on recent data, and seeding again
+    the same day with the same seed stores nothing new)."""
     for name, value in (
         ("suppliers", suppliers),
         ("couples", couples),
@@ -43,12 +48,15 @@ def seed_demo(
         if value < 1:
             raise ValueError(f"--{name} must be at least 1")
     started = time.perf_counter()
+    if until_ms is None:
+        until_ms = time.time_ns() // 1_000_000 // DAY_MS * DAY_MS
     data = generate(
         seed=seed,
         suppliers=suppliers,
         couples=couples,
         campaigns=campaigns,
         days=days,
+        start_ms=until_ms - days * DAY_MS,
         events=False,
     )
     storage = open_storage(data_dir)
@@ -122,6 +130,8 @@ def seed_demo(
 
 
 def seed_demo_command(args: argparse.Namespace) -> dict[str, Any]:
+    from shared.protocol.events import ms_from_iso
+
     return seed_demo(
         args.data_dir,
         org=args.org,
@@ -130,4 +140,21 @@ def seed_demo_command(args: argparse.Namespace) -> dict[str, Any]:
         couples=args.couples,
         campaigns=args.campaigns,
         days=args.days,
+        until_ms=ms_from_iso(args.until) if args.until else None,
     )
+
+
+def _seeded_lines(result: dict[str, Any]) -> str:
+    from client.human import local_time
+
+    return "\n".join(
+        [
+            f"Seeded {result['org']}: {result['events']:,} events "
+            f"({result['already_present']:,} already present), {result['campaigns']} campaigns",
+            f"History from {local_time(result['from'])} to {local_time(result['to'])}",
+            f"Took {result['seconds']} s (--json adds the ground truth of the channel effects)",
+        ]
+    )
+
+
+seed_demo_command.human = _seeded_lines  # type: ignore[attr-defined]

@@ -43,6 +43,7 @@ async def test_roi_report_over_http_from_seeded_data(tmp_path):
 
 
 def test_seeding_twice_with_the_same_seed_stores_nothing_new(tmp_path):
-    first = seed_demo(tmp_path, org="X", seed=5, suppliers=5, couples=50, campaigns=2, days=30)
-    again = seed_demo(tmp_path, org="X", seed=5, suppliers=5, couples=50, campaigns=2, days=30)
+    same = {"seed": 5, "suppliers": 5, "couples": 50, "campaigns": 2, "days": 30}
+    first = seed_demo(tmp_path, org="X", until_ms=1_717_200_000_000, **same)
+    again = seed_demo(tmp_path, org="X", until_ms=1_717_200_000_000, **same)
     assert again["events"] == 0 and again["already_present"] == first["events"]
