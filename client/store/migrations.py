@@ -140,6 +140,20 @@ def m004_campaign_snapshots_with_note_entries(db: sqlite_utils.Database) -> None
         )
 
 
+@migrations()
+def m005_run_view_snapshots(db: sqlite_utils.Database) -> None:
+    """The last run view the server gave for each campaign and the time its figures are as of
+    (``client.store.run_views``), so the last known figures show offline."""
+    db.execute(
+        """CREATE TABLE run_views (
+            campaign_id TEXT PRIMARY KEY,
+            view TEXT NOT NULL,             -- the server's answer (JSON)
+            as_of_ms INTEGER NOT NULL,      -- when its figures were current (server time)
+            fetched_at_ms INTEGER NOT NULL  -- when this replica received it
+        )"""
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     """Apply the pending migrations on ``conn``, each in its own transaction."""
     migrations.apply(sqlite_utils.Database(conn))
