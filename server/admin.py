@@ -24,19 +24,27 @@ def create_user(
         raise BadRequest("password must have at least 8 characters")
     storage = open_storage(data_dir)
     try:
-        org_id = storage.ensure_org(org or DEFAULT_ORG)
+        org = org or _only_org(storage.org_names())
+        org_id = storage.ensure_org(org)
         user_id = storage.create_user(
             org_id=org_id, email=email, password_hash=hash_password(password), role=role
         )
     finally:
         storage.close()
-    return {
-        "id": user_id,
-        "email": email,
-        "role": role,
-        "org": org or DEFAULT_ORG,
-        "org_id": org_id,
-    }
+    return {"id": user_id, "email": email, "role": role, "org": org, "org_id": org_id}
+
+
+def _only_org(names: list[str]) -> str:
+    """The organisation a user goes to when none is named: the only one there is (a new data
+    dir gets ``DEFAULT_ORG``); with several, the caller must choose."""
+    if not names:
+        return DEFAULT_ORG
+    if len(names) == 1:
+        return names[0]
+    raise BadRequest(
+        f"this server has {len(names)} organisations; choose one with --org: "
+        + ", ".join(repr(n) for n in names)
+    )
 
 
 def stats(data_dir: Path) -> dict[str, Any]:

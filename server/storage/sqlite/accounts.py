@@ -32,6 +32,9 @@ class SQLiteAccounts(SQLiteHandle):
         row = self.db.execute("SELECT id FROM orgs WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None
 
+    def org_names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM orgs ORDER BY name")]
+
     def create_user(self, *, org_id: str, email: str, password_hash: str, role: str) -> str:
         user_id = new_id()
         try:
