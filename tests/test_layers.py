@@ -125,3 +125,68 @@ def test_a_server_process_loads_no_client_qt_or_keyring(body: str) -> None:
         check=True,
     ).stdout.strip()
     assert out.splitlines()[-1] == "loaded:"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path, modules: set[str]) -> set[str]:
+    """Our modules imported when ``path`` is imported (module level, not TYPE_CHECKING).
+    ``from pkg import sub`` depends on the submodule ``pkg.sub`` only; ``from pkg import name``
+    of anything else depends on ``pkg`` itself."""
+    package = list(path.relative_to(ROOT).with_suffix("").parts)[:-1]
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            subs = {f"{module}.{alias.name}" for alias in node.names}
+            found |= subs & modules
+            if subs - modules:
+                found.add(module)
+    return found
+
+
+def test_no_import_circles() -> None:
+    """No module imports itself back through others when it loads (package ``__init__``
+    re-exports count; imports inside functions and under TYPE_CHECKING do not)."""
+    modules = {_module_name(p): p for p in _modules()}
+    graph = {
+        name: sorted(
+            m for m in _top_level_imports(path, set(modules)) if m in modules and m != name
+        )
+        for name, path in modules.items()
+    }
+    assert _cycles(graph) == []
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each import circle found by a depth-first walk, as the chain that closes it."""
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+    stack: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        stack.append(name)
+        for nxt in graph.get(name, ()):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    return cycles
+
+
+def test_the_circle_check_sees_a_circle() -> None:
+    graph = {"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
