@@ -28,8 +28,11 @@ from client.store import Replica
 from client.sync import SyncEngine
 from shared.protocol.kinds import EVENT_CLASSES
 
+from .demo_summary import human, summary_for_machines, top_campaigns
+
 DEMO_PASSWORD = "wedsync-demo"
 DEMO_ORG = "Demo Weddings"
+RESOLUTION_COMMENT = "meet in the middle"
 CHANNELS = ("wedding_fair", "venue_visit", "instagram", "email", "referral", "paid_search")
 
 
@@ -85,7 +88,7 @@ def _run_demo(args: argparse.Namespace, base: Path) -> dict[str, Any] | int:
         print(
             json.dumps(summary, indent=2, sort_keys=True, default=str)
             if args.json
-            else f"demo server {summary['server']}, data in {summary['data_dir']}",
+            else human(summary) + "\n\nOpening the desktop app on Anna's laptop.",
             flush=True,
         )
 
@@ -183,10 +186,10 @@ async def _demo(
         queued = {name: laptops[name].queue_depths() for name in ("anna", "ben")}
 
         # Back online: attribution data first, then engagement and campaign edits, then bulk.
-        synced: dict[str, list] = {}
+        synced: list[dict[str, Any]] = []  # in the order they ran
         for name in ("anna", "ben", "anna"):
             laptops[name].set_offline(False)
-            synced.setdefault(name, []).append((await engines[name].sync_once()).to_dict())
+            synced.append({"laptop": name, **(await engines[name].sync_once()).to_dict()})
 
         # The two budgets were set without either laptop seeing the other: the admin decides.
         boss = engines["admin"]
@@ -197,38 +200,55 @@ async def _demo(
                 await boss.api(
                     "POST",
                     f"/api/v1/conflicts/{conflict['id']}/resolve",
-                    {"value": 70_000, "comment": "meet in the middle"},
+                    {"value": 70_000, "comment": RESOLUTION_COMMENT},
                 )
             )
         for name in ("admin", "anna", "ben"):
             await engines[name].sync_once()
         states = {laptops[n].campaign_state(spring) for n in laptops}
         report = await boss.api("GET", "/api/v1/reports/roi")
+        names = {c["id"]: c["name"] for c in anna.campaigns()}
+        merged = anna.campaign(spring)
         return {
             "server": url,
             "data_dir": str(base),
-            "history_seeded": {k: history[k] for k in ("events", "campaigns")},
+            "history_seeded": {
+                "events": history["events"],
+                "campaigns": history["campaigns"],
+                "from_ms": history["from"],
+                "to_ms": history["to"],
+            },
             "queued_offline": {n: {str(k): v for k, v in q.items()} for n, q in queued.items()},
             "syncs": synced,
             "conflicts_flagged": [
                 {
+                    "campaign": c.get("campaign_name")
+                    or names.get(c["campaign_id"], c["campaign_id"]),
                     "field": c["field"],
                     "kind": c["kind"],
-                    "candidates": [[x["value"], x["author"]] for x in c["candidates"]],
+                    "candidates": [
+                        {"value": x["value"], "author": x["author"]} for x in c["candidates"]
+                    ],
                     "provisional": c["provisional"],
                 }
                 for c in conflicts
             ],
             "conflicts_resolved": [
-                {"field": r["field"], "value": r["resolution"]["value"], "by": r["resolved_by"]}
+                {
+                    "field": r["field"],
+                    "value": r["resolution"]["value"],
+                    "by": r["resolved_by"],
+                    "comment": RESOLUTION_COMMENT,
+                }
                 for r in resolutions
             ],
             "campaign_after_merge": {
-                k: anna.campaign(spring)[k]
+                k: merged[k]
                 for k in ("name", "description", "notes", "quiet_hours", "budget_cents")
             },
             "replicas_identical": len(states) == 1,
-            "report_summary": _rounded(report["summary"]),
+            "report_summary": summary_for_machines(report["summary"]),
+            "top_campaigns": top_campaigns(report),
             "server_stats": admin.stats(data_dir),
         }
     finally:
@@ -240,19 +260,4 @@ async def _demo(
             await runner.cleanup()
 
 
-_MONEY = {
-    "revenue",
-    "attributed_revenue",
-    "unattributed_revenue",
-    "campaign_attributed_revenue",
-    "marketing_cost",
-    "cac",
-}
-
-
-def _rounded(summary: dict[str, Any]) -> dict[str, Any]:
-    """The report summary for people: money to the cent, other fractions to four places."""
-    return {
-        k: round(v, 2 if k in _MONEY else 4) if isinstance(v, float) else v
-        for k, v in summary.items()
-    }
+run_demo.human = human  # type: ignore[attr-defined]
