@@ -23,6 +23,7 @@ from typing import Any
 
 EXIT_ERROR = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by it
+DISTRIBUTION = "wedsync-marketing"
 
 #: which module declares each command; a command line loads only its own group's module
 GROUPS = {
@@ -50,6 +51,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wedsync", description="WedSync Marketing: offline-first campaigns, sync and analytics"
     )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in modules:
         if module == __name__:
@@ -57,6 +59,28 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         else:
             importlib.import_module(module).register(sub, common)
     return parser
+
+
+def version() -> str:
+    """The installed distribution's version (``unknown`` when run from a tree never installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is read from the install's metadata only when asked for, so
+    every other command line starts without it."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"wedsync {version()} (Python {sys.version.split()[0]})")
+        parser.exit()
 
 
 def _register_reports(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

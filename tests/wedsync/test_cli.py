@@ -288,3 +288,13 @@ def test_a_server_whose_data_dir_is_not_a_database_exits_saying_why(tmp_path):
     )
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1].startswith("wedsync: error [startup_failed]: ")
+
+
+def test_version_prints_the_installed_distributions_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"wedsync {version('wedsync-marketing')} (Python ")
