@@ -7,9 +7,14 @@ and carries out the actions they return; nothing here touches a database, a sock
 * ``steps``: the journey schema, read and validated into frozen values.
 * ``journey``: enrolment, re-entry, and ``advance``, the one interpreter of a journey.
 * ``guards``: suppression, quiet hours and the frequency cap at the moment of a send.
-* ``conditions``: the rule language that triggers and branches share.
+* ``conditions``: the rule language that triggers, branches and audiences share.
+* ``audience``: which contacts a campaign is for.
+
+These parsers are the one owner of what a trigger, a step, a jump, a condition, an audience, a
+cap, quiet hours, re-entry and a holdout may be; ``shared.protocol.campaign_rules`` calls them.
 """
 
+from .audience import Audience, parse_audience
 from .conditions import Conditions, Rule, compare, parse_conditions
 from .errors import AutomationCode, AutomationError
 from .facts import Fact, as_fact
@@ -42,7 +47,15 @@ from .journey import (
     send_key,
     split_path,
 )
-from .steps import Journey, Reentry, parse_journey, parse_reentry, parse_step
+from .steps import (
+    Journey,
+    Reentry,
+    jump_problems,
+    parse_holdout,
+    parse_journey,
+    parse_reentry,
+    parse_step,
+)
 from .triggers import (
     Bands,
     DateRule,
@@ -57,6 +70,7 @@ from .triggers import (
 
 __all__ = [
     "Action",
+    "Audience",
     "AutomationCode",
     "AutomationError",
     "Bands",
@@ -90,11 +104,14 @@ __all__ = [
     "fire_time_ms",
     "in_holdout",
     "in_quiet_hours",
+    "jump_problems",
     "match_event",
     "may_enter",
     "next_allowed_ms",
+    "parse_audience",
     "parse_conditions",
     "parse_frequency_cap",
+    "parse_holdout",
     "parse_journey",
     "parse_quiet_hours",
     "parse_reentry",

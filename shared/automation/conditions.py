@@ -7,6 +7,12 @@ compares. Operators: ``eq``, ``ne``, ``lt``, ``lte``, ``gt``, ``gte``, ``in``, `
 ``contains``, ``exists``; the builder's words ``is``, ``is not``, ``at least``, ``at most`` are
 read as ``eq``, ``ne``, ``gte``, ``lte``.
 
+What a rule may be is decided here and nowhere else (``parse_conditions``): the campaign rules
+(``shared.protocol.campaign_rules``) check trigger conditions and audiences by calling it. A rule
+has only ``field`` (1-100 characters: letters, digits, ``_ . -`` and spaces), ``op`` and
+``value``; ``in``/``not_in`` take a list of at most 1,000 plain values, ``exists`` true or false,
+the orderings a number or a text (a date), the others one plain value; at most 50 rules.
+
 Rules of comparison (so that no value typed by a person crashes the engine):
 
 * A missing field (absent or null) satisfies only ``exists: false``, ``ne`` and ``not_in``.
@@ -22,6 +28,7 @@ Rules of comparison (so that no value typed by a person crashes the engine):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +38,11 @@ from .errors import AutomationCode, AutomationError
 OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "exists")
 ALIASES = {"is": "eq", "is not": "ne", "at least": "gte", "at most": "lte", "==": "eq", "!=": "ne"}
 MAX_RULES = 50
+MAX_LIST = 1_000  # values of an ``in`` / ``not_in`` rule
+MAX_NAME = 100  # a rule's field name
+MAX_VALUE_CHARS = 100_000
+#: what a field name (a path) may look like: letters, digits, ``_ . -`` and spaces
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\- ]*$")
 
 
 class _Missing:
@@ -63,42 +75,87 @@ class Conditions:
         return any(results) if self.match == "any" else all(results)
 
 
-def parse_conditions(raw: Any, *, code: AutomationCode, where: str) -> Conditions:
-    """Validate a condition set; AutomationError(``code``) names what is wrong and ``where``."""
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def parse_conditions(
+    raw: Any,
+    *,
+    code: AutomationCode,
+    where: str,
+    what: str = "a condition",
+    field: str = "conditions",
+) -> Conditions:
+    """Validate a condition set; AutomationError(``code``) says what is wrong, ``where`` (for
+    the message) and in which ``field`` (``conditions[2]``: the rule at fault)."""
     if raw is None:
         return Conditions()
     match = "all"
     rules_raw = raw
     if isinstance(raw, dict):
+        for key in raw:
+            if key not in ("match", "rules"):
+                raise AutomationError(
+                    code, f"{where}: has no setting {key!r} (settings: match, rules)", field
+                )
         match = raw.get("match", "all")
         rules_raw = raw.get("rules") or []
         if match not in ("all", "any"):
-            raise AutomationError(code, f"{where}: match must be 'all' or 'any', not {match!r}")
-    if not isinstance(rules_raw, list | tuple):
-        raise AutomationError(code, f"{where}: conditions must be a list of rules")
-    if len(rules_raw) > MAX_RULES:
-        raise AutomationError(code, f"{where}: at most {MAX_RULES} rules")
-    rules = []
-    for i, item in enumerate(rules_raw):
-        if not isinstance(item, dict):
-            raise AutomationError(code, f"{where}: rule {i} must be an object")
-        field = item.get("field")
-        if not isinstance(field, str) or not field.strip():
-            raise AutomationError(code, f"{where}: rule {i} needs a field")
-        op = item.get("op", "eq")
-        op = ALIASES.get(op, op) if isinstance(op, str) else op
-        if op not in OPS:
             raise AutomationError(
-                code,
-                f"{where}: rule {i} op must be one of {', '.join(OPS)}; got {item.get('op')!r}",
+                code, f"{where}: match must be 'all' or 'any' of its rules, not {match!r}", field
             )
-        value = item.get("value")
-        if op in ("in", "not_in") and not isinstance(value, list | tuple):
-            raise AutomationError(code, f"{where}: rule {i} op {op} needs a list value")
-        if op == "exists" and value is not None and not isinstance(value, bool):
-            raise AutomationError(code, f"{where}: rule {i} op exists takes true or false")
-        rules.append(Rule(field.strip(), op, tuple(value) if isinstance(value, list) else value))
-    return Conditions(tuple(rules), match)
+    if not isinstance(rules_raw, list | tuple):
+        raise AutomationError(code, f"{where}: conditions must be a list of rules", field)
+    if len(rules_raw) > MAX_RULES:
+        raise AutomationError(code, f"{where}: at most {MAX_RULES} rules", field)
+    return Conditions(
+        tuple(_parse_rule(item, code, what, f"{field}[{i}]") for i, item in enumerate(rules_raw)),
+        match,
+    )
+
+
+def _parse_rule(item: Any, code: AutomationCode, what: str, field: str) -> Rule:
+    """One rule ``{"field", "op", "value"}`` (see the module rules for what each op takes)."""
+    if not isinstance(item, dict):
+        raise AutomationError(code, f"{what} must be a JSON object", field)
+    for key in item:
+        if key not in ("field", "op", "value"):
+            raise AutomationError(
+                code, f"{what} has no setting {key!r} (settings: field, op, value)", field
+            )
+    name = item.get("field")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+        raise AutomationError(
+            code, f"{what} needs a field name of 1 to {MAX_NAME} characters", field
+        )
+    if not FIELD_NAME.match(name.strip()):
+        raise AutomationError(code, f"{what}'s field {name!r} has characters a field cannot", field)
+    raw_op = item.get("op", "eq")
+    op = ALIASES.get(raw_op, raw_op) if isinstance(raw_op, str) else raw_op
+    if op not in OPS:
+        raise AutomationError(
+            code, f"{what}'s op must be one of {', '.join(OPS)}; got {raw_op!r}", field
+        )
+    value = item.get("value")
+    if op in ("in", "not_in"):
+        if not isinstance(value, list | tuple) or len(value) > MAX_LIST:
+            raise AutomationError(
+                code, f"'{op}' needs a list value of at most {MAX_LIST:,} plain values", field
+            )
+        if not all(_plain(v) for v in value):
+            raise AutomationError(code, f"'{op}' needs a list value of plain values", field)
+    elif op == "exists":
+        if value is not None and not isinstance(value, bool):
+            raise AutomationError(code, "'exists' takes true or false (or nothing)", field)
+    elif op in ("lt", "lte", "gt", "gte"):
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise AutomationError(code, f"'{op}' compares with a number or a date", field)
+    elif not _plain(value):
+        raise AutomationError(code, f"'{op}' compares with one plain value", field)
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        raise AutomationError(code, f"{what}'s value is too long", field)
+    return Rule(name.strip(), op, tuple(value) if isinstance(value, list) else value)
 
 
 def _number(value: Any) -> float | None:

@@ -55,32 +55,56 @@ class FrequencyCap:
     channel: str = "email"
 
 
+FREQUENCY_CAP_SETTINGS = ("max_sends", "per_days", "per_s", "channel")
+
+
 def parse_frequency_cap(raw: Any) -> FrequencyCap | None:
-    """``{"max_sends": N, "per_days": D}`` (the builder's form) or ``{"max_sends": N, "per_s":
-    S}``; ``max_sends`` 0 or an empty value means no cap."""
+    """``{"max_sends": N, "per_days": D}`` (the builder's form; D a whole number 1-365) or
+    ``{"max_sends": N, "per_s": S}``; ``max_sends`` 0 or an empty value means no cap. The one
+    place that decides what a cap may be (the campaign rules call it)."""
     if raw in (None, "", {}):
         return None
     if not isinstance(raw, Mapping):
-        raise AutomationError(_INVALID, "frequency_cap must be an object")
+        raise AutomationError(_INVALID, "the frequency cap must be a JSON object", None)
+    for key in raw:
+        if key not in FREQUENCY_CAP_SETTINGS:
+            raise AutomationError(
+                _INVALID,
+                f"the frequency cap has no setting {key!r} "
+                f"(settings: {', '.join(FREQUENCY_CAP_SETTINGS)})",
+                None,
+            )
     max_sends = raw.get("max_sends", 0)
     if isinstance(max_sends, float) and max_sends.is_integer():
         max_sends = int(max_sends)
     if not isinstance(max_sends, int) or isinstance(max_sends, bool) or not 0 <= max_sends <= 1000:
-        raise AutomationError(_INVALID, "frequency_cap.max_sends must be a whole number 0-1000")
-    if "per_s" in raw:
-        per_s = raw["per_s"]
-    else:
-        days = raw.get("per_days", 7)
-        per_s = (
-            days * 86_400 if isinstance(days, int | float) and not isinstance(days, bool) else None
+        raise AutomationError(
+            _INVALID,
+            "the frequency cap's max_sends must be a whole number from 0 to 1000",
+            "max_sends",
         )
+    if "per_s" in raw and "per_days" in raw:
+        raise AutomationError(_INVALID, "give per_days or per_s, not both", "per_s")
+    if "per_s" in raw:
+        per_s, key = raw["per_s"], "per_s"
+    else:
+        days, key = raw.get("per_days", 7), "per_days"
+        if isinstance(days, float) and days.is_integer():
+            days = int(days)
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+            raise AutomationError(
+                _INVALID,
+                "the frequency cap's per_days must be a whole number from 1 to 365",
+                "per_days",
+            )
+        per_s = days * 86_400
     if isinstance(per_s, float) and per_s.is_integer():
         per_s = int(per_s)
     if not isinstance(per_s, int) or isinstance(per_s, bool) or not 1 <= per_s <= MAX_CAP_WINDOW_S:
-        raise AutomationError(_INVALID, "frequency_cap window must be from 1 s to 365 days")
+        raise AutomationError(_INVALID, "frequency_cap window must be from 1 s to 365 days", key)
     channel = raw.get("channel", "email")
-    if not isinstance(channel, str) or not channel:
-        raise AutomationError(_INVALID, "frequency_cap.channel must be a channel name")
+    if not isinstance(channel, str) or not channel or len(channel) > 64:
+        raise AutomationError(_INVALID, "frequency_cap.channel must be a channel name", "channel")
     return FrequencyCap(max_sends, per_s, channel) if max_sends else None
 
 
@@ -120,22 +144,25 @@ class QuietHours:
 
 def parse_quiet_hours(raw: Any) -> QuietHours | None:
     """``"21:00-08:00"`` (the builder's form) or ``{"start": "21:00", "end": "08:00"}``; an
-    empty value means none."""
+    empty value means none. A window that starts and ends at the same time is refused: it says
+    nothing a person meant (none? all day?)."""
     if raw in (None, "", {}):
         return None
     try:
         if isinstance(raw, str):
             start_text, sep, end_text = raw.partition("-")
             if not sep:
-                raise ValueError(f"{raw!r} is not a window like 21:00-08:00")
+                raise ValueError(f"quiet hours look like 21:00-08:00; got {raw!r}")
             start, end = parse_hhmm(start_text), parse_hhmm(end_text)
         elif isinstance(raw, Mapping):
             start, end = parse_hhmm(raw.get("start")), parse_hhmm(raw.get("end"))
         else:
             raise ValueError("quiet hours must be text like 21:00-08:00")
     except ValueError as exc:
-        raise AutomationError(_INVALID, f"quiet_hours: {exc}") from None
-    return None if start == end else QuietHours(start, end)
+        raise AutomationError(_INVALID, f"quiet hours: {exc}", None) from None
+    if start == end:
+        raise AutomationError(_INVALID, "quiet hours must start and end at different times", None)
+    return QuietHours(start, end)
 
 
 def _wall(at_ms: int, tz: ZoneInfo) -> time:

@@ -76,6 +76,25 @@ NOT_AN_EVENT_TRIGGER = "not_an_event_trigger"
 
 _INVALID = AutomationCode.TRIGGER_INVALID
 
+#: Event kinds a trigger fires on (and a ``wait_for`` or ``goal`` step waits for).
+TRIGGER_EVENTS = (
+    "lead",
+    "touchpoint",
+    "conversion",
+    "open",
+    "click",
+    "invite_sent",
+    "invite_accepted",
+    "health_score",
+    "milestone",
+    "unsubscribe",
+    "survey",
+)
+EVENT_TRIGGER_SETTINGS = ("event", "conditions", "freshness_s", "supersede", "band")
+DATE_TRIGGER_SETTINGS = ("date", "conditions", "freshness_s")
+BAND_SETTINGS = ("enter", "field", "at_risk_below", "critical_below")
+DATE_SETTINGS = ("field", "offset_days", "days_before", "days_after", "at", "repeat")
+
 
 @dataclass(frozen=True, slots=True)
 class Bands:
@@ -136,37 +155,63 @@ def _whole(raw: Mapping[str, Any], key: str, default: int, low: int, high: int, 
     return value
 
 
+def _known(raw: Mapping[str, Any], allowed: tuple[str, ...], what: str, field: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise AutomationError(
+                _INVALID, f"{what} has no setting {key!r} (settings: {', '.join(allowed)})", field
+            )
+
+
 def _parse_bands(raw: Any) -> Bands:
     if not isinstance(raw, Mapping):
-        raise AutomationError(_INVALID, "band must be an object")
+        raise AutomationError(_INVALID, "band must be an object", "band")
+    _known(raw, BAND_SETTINGS, "the band", "band")
     enter = raw.get("enter", ["at_risk", "critical"])
     if isinstance(enter, str):
         enter = [enter]
     if not isinstance(enter, list | tuple) or not enter or any(b not in BANDS for b in enter):
-        raise AutomationError(_INVALID, f"band.enter must list some of {', '.join(BANDS)}")
+        raise AutomationError(
+            _INVALID, f"band.enter must list some of {', '.join(BANDS)}", "band.enter"
+        )
     at_risk = raw.get("at_risk_below", DEFAULT_AT_RISK_BELOW)
     critical = raw.get("critical_below", DEFAULT_CRITICAL_BELOW)
     for name, value in (("at_risk_below", at_risk), ("critical_below", critical)):
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise AutomationError(_INVALID, f"band.{name} must be a number")
+        if not isinstance(value, int | float) or isinstance(value, bool) or not -1e9 < value < 1e9:
+            raise AutomationError(_INVALID, f"band.{name} must be a number", f"band.{name}")
     if critical > at_risk:
-        raise AutomationError(_INVALID, "band.critical_below must not be above at_risk_below")
+        raise AutomationError(
+            _INVALID, "band.critical_below must not be above at_risk_below", "band.critical_below"
+        )
     field = raw.get("field", "score")
-    if not isinstance(field, str) or not field:
-        raise AutomationError(_INVALID, "band.field must name the payload's score key")
+    if not isinstance(field, str) or not field or len(field) > 100:
+        raise AutomationError(
+            _INVALID, "band.field must name the payload's score key", "band.field"
+        )
     return Bands(tuple(dict.fromkeys(enter)), field, float(at_risk), float(critical))
 
 
-def parse_date_rule(raw: Any, *, code: AutomationCode = _INVALID, where: str = "date") -> DateRule:
+def parse_date_rule(
+    raw: Any, *, code: AutomationCode = _INVALID, where: str = "date", field: str = "date"
+) -> DateRule:
     """Validate a date rule (also used by ``wait`` steps with ``until_date_field``)."""
     if not isinstance(raw, Mapping):
-        raise AutomationError(code, f"{where} must be an object")
-    field = raw.get("field")
-    if not isinstance(field, str) or not field.strip():
-        raise AutomationError(code, f"{where}.field must name a contact date field")
+        raise AutomationError(code, f"{where} must be an object", field)
+    for key in raw:
+        if key not in DATE_SETTINGS:
+            raise AutomationError(
+                code,
+                f"{where} has no setting {key!r} (settings: {', '.join(DATE_SETTINGS)})",
+                field,
+            )
+    name = raw.get("field")
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise AutomationError(code, f"{where}.field must name a contact date field", field)
     given = [k for k in ("offset_days", "days_before", "days_after") if k in raw]
     if len(given) > 1:
-        raise AutomationError(code, f"{where}: give one of offset_days, days_before, days_after")
+        raise AutomationError(
+            code, f"{where}: give one of offset_days, days_before, days_after", field
+        )
     try:
         offset = 0
         if given:
@@ -174,35 +219,53 @@ def parse_date_rule(raw: Any, *, code: AutomationCode = _INVALID, where: str = "
             offset = -offset if given[0] == "days_before" else offset
         at = parse_hhmm(raw["at"]) if raw.get("at") is not None else DEFAULT_FIRE_TIME
     except AutomationError as exc:
-        raise AutomationError(code, exc.message) from None
+        raise AutomationError(code, exc.message, field) from None
     except ValueError as exc:
-        raise AutomationError(code, f"{where}.at: {exc}") from None
+        raise AutomationError(code, f"{where}.at: {exc}", field) from None
     repeat = raw.get("repeat")
     if repeat not in (None, "yearly"):
-        raise AutomationError(code, f"{where}.repeat must be 'yearly' or absent")
-    return DateRule(field.strip(), offset, at, repeat == "yearly")
+        raise AutomationError(code, f"{where}.repeat must be 'yearly' or absent", field)
+    return DateRule(name.strip(), offset, at, repeat == "yearly")
 
 
 def parse_trigger(raw: Any) -> Trigger:
-    """Validate a campaign trigger; AutomationError(TRIGGER_INVALID) says what is wrong."""
+    """Validate a campaign trigger (the one place that decides what a trigger may be: the
+    campaign rules call this); AutomationError(TRIGGER_INVALID) says what is wrong and, in its
+    ``field``, which setting."""
     if not isinstance(raw, Mapping):
-        raise AutomationError(_INVALID, "a trigger must be an object")
-    freshness = _whole(raw, "freshness_s", DEFAULT_FRESHNESS_S, 1, MAX_FRESHNESS_S, "")
+        raise AutomationError(_INVALID, "a trigger must be a JSON object")
     if raw.get("date") is not None:
         if raw.get("event") is not None or raw.get("band") is not None:
-            raise AutomationError(_INVALID, "a date trigger has no event or band")
+            raise AutomationError(_INVALID, "a date trigger has no event or band", "event")
+        _known(raw, DATE_TRIGGER_SETTINGS, "a date trigger", None)
+        freshness = _freshness(raw)
         rule = parse_date_rule(raw["date"])
         conditions = parse_conditions(raw.get("conditions"), code=_INVALID, where="trigger")
         return Trigger(None, conditions, freshness, False, None, rule)
+    _known(raw, EVENT_TRIGGER_SETTINGS, "the trigger", None)
     kind = raw.get("event")
     if not isinstance(kind, str) or not kind:
-        raise AutomationError(_INVALID, "a trigger needs an event kind (or a date rule)")
+        raise AutomationError(_INVALID, "a trigger needs an event kind (or a date rule)", "event")
+    if kind not in TRIGGER_EVENTS:
+        raise AutomationError(
+            _INVALID,
+            f"the trigger fires on one of {', '.join(TRIGGER_EVENTS)}; got {kind!r}",
+            "event",
+        )
+    freshness = _freshness(raw)
     supersede = raw.get("supersede", kind in SUPERSEDING_KINDS)
     if not isinstance(supersede, bool):
-        raise AutomationError(_INVALID, "supersede must be true or false")
+        raise AutomationError(_INVALID, "supersede must be true or false", "supersede")
     bands = _parse_bands(raw["band"]) if raw.get("band") is not None else None
     conditions = parse_conditions(raw.get("conditions"), code=_INVALID, where="trigger")
     return Trigger(kind, conditions, freshness, supersede or bands is not None, bands, None)
+
+
+def _freshness(raw: Mapping[str, Any]) -> int:
+    try:
+        return _whole(raw, "freshness_s", DEFAULT_FRESHNESS_S, 1, MAX_FRESHNESS_S, "")
+    except AutomationError as exc:
+        raise AutomationError(_INVALID, exc.message, "freshness_s") from None
 
 
 def resolve_path(event: Fact, contact: Mapping[str, Any], path: str) -> Any:

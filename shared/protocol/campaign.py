@@ -86,6 +86,9 @@ FIELDS: dict[str, FieldSpec] = {
     "frequency_cap": FieldSpec("json", guarded=True),
     "quiet_hours": FieldSpec("str"),
     "owner": FieldSpec("str"),
+    # automation settings (``shared.automation.steps``): re-entry and the control group's share
+    "reentry": FieldSpec("json"),
+    "holdout_pct": FieldSpec("json"),
 }
 GUARDED_FIELDS: frozenset[str] = frozenset(n for n, s in FIELDS.items() if s.guarded)
 #: A variant's subject is guarded while the campaign is active ("variants.<id>.subject").

@@ -17,15 +17,37 @@ Two families of problems:
   may have these: they come from ordinary editing (a step moved or deleted on another device);
   ``active`` and ``scheduled`` campaigns may not.
 
+One owner per rule: what a trigger, a step's settings, a jump, a condition, an audience, a
+frequency cap, quiet hours, re-entry and the holdout may be is decided by the automation's own
+parsers (``shared.automation``: ``parse_trigger``, ``parse_step``, ``jump_problems``,
+``parse_conditions``, ``parse_audience``, ``parse_frequency_cap``, ``parse_quiet_hours``,
+``parse_reentry``, ``parse_holdout``); this module calls them and turns their errors into
+``CampaignRuleError`` with a field path. What is left here is the document's own business:
+scalar fields, the schedule, content variants and what a campaign lacks before it may run. So
+whatever these rules let run, the engine runs (``parse_journey`` and ``parse_trigger`` accept
+every campaign with no problem; property-tested).
+
 Invariant kept by the server: a campaign stored as ``active`` or ``scheduled`` has no problem at
 all (``problems(snapshot) == []``).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
+
+from shared.automation import steps as automation_steps
+from shared.automation.audience import parse_audience
+from shared.automation.conditions import parse_conditions
+from shared.automation.errors import AutomationCode, AutomationError
+from shared.automation.guards import parse_frequency_cap, parse_quiet_hours
+from shared.automation.steps import (  # noqa: F401 (BRANCH_EVENTS is re-exported)
+    BRANCH_EVENTS,
+    parse_holdout,
+    parse_reentry,
+    parse_step,
+)
+from shared.automation.triggers import TRIGGER_EVENTS, parse_trigger  # noqa: F401 (re-exported)
 
 from .campaign import FIELDS, STEP_KINDS
 from .events import MAX_VALUE_CENTS
@@ -46,6 +68,8 @@ BAD_FREQUENCY_CAP = "bad_frequency_cap"
 BAD_SCHEDULE = "bad_schedule"
 BAD_QUIET_HOURS = "bad_quiet_hours"
 BAD_VARIANT = "bad_variant"
+BAD_REENTRY = "bad_reentry"
+BAD_HOLDOUT = "bad_holdout"
 MISSING_TRIGGER = "missing_trigger"
 MISSING_STEPS = "missing_steps"
 MISSING_CONTENT = "missing_content"
@@ -54,22 +78,9 @@ BAD_JUMP = "bad_jump"  # a jump to a step that is gone, to itself, or back to an
 
 # ---------------------------------------------------------------------- vocabulary
 
-#: Events a trigger can fire on, a goal or a wait-for can wait for (all of them event kinds).
-TRIGGER_EVENTS = (
-    "lead",
-    "touchpoint",
-    "conversion",
-    "open",
-    "click",
-    "invite_sent",
-    "invite_accepted",
-    "health_score",
-    "milestone",
-    "unsubscribe",
-    "survey",
-)
-#: Events a branch can test.
-BRANCH_EVENTS = ("open", "click", "conversion", "invite_accepted", "unsubscribe")
+#: ``TRIGGER_EVENTS`` (events a trigger fires on, a goal or a wait-for waits for) and
+#: ``BRANCH_EVENTS`` (events a branch can test) are the automation's vocabularies, imported above
+#: and offered by the builder from here.
 #: Comparison operators of trigger conditions and audience rules, with the words the builder shows.
 RULE_OPS: dict[str, str] = {
     "eq": "is",
@@ -93,17 +104,13 @@ STEP_DEFAULTS: dict[str, dict[str, Any]] = {
     "goal": {"event": "conversion"},
 }
 #: Settings that name another step of the campaign (a jump).
-TARGET_KEYS = ("then", "on_timeout")
+TARGET_KEYS = automation_steps.TARGET_KEYS
 
 MAX_STEPS = 200
 MAX_VARIANTS = 26  # labelled A to Z
-MAX_RULES = 50
-MAX_RULE_LIST = 1_000
-MAX_NAME = 100  # a rule's field name, a named segment, a step or variant id
+MAX_NAME = 100  # a step or variant id
 MAX_SUBJECT = 998  # RFC 5322 line limit
 MAX_BODY = 100_000
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\- ]*$")
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class CampaignRuleError(ValueError):
@@ -144,61 +151,20 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
-def _object(value: Any, code: str, field: str, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CampaignRuleError(code, f"{what} must be a JSON object", field)
-    return value
-
-
-def _known_keys(value: dict[str, Any], allowed: tuple[str, ...], code: str, field: str, what: str):
-    for key in value:
-        if key not in allowed:
-            raise CampaignRuleError(
-                code, f"{what} has no setting {key!r} (settings: {', '.join(allowed)})", field
-            )
+def _rule_error(exc: AutomationError, code: str, base: str) -> CampaignRuleError:
+    field = f"{base}.{exc.field}" if exc.field else base
+    return CampaignRuleError(code, exc.message, field)
 
 
 def check_rule(rule: Any, field: str, code: str) -> None:
-    """One condition or audience rule: ``{"field", "op", "value"}``."""
+    """One condition or audience rule: ``{"field", "op", "value"}`` (``parse_conditions``)."""
     what = "a rule" if code == BAD_AUDIENCE else "a condition"
-    rule = _object(rule, code, field, what)
-    _known_keys(rule, ("field", "op", "value"), code, field, what)
-    name = rule.get("field")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise CampaignRuleError(
-            code, f"{what} needs a field name of 1 to {MAX_NAME} characters", field
+    try:
+        parse_conditions(
+            [rule], code=AutomationCode.TRIGGER_INVALID, where=what, what=what, field="r"
         )
-    if not _FIELD_NAME.match(name):
-        raise CampaignRuleError(
-            code, f"{what}'s field {name!r} has characters a field cannot", field
-        )
-    op = rule.get("op")
-    if op not in RULE_OPS:
-        raise CampaignRuleError(
-            code, f"{what}'s operator must be one of {', '.join(RULE_OPS)}; got {op!r}", field
-        )
-    value = rule.get("value")
-    if op in ("in", "not_in"):
-        if not isinstance(value, list) or len(value) > MAX_RULE_LIST:
-            raise CampaignRuleError(
-                code, f"'{op}' compares with a list of at most {MAX_RULE_LIST} values", field
-            )
-        if not all(_scalar(v) for v in value):
-            raise CampaignRuleError(code, f"'{op}' compares with a list of plain values", field)
-    elif op == "exists":
-        if value is not None and not isinstance(value, bool):
-            raise CampaignRuleError(code, "'exists' takes true, false or nothing", field)
-    elif op in ("gte", "lte"):
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise CampaignRuleError(code, f"'{op}' compares with a number or a date", field)
-    elif not _scalar(value):
-        raise CampaignRuleError(code, f"'{op}' compares with one plain value", field)
-    if isinstance(value, str) and len(value) > MAX_BODY:
-        raise CampaignRuleError(code, f"{what}'s value is too long", field)
+    except AutomationError as exc:
+        raise CampaignRuleError(code, exc.message, field) from None
 
 
 def rule_value(op: str, text: str) -> Any:
@@ -227,27 +193,15 @@ def rule_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _check_rules(rules: Any, code: str, field: str) -> None:
-    if not isinstance(rules, list) or len(rules) > MAX_RULES:
-        raise CampaignRuleError(code, f"{field} must be a list of at most {MAX_RULES} rules", field)
-    for i, rule in enumerate(rules):
-        check_rule(rule, f"{field}[{i}]", code)
-
-
 def check_trigger(trigger: Any) -> None:
-    """``None`` (not set yet) or ``{"event": <TRIGGER_EVENTS>, "conditions": [rule, …]}``;
-    conditions test the triggering event's fields and payload."""
+    """``None`` (not set yet) or a trigger as ``shared.automation.triggers`` reads it: an event
+    kind with conditions (and a freshness window, supersession, a score band), or a date rule."""
     if trigger is None:
         return
-    trigger = _object(trigger, BAD_TRIGGER, "trigger", "the trigger")
-    _known_keys(trigger, ("event", "conditions"), BAD_TRIGGER, "trigger", "the trigger")
-    if trigger.get("event") not in TRIGGER_EVENTS:
-        raise CampaignRuleError(
-            BAD_TRIGGER,
-            f"the trigger fires on one of {', '.join(TRIGGER_EVENTS)}; got {trigger.get('event')!r}",
-            "trigger.event",
-        )
-    _check_rules(trigger.get("conditions", []), BAD_TRIGGER, "trigger.conditions")
+    try:
+        parse_trigger(trigger)
+    except AutomationError as exc:
+        raise _rule_error(exc, BAD_TRIGGER, "trigger") from None
 
 
 def check_audience(audience: Any) -> None:
@@ -255,21 +209,10 @@ def check_audience(audience: Any) -> None:
     ``{"match": "all"|"any", "rules": [rule, …]}`` over contacts' fields (no rules: everyone)."""
     if audience is None:
         return
-    if isinstance(audience, str):
-        if not audience.strip() or len(audience) > MAX_NAME:
-            raise CampaignRuleError(
-                BAD_AUDIENCE,
-                f"a named segment has 1 to {MAX_NAME} characters",
-                "audience_segment",
-            )
-        return
-    audience = _object(audience, BAD_AUDIENCE, "audience_segment", "the audience")
-    _known_keys(audience, ("match", "rules"), BAD_AUDIENCE, "audience_segment", "the audience")
-    if audience.get("match", "all") not in AUDIENCE_MATCH:
-        raise CampaignRuleError(
-            BAD_AUDIENCE, "the audience matches 'all' or 'any' of its rules", "audience_segment"
-        )
-    _check_rules(audience.get("rules", []), BAD_AUDIENCE, "audience_segment.rules")
+    try:
+        parse_audience(audience)
+    except AutomationError as exc:
+        raise _rule_error(exc, BAD_AUDIENCE, "audience_segment") from None
 
 
 def check_frequency_cap(cap: Any) -> None:
@@ -277,17 +220,26 @@ def check_frequency_cap(cap: Any) -> None:
     to one contact in any ``per_days`` days, across campaigns (0: no cap)."""
     if cap is None:
         return
-    field = "frequency_cap"
-    cap = _object(cap, BAD_FREQUENCY_CAP, field, "the frequency cap")
-    _known_keys(cap, ("max_sends", "per_days"), BAD_FREQUENCY_CAP, field, "the frequency cap")
-    for key, low, high in (("max_sends", 0, 1_000), ("per_days", 1, 365)):
-        value = cap.get(key)
-        if not _whole(value) or not low <= value <= high:
-            raise CampaignRuleError(
-                BAD_FREQUENCY_CAP,
-                f"the frequency cap's {key} must be a whole number from {low} to {high}",
-                f"{field}.{key}",
-            )
+    try:
+        parse_frequency_cap(cap)
+    except AutomationError as exc:
+        raise _rule_error(exc, BAD_FREQUENCY_CAP, "frequency_cap") from None
+
+
+def check_reentry(value: Any) -> None:
+    """``None`` (once), ``"once"``, ``"every_time"`` or ``{"mode": "cooldown", "cooldown_s": N}``."""
+    try:
+        parse_reentry(value)
+    except AutomationError as exc:
+        raise CampaignRuleError(BAD_REENTRY, exc.message, "reentry") from None
+
+
+def check_holdout(value: Any) -> None:
+    """``None`` or a share in percent from 0 to 90 held out as the control group."""
+    try:
+        parse_holdout(value)
+    except AutomationError as exc:
+        raise CampaignRuleError(BAD_HOLDOUT, exc.message, "holdout_pct") from None
 
 
 def parse_moment(text: str) -> datetime:
@@ -323,17 +275,10 @@ def check_schedule(start: Any, end: Any) -> None:
 
 def check_quiet_hours(value: Any) -> None:
     """Empty (none) or ``HH:MM-HH:MM`` (may cross midnight: ``21:00-08:00``)."""
-    if value is None or value == "":
-        return
-    parts = value.split("-") if isinstance(value, str) else []
-    if len(parts) != 2 or not all(_CLOCK.match(p.strip()) for p in parts):
-        raise CampaignRuleError(
-            BAD_QUIET_HOURS, f"quiet hours look like 21:00-08:00; got {value!r}", "quiet_hours"
-        )
-    if parts[0].strip() == parts[1].strip():
-        raise CampaignRuleError(
-            BAD_QUIET_HOURS, "quiet hours must start and end at different times", "quiet_hours"
-        )
+    try:
+        parse_quiet_hours(value)
+    except AutomationError as exc:
+        raise CampaignRuleError(BAD_QUIET_HOURS, exc.message, "quiet_hours") from None
 
 
 def check_step_config(
@@ -343,8 +288,9 @@ def check_step_config(
     own_id: str,
     step_ids: list[str] | tuple[str, ...] | set[str] | None = None,
 ) -> None:
-    """The settings of one step. With ``step_ids`` (an edit in the builder), a jump must lead
-    to another step among them; without, jumps are checked with the whole flow at launch."""
+    """The settings of one step (``shared.automation.steps.parse_step``). With ``step_ids`` (an
+    edit in the builder), a jump must lead to another step among them; without, jumps are
+    checked with the whole flow at launch."""
     if kind not in STEP_DEFAULTS:
         raise CampaignRuleError(
             BAD_STEP,
@@ -352,60 +298,14 @@ def check_step_config(
             f"steps.{own_id}",
         )
     base = f"steps.{own_id}"
-    what = f"a {kind.replace('_', ' ')} step"
-    config = _object(config, BAD_STEP_CONFIG, f"{base}.config", f"{what}'s settings")
-    _known_keys(config, tuple(STEP_DEFAULTS[kind]), BAD_STEP_CONFIG, f"{base}.config", what)
-
-    def whole(key: str, low: int, high: int) -> None:
-        value = config.get(key, 0)
-        if not _whole(value) or not low <= value <= high:
-            raise CampaignRuleError(
-                BAD_STEP_CONFIG,
-                f"{key.replace('_', ' ')} must be a whole number from {low} to {high}",
-                f"{base}.{key}",
-            )
-
-    def event(key: str, choices: tuple[str, ...], sentence: str) -> None:
-        if config.get(key) not in choices:
-            raise CampaignRuleError(
-                BAD_STEP_CONFIG, f"{sentence} one of {', '.join(choices)}", f"{base}.{key}"
-            )
-
-    def target(key: str, sentence: str) -> None:
-        value = config.get(key)
-        if value is not None and not isinstance(value, str):
-            raise CampaignRuleError(BAD_STEP_CONFIG, sentence, f"{base}.{key}")
-        if (
-            value is not None
-            and step_ids is not None
-            and (value == own_id or value not in step_ids)
-        ):
-            raise CampaignRuleError(BAD_STEP_CONFIG, sentence, f"{base}.{key}")
-
-    if kind == "send_email":
-        variant = config.get("variant", "auto")
-        if not isinstance(variant, str) or not variant or len(variant) > MAX_NAME:
-            raise CampaignRuleError(
-                BAD_STEP_CONFIG, "an email uses 'auto' or one variant's id", f"{base}.variant"
-            )
-    elif kind == "wait":
-        if not config:
-            raise CampaignRuleError(BAD_STEP_CONFIG, "a wait needs days or hours", f"{base}.config")
-        whole("days", 0, 365)
-        whole("hours", 0, 23)
-    elif kind == "wait_for":
-        event("event", TRIGGER_EVENTS, "a wait waits for")
-        whole("timeout_days", 1, 365)
-        target("on_timeout", "after a timeout a wait must lead to another step of this campaign")
-    elif kind == "branch":
-        event("event", BRANCH_EVENTS, "a branch tests")
-        whole("within_days", 1, 365)
-        target("then", "a branch must lead to another step of this campaign")
-    elif kind == "split":
-        whole("percent", 1, 99)
-        target("then", "a split must lead to another step of this campaign")
-    elif kind == "goal":
-        event("event", TRIGGER_EVENTS, "a goal waits for")
+    try:
+        parse_step({"id": own_id, "kind": kind, "config": config})
+    except AutomationError as exc:
+        raise _rule_error(exc, BAD_STEP_CONFIG, base) from None
+    if step_ids is not None:
+        wrong = automation_steps.target_problem(config, own_id=own_id, step_ids=step_ids)
+        if wrong is not None:
+            raise CampaignRuleError(BAD_STEP_CONFIG, wrong[1], f"{base}.{wrong[0]}")
 
 
 def check_variant(variant: Any, index: int) -> None:
@@ -458,6 +358,8 @@ def shape_problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
     _collect(found, check_frequency_cap, campaign.get("frequency_cap"))
     _collect(found, check_schedule, campaign.get("schedule_start"), campaign.get("schedule_end"))
     _collect(found, check_quiet_hours, campaign.get("quiet_hours"))
+    _collect(found, check_reentry, campaign.get("reentry"))
+    _collect(found, check_holdout, campaign.get("holdout_pct"))
     variants = campaign.get("variants") or []
     if not isinstance(variants, list) or len(variants) > MAX_VARIANTS:
         found.append(CampaignRuleError(BAD_VARIANT, f"at most {MAX_VARIANTS} variants", "variants"))
@@ -490,23 +392,10 @@ def shape_problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
 
 def _jump_problems(steps: list[dict[str, Any]]) -> list[CampaignRuleError]:
     """Every jump leads forward to a step that exists: the journey always ends."""
-    position = {s.get("id"): n for n, s in enumerate(steps, 1)}
-    found = []
-    for number, step in enumerate(steps, 1):
-        config = step.get("config") if isinstance(step.get("config"), dict) else {}
-        for key in TARGET_KEYS:
-            target = config.get(key)
-            if target is None:
-                continue
-            field = f"steps.{step.get('id')}.{key}"
-            if target not in position:
-                message = f"step {number} leads to a step that is gone"
-            elif position[target] <= number:
-                message = f"step {number} leads back to step {position[target]}: jumps go forward"
-            else:
-                continue
-            found.append(CampaignRuleError(BAD_JUMP, message, field))
-    return found
+    return [
+        CampaignRuleError(BAD_JUMP, p.message, f"steps.{p.step}.{p.setting}")
+        for p in automation_steps.jump_problems(steps)
+    ]
 
 
 def _list(value: Any) -> list[Any]:
@@ -544,8 +433,9 @@ def launch_problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
         if step.get("kind") != "send_email":
             continue
         config = step.get("config") if isinstance(step.get("config"), dict) else {}
-        chosen = config.get("variant", "auto")
-        if chosen == "auto":
+        chosen = config.get("variants", [config.get("variant", "auto")])
+        chosen = chosen if isinstance(chosen, list) and chosen else ["auto"]
+        if chosen == ["auto"]:
             if not any(_complete(v) for v in variants):
                 found.append(
                     CampaignRuleError(
@@ -554,7 +444,7 @@ def launch_problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
                         f"steps.{step.get('id')}.variant",
                     )
                 )
-        elif not _complete(by_id.get(chosen)):
+        elif not all(_complete(by_id.get(c)) for c in chosen if isinstance(c, str)):
             found.append(
                 CampaignRuleError(
                     MISSING_CONTENT,
@@ -577,7 +467,23 @@ def problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
     found = shape_problems(campaign)
     if campaign.get("status") in RUNNING_STATUSES:
         found.extend(launch_problems(campaign))
+        if not found:
+            found.extend(_engine_problems(campaign))
     return found
+
+
+def _engine_problems(campaign: dict[str, Any]) -> list[CampaignRuleError]:
+    """What the automation engine itself would refuse in a campaign no other rule faults: by
+    construction nothing, kept so that "the rules let it run" always means "the engine runs it"."""
+    from shared.automation.steps import parse_journey
+
+    try:
+        parse_trigger(campaign.get("trigger"))
+        parse_journey({**campaign, "id": campaign.get("id") or "campaign"})
+    except AutomationError as exc:
+        code = BAD_TRIGGER if exc.code == AutomationCode.TRIGGER_INVALID else BAD_STEP_CONFIG
+        return [CampaignRuleError(code, exc.message, exc.field or "steps")]
+    return []
 
 
 def check_campaign(campaign: dict[str, Any]) -> None:

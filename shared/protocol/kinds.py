@@ -36,6 +36,10 @@ EVENT_CLASSES: dict[str, int] = {
     "milestone": MARKETING,
     "unsubscribe": MARKETING,
     "survey": MARKETING,
+    # made by the server's automation (its own device id): the contact entered a campaign
+    # (payload: enrolment id, holdout, step) and a send bounced (payload: kind, smtp code)
+    "enrolment": MARKETING,
+    "bounce": MARKETING,
     # 2: contacts (field-by-field upserts, last writer wins on the hybrid clock)
     "contact": CONTACTS,
     # 3: bulk

@@ -180,7 +180,9 @@ def test_a_score_event_without_a_score_is_reported():
 @pytest.mark.parametrize(
     ("raw", "fragment"),
     [
-        ([], "must be an object"),
+        ([], "must be a JSON object"),
+        ({"event": "send"}, "the trigger fires on one of"),
+        ({"event": "lead", "kind": "lead"}, "no setting 'kind'"),
         ({}, "needs an event kind"),
         ({"event": "lead", "freshness_s": 0}, "freshness_s"),
         ({"event": "health_score", "band": {"enter": ["sad"]}}, "band.enter"),
