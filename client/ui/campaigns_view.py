@@ -29,6 +29,8 @@ from . import components, icons, theme
 from .campaign_builder import CampaignBuilder
 from .campaign_list import ID_ROLE, CampaignFilter, CampaignListModel
 from .ops import Ops
+from .run_view import RunViewPage
+from .smtp_dialog import SmtpDialog
 
 
 class NewCampaignDialog(QDialog):
@@ -81,6 +83,15 @@ class CampaignsPage(QWidget):
             icons.icon("plus", "#ffffff", 16), "New campaign", objectName="Primary"
         )
         self.new_button.setToolTip("Ctrl+N")
+        self.results_button = QPushButton(icons.icon("chart", theme.current().text, 16), "Results")
+        self.results_button.setToolTip(
+            "The selected campaign's run: enrolled, sent, opened, clicked, converted per step"
+        )
+        self.mail_button = QPushButton("Mail server")
+        self.mail_button.setToolTip("Admins: the mail server campaign emails go out through")
+        self.mail_button.hide()  # admins only (shown once the profile's role is read)
+        self.header.actions.addWidget(self.mail_button)
+        self.header.actions.addWidget(self.results_button)
         self.header.actions.addWidget(self.new_button)
         v.addWidget(self.header)
         filters = QHBoxLayout()
@@ -139,6 +150,9 @@ class CampaignsPage(QWidget):
 
         self.builder = CampaignBuilder(ops)
         self.stack.addWidget(self.builder)
+        self.results = RunViewPage(ops)
+        self.stack.addWidget(self.results)
+        self._results_from: QWidget = page
 
         self.new_button.clicked.connect(self.new_campaign)
         self.search.textChanged.connect(self._filter_search)
@@ -150,6 +164,11 @@ class CampaignsPage(QWidget):
         )
         self.table.activated.connect(self._open_index)
         self.builder.back_requested.connect(self.show_list)
+        self.results_button.clicked.connect(
+            lambda: self.selected_id() and self.show_results(self.selected_id())
+        )
+        self.results.back_requested.connect(self._results_back)
+        self.mail_button.clicked.connect(self.show_mail_server)
         self.builder.conflicts_requested.connect(self.conflicts_requested)
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         QShortcut(QKeySequence.StandardKey.New, self, context=ctx).activated.connect(
@@ -166,7 +185,12 @@ class CampaignsPage(QWidget):
     # ------------------------------------------------------------------ data
 
     def reload(self) -> None:
-        self.ops.read(self.ops.replica.campaigns, success=self._loaded_rows)
+        replica = self.ops.replica
+        self.ops.read(replica.campaigns, success=self._loaded_rows)
+        self.ops.read(
+            lambda: replica.get_setting("role"),
+            success=lambda role: self.mail_button.setVisible(role == "admin"),
+        )
 
     def _loaded_rows(self, rows: list[dict[str, Any]]) -> None:
         selected = self.selected_id()
@@ -226,6 +250,7 @@ class CampaignsPage(QWidget):
             self.list_stack.setCurrentWidget(self.table)
             if not self.table.currentIndex().isValid():
                 self.table.setCurrentIndex(self.proxy.index(0, 0))
+        self.results_button.setEnabled(self.list_stack.currentWidget() is self.table)
 
     def _open_index(self, index: QModelIndex) -> None:
         campaign_id = index.data(ID_ROLE)
@@ -268,3 +293,28 @@ class CampaignsPage(QWidget):
             ),
             success=made,
         )
+
+    # ------------------------------------------------------------------ results, mail server
+
+    def show_results(self, campaign_id: str) -> None:
+        """The campaign's run view; Back returns to the page it was opened from."""
+        current = self.stack.currentWidget()
+        if current is not self.results:
+            self._results_from = current
+        row = self.model.row_of(campaign_id)
+        name = self.model.raw(row).get("name") if row >= 0 else ""
+        self.results.open(campaign_id, name or "")
+        self.stack.setCurrentWidget(self.results)
+        self.results.setFocus()
+
+    def _results_back(self) -> None:
+        if self._results_from is self.builder and self.builder.campaign_id:
+            self.stack.setCurrentWidget(self.builder)
+        else:
+            self.show_list()
+
+    def show_mail_server(self) -> SmtpDialog:
+        dialog = SmtpDialog(self.ops, self)
+        dialog.setModal(True)
+        dialog.open()
+        return dialog

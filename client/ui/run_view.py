@@ -1,0 +1,375 @@
+"""A campaign's run view: how many contacts each step holds and what they did (enrolled,
+waiting, sent, opened, clicked, converted, held out, bounced, suppressed), per step and per
+variant, from the server; offline, the last known figures with the time they are as of.
+
+The figures come from ``client.automation.fetch_run_view`` (run off the GUI thread through
+``Ops``); ``RunViewModel`` is a tree over them: the totals, then each step with its variants as
+children. Nothing here computes a figure: the server's numbers are shown as they came.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from client.automation import STEP_METRICS, VARIANT_METRICS, NoFigures, fetch_run_view
+
+from . import components, icons, theme
+from .ops import Ops, describe
+
+Index = QModelIndex | QPersistentModelIndex
+COLUMNS = ("Step", *(m.replace("_", " ").capitalize() for m in STEP_METRICS))
+#: figures shown with their share of the emails sent
+RATED = ("opened", "clicked", "converted")
+METRIC_ROLE = Qt.ItemDataRole.UserRole + 1  # the raw figure of a cell (int or None)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.0f} %" if whole else ""
+
+
+class RunViewModel(QAbstractItemModel):
+    """Top-level rows: "All steps", then one per step; a send step's variants are its
+    children. Columns: the step (or variant) in words, then ``STEP_METRICS``."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[dict[str, Any]] = []
+
+    def set_view(self, view: dict[str, Any] | None) -> None:
+        self.beginResetModel()
+        self._rows = []
+        if view is not None:
+            self._rows.append({"label": "All steps", "figures": view["totals"], "children": []})
+            for step in view["steps"]:
+                children = [
+                    {
+                        "label": (
+                            f"Variant {v['label']}: {v['subject']}"
+                            if v.get("label")
+                            else f"Variant: {v['subject']}"
+                        ),
+                        "figures": {m: v[m] for m in VARIANT_METRICS},
+                    }
+                    for v in step["variants"]
+                ]
+                self._rows.append(
+                    {
+                        "label": f"{step['index'] + 1}. {step['label']}",
+                        "figures": step,
+                        "children": children,
+                    }
+                )
+        self.endResetModel()
+
+    def _node(self, index: Index) -> dict[str, Any] | None:
+        if not index.isValid():
+            return None
+        parent_row = index.internalId() - 1
+        if parent_row < 0:
+            return self._rows[index.row()] if index.row() < len(self._rows) else None
+        children = self._rows[parent_row]["children"] if parent_row < len(self._rows) else []
+        return children[index.row()] if index.row() < len(children) else None
+
+    # -------------------------------------------------------------- Qt model
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, 0)
+        return self.createIndex(row, column, parent.row() + 1)
+
+    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+        if not index.isValid() or index.internalId() == 0:
+            return QModelIndex()
+        return self.createIndex(index.internalId() - 1, 0, 0)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if not parent.isValid():
+            return len(self._rows)
+        if parent.internalId() != 0 or parent.column() != 0:
+            return 0
+        return len(self._rows[parent.row()]["children"])
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole and section:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        node = self._node(index)
+        if node is None:
+            return None
+        col = index.column()
+        metric = STEP_METRICS[col - 1] if col else None
+        value = node["figures"].get(metric) if metric else None
+        if role == METRIC_ROLE:
+            return value
+        if role == Qt.ItemDataRole.DisplayRole:
+            if not col:
+                return node["label"]
+            if value is None:
+                return ""
+            share = _share(value, node["figures"].get("sent", 0)) if metric in RATED else ""
+            return f"{value:,}  ({share})" if share else f"{value:,}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if not col:
+                return node["label"]
+            if metric in RATED and value is not None and node["figures"].get("sent"):
+                sent = node["figures"]["sent"]
+                return f"{value:,} of {sent:,} emails sent ({_share(value, sent)})"
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and index.internalId() == 0 and index.row() == 0:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+
+class Figure(QWidget):
+    """One headline figure: a small caption over a large number."""
+
+    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.caption = QLabel(caption, objectName="CardTitle")
+        self.value = QLabel("—", objectName="CardValue")
+        self.note = QLabel("", objectName="Muted")
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+        layout.addWidget(self.note)
+
+    def set(self, value: str, note: str = "") -> None:
+        self.value.setText(value)
+        self.note.setText(note)
+        self.setAccessibleName(f"{self.caption.text()}: {value} {note}".strip())
+
+
+class RunViewPage(QWidget):
+    """The run view of one campaign, with a way back and a refresh."""
+
+    back_requested = Signal()
+    loaded = Signal()  # a view (live or last known) or an explanation is shown
+
+    def __init__(self, ops: Ops, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ops = ops
+        self.campaign_id: str | None = None
+        self.view: dict[str, Any] | None = None
+        t = theme.current()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(12)
+
+        header = QHBoxLayout()
+        self.back = QToolButton(toolTip="Back (Esc)", autoRaise=True)
+        self.back.setIcon(icons.icon("back", t.text, 20))
+        header.addWidget(self.back)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        self.title = QLabel("Results", objectName="PageTitle")
+        self.subtitle = QLabel("", objectName="PageSubtitle")
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        header.addLayout(titles, 1)
+        self.status = components.Pill()
+        header.addWidget(self.status)
+        self.freshness = components.Pill()
+        self.freshness.setAccessibleName("How recent the figures are")
+        header.addWidget(self.freshness)
+        self.refresh_button = QPushButton(icons.icon("sync", t.text, 16), "Refresh")
+        self.refresh_button.setToolTip("Ask the server for the latest figures")
+        header.addWidget(self.refresh_button)
+        outer.addLayout(header)
+
+        self.notice = QLabel(wordWrap=True)
+        self.notice.setAccessibleName("About these figures")
+        self.notice.hide()
+        outer.addWidget(self.notice)
+
+        self.stack = QStackedWidget()
+        content = QWidget()
+        cv = QVBoxLayout(content)
+        cv.setContentsMargins(0, 0, 0, 0)
+        cv.setSpacing(12)
+        card = components.Card()
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(28)
+        self.figures = {
+            key: Figure(caption)
+            for key, caption in (
+                ("enrolled", "Enrolled"),
+                ("waiting", "Waiting"),
+                ("sent", "Sent"),
+                ("opened", "Opened"),
+                ("clicked", "Clicked"),
+                ("converted", "Converted"),
+                ("held_out", "Held out"),
+            )
+        }
+        for column, figure in enumerate(self.figures.values()):
+            grid.addWidget(figure, 0, column)
+        card.body.addLayout(grid)
+        cv.addWidget(card)
+        self.model = RunViewModel(self)
+        self.tree = QTreeView()
+        self.tree.setModel(self.model)
+        self.tree.setAccessibleName("Figures per step and variant")
+        self.tree.setUniformRowHeights(True)
+        self.tree.setRootIsDecorated(True)
+        self.tree.setItemsExpandable(True)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tree.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        head = self.tree.header()
+        head.setStretchLastSection(False)
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, len(COLUMNS)):
+            head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        head.setMinimumSectionSize(60)
+        cv.addWidget(self.tree, 1)
+        self.stack.addWidget(content)
+        self.empty = components.EmptyState("", "")
+        self.stack.addWidget(self.empty)
+        outer.addWidget(self.stack, 1)
+
+        self.back.clicked.connect(self.back_requested)
+        self.refresh_button.clicked.connect(self.refresh)
+        QShortcut(
+            QKeySequence("Esc"), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut
+        ).activated.connect(self.back_requested)
+
+    # ------------------------------------------------------------------ loading
+
+    def open(self, campaign_id: str, name: str = "") -> None:
+        """Show ``campaign_id``'s run view (asks the server; offline, the last known one)."""
+        if campaign_id != self.campaign_id:
+            self.view = None
+            self.model.set_view(None)
+        self.campaign_id = campaign_id
+        self.title.setText(name or "Results")
+        self.refresh()
+
+    def refresh(self) -> None:
+        campaign_id = self.campaign_id
+        if campaign_id is None:
+            return
+        self.refresh_button.setEnabled(False)
+        self.subtitle.setText("Asking the server for the latest figures…")
+
+        def shown(view: dict[str, Any]) -> None:
+            if campaign_id == self.campaign_id:
+                self.show_view(view)
+
+        def failed(exc: BaseException) -> None:
+            if campaign_id == self.campaign_id:
+                self.show_problem(exc)
+
+        self.ops.call(
+            lambda: fetch_run_view(self.ops.engine, campaign_id), success=shown, failure=failed
+        )
+
+    # ------------------------------------------------------------------ showing
+
+    def show_view(self, view: dict[str, Any]) -> None:
+        self.view = view
+        self.refresh_button.setEnabled(True)
+        self.title.setText(view["name"])
+        status = view.get("status") or "draft"
+        self.status.set(components.label(status), components.STATUS_COLORS.get(status, "muted"))
+        as_of = components.clock(view.get("as_of_ms"))
+        holdout = view.get("holdout_pct") or 0
+        self.subtitle.setText(
+            "Each step: how many contacts reached it, wait there, and what they did."
+            + (f"  Holdout: {holdout} % get no email, to measure the lift." if holdout else "")
+        )
+        if view.get("live"):
+            self.freshness.set(f"Live · as of {as_of}", "ok")
+            self.notice.hide()
+        else:
+            self.freshness.set(f"Last known · as of {as_of}", "warn")
+            self.notice.setText(
+                f"Offline: these are the last figures this computer received "
+                f"({components.ago(view.get('fetched_at_ms'))}), as of {as_of}. "
+                f"{_sentence(view.get('offline_reason'))}"
+            )
+            self.notice.setStyleSheet(f"color: {theme.current().color('warn').name()};")
+            self.notice.show()
+        totals = view["totals"]
+        sent = totals["sent"]
+        for key, figure in self.figures.items():
+            value = totals[key]
+            note = ""
+            if key in RATED and sent:
+                note = f"{_share(value, sent)} of sent"
+            elif key == "held_out" and totals["enrolled"]:
+                note = f"{_share(value, totals['enrolled'])} of enrolled"
+            elif key == "sent" and (totals["bounced"] or totals["suppressed"]):
+                note = f"{totals['bounced']:,} bounced · {totals['suppressed']:,} suppressed"
+            figure.set(f"{value:,}", note)
+        self.model.set_view(view)
+        self.tree.expandAll()
+        if view["steps"]:
+            self.stack.setCurrentIndex(0)
+        else:
+            self.empty.set_text(
+                "No one has entered this campaign yet",
+                "Figures appear here once its trigger enrols someone.",
+            )
+            self.stack.setCurrentWidget(self.empty)
+        self.loaded.emit()
+
+    def show_problem(self, exc: BaseException) -> None:
+        self.refresh_button.setEnabled(True)
+        if self.view is not None:  # keep the figures on screen; say why they are not fresher
+            self.notice.setText(f"Could not refresh: {describe(exc)}")
+            self.notice.setStyleSheet(f"color: {theme.current().color('danger').name()};")
+            self.notice.show()
+            self.loaded.emit()
+            return
+        self.status.set("", "muted")
+        self.freshness.set("No figures", "muted")
+        self.subtitle.setText("")
+        self.notice.hide()
+        if isinstance(exc, NoFigures):
+            title = "No figures on this computer yet"
+        else:
+            title = "The server did not give the figures"
+        self.empty.set_text(title, describe(exc))
+        self.stack.setCurrentWidget(self.empty)
+        self.loaded.emit()
+
+
+def _sentence(text: str | None) -> str:
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
