@@ -1,4 +1,4 @@
-"""Administration on the server's data directory (no running server needed)."""
+"""Administration on the server's store, a data directory or a database (no server running)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from .auth import ROLES, hash_password
+from .cli import store_location
 from .errors import BadRequest, NotFoundError
-from .storage import open_storage
+from .storage import Location, migrate_store, open_storage
 
 DEFAULT_ORG = "default"
 
 
 def create_user(
-    data_dir: Path, *, email: str, password: str, role: str, org: str | None = None
+    data_dir: Location, *, email: str, password: str, role: str, org: str | None = None
 ) -> dict[str, Any]:
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
@@ -47,7 +48,7 @@ def _only_org(names: list[str]) -> str:
     )
 
 
-def stats(data_dir: Path) -> dict[str, Any]:
+def stats(data_dir: Location) -> dict[str, Any]:
     storage = open_storage(data_dir)
     try:
         return storage.stats()
@@ -57,12 +58,18 @@ def stats(data_dir: Path) -> dict[str, Any]:
 
 def create_user_command(args: argparse.Namespace) -> dict[str, Any]:
     return create_user(
-        args.data_dir, email=args.email, password=args.password, role=args.role, org=args.org
+        store_location(args), email=args.email, password=args.password, role=args.role, org=args.org
     )
 
 
 def stats_command(args: argparse.Namespace) -> dict[str, Any]:
-    return stats(args.data_dir)
+    return stats(store_location(args))
+
+
+def migrate_command(args: argparse.Namespace) -> dict[str, Any]:
+    """`wedsync admin migrate`: apply the migrations the store lacks; refuses a store migrated
+    by a newer version (``schema_too_new``)."""
+    return migrate_store(store_location(args))
 
 
 def report_roi(

@@ -29,7 +29,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1 << 20)
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        storage = open_storage(config.data_dir, serving=True)
+        storage = open_storage(config.database_url or config.data_dir, serving=True)
         reader = storage.reader()
         docs = CampaignDocs()
         docs.hooks.append(ConflictDetector())

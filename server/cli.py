@@ -10,16 +10,43 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+DATABASE_URL_ENV = "WEDSYNC_DATABASE_URL"
+
+
+def _store_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir", type=Path, default=None, help="where the server keeps its data (SQLite)"
+    )
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="a postgresql:// URL: keep the data in that database instead, shared by several "
+        f"server processes (default: ${DATABASE_URL_ENV})",
+    )
+
+
+def store_location(args: argparse.Namespace) -> Path | str:
+    """The store a command works on: ``--database-url`` (or ``$WEDSYNC_DATABASE_URL``), else
+    ``--data-dir``; one of them is required."""
+    import os
+
+    url = getattr(args, "database_url", None) or os.environ.get(DATABASE_URL_ENV) or None
+    if url:
+        return url
+    if getattr(args, "data_dir", None) is None:
+        raise ValueError(f"give --data-dir DIR or --database-url URL (or set ${DATABASE_URL_ENV})")
+    return args.data_dir
+
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("server", parents=[common], help="run the sync server")
-    p.add_argument("--data-dir", type=Path, required=True, help="where the server keeps its data")
+    _store_arguments(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.set_defaults(handler="server.cli:run_server")
 
-    a = sub.add_parser("admin", help="administer a server's data directory")
-    a.add_argument("--data-dir", type=Path, required=True)
+    a = sub.add_parser("admin", help="administer a server's store")
+    _store_arguments(a)
     asub = a.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
     cu = asub.add_parser("create-user", parents=[common], help="create a user (and its org)")
     cu.add_argument("--email", required=True)
@@ -29,6 +56,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     cu.set_defaults(handler="server.admin:create_user_command")
     st = asub.add_parser("stats", parents=[common], help="what the server holds")
     st.set_defaults(handler="server.admin:stats_command")
+    mg = asub.add_parser(
+        "migrate", parents=[common], help="bring the store's schema up to this version"
+    )
+    mg.set_defaults(handler="server.admin:migrate_command")
 
 
 def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -37,13 +68,17 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
 
     from .app import serve
     from .config import ServerConfig
+    from .storage.errors import StorageError
 
     if not 0 < args.port < 65536:
         raise ValueError(f"--port {args.port} is not a TCP port")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    config = ServerConfig(data_dir=args.data_dir, host=args.host, port=args.port)
+    location = store_location(args)
+    url = location if isinstance(location, str) else None
+    data_dir = args.data_dir if args.data_dir is not None else Path(".")
+    config = ServerConfig(data_dir=data_dir, database_url=url, host=args.host, port=args.port)
     ready = asyncio.Event()
 
     async def main() -> None:
@@ -58,6 +93,8 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
                 await task
             except OSError as exc:
                 raise StartupError.from_os_error(exc, host=args.host, port=args.port) from None
+            except StorageError as exc:  # a schema too new, a database not reachable
+                raise StartupError(exc.code, f"cannot start: {exc}") from None
             except Exception as exc:  # e.g. a data dir that is not a database, a bad migration
                 logging.getLogger("wedsync.server").debug("start-up failed", exc_info=True)
                 raise StartupError("startup_failed", f"cannot start: {exc}") from None

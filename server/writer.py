@@ -13,6 +13,14 @@ the writer hands one ``Commit`` (``server.commits``: the seq and, per org, the n
 campaign changes and notices) to each of its ``listeners``, in the order they were added; the
 contract they keep is in ``server.commits``. The writer checks each job's declaration against
 the events the storage counted: events stored without one make the commit's events unknown.
+
+Several processes may write to one store (PostgreSQL, or an admin command beside a running
+server). Each commit starts with ``Storage.begin_commit``, which numbers it after every commit
+recorded by anyone (and, on a shared store, holds the others off until it ends); when that seq is
+not the one after this writer's last, another process committed in between, and ``on_rollback``
+runs before the jobs, so that caches of stored state (the campaign docs) reload. ``announce``,
+when set, runs last inside the transaction with the folded ``Commit``: what it announces
+(``Storage.announce``) reaches the other processes exactly when this commit does.
 """
 
 from __future__ import annotations
@@ -72,7 +80,8 @@ class PriorityWriter:
         executor: Executor | None = None,
     ) -> None:
         """``executor`` runs the commits (default: one writer thread; the simulator passes an
-        inline one so a run is reproducible)."""
+        inline one so a run is reproducible). ``on_rollback``: called when what this writer's
+        caches hold may differ from the store (a failed commit, another process's commit)."""
         self._storage = storage
         self._on_rollback = on_rollback
         self._max_items = max_items
@@ -84,6 +93,8 @@ class PriorityWriter:
         self._task: asyncio.Task | None = None
         #: told of every commit, after it and before its acks (see ``server.commits``)
         self.listeners: list[CommitListener] = []
+        #: called inside each commit's transaction, last, with the folded commit
+        self.announce: Callable[[Storage, Commit], None] | None = None
         self._commit_seq = storage.last_commit_seq()
         self.stats = WriterStats()
 
@@ -181,9 +192,13 @@ class PriorityWriter:
         changes: list[Changes] = []
         events_known = True
         with storage.transaction():
-            # Another process (`wedsync seed-demo`, an admin command) may have recorded commits
-            # since this writer last did: number this one after them.
-            seq = max(seq, storage.last_commit_seq() + 1)
+            # Another process (a server sharing the database, `wedsync seed-demo`) may have
+            # recorded commits since this writer last did: number this one after them, and
+            # drop what may be stale before any job reads it.
+            first = storage.begin_commit()
+            if first > seq and self._on_rollback is not None:
+                self._on_rollback()
+            seq = max(seq, first)
             for job in batch:
                 inserted = storage.events_inserted
                 try:
@@ -213,4 +228,7 @@ class PriorityWriter:
                 items=sum(j.size for j in batch),
                 at_ms=time.time_ns() // 1_000_000,
             )
-        return results, fold(changes, seq=seq, events_known=events_known)
+            commit = fold(changes, seq=seq, events_known=events_known)
+            if self.announce is not None:
+                self.announce(storage, commit)
+        return results, commit

@@ -1,5 +1,11 @@
-"""Shared fixtures: a real server on 127.0.0.1 with real SQLite files, logged-in replicas, and a
-keyring of the tests' own (never the user's)."""
+"""Shared fixtures: a real server on 127.0.0.1 with real SQLite files or a real PostgreSQL
+database, logged-in replicas, and a keyring of the tests' own (never the user's).
+
+PostgreSQL: the server named by ``WEDSYNC_TEST_POSTGRES_URL`` (default: the local one, trust
+authentication), where a run creates a database of its own on first use and drops it at the
+end; each test gets a fresh schema in it (``pg_url``). With no server reachable the PostgreSQL
+tests skip, saying why, except in CI (``CI=true``), where they fail. Tests marked ``backends``
+that use the ``server`` fixture run once per backend (``backend``: "sqlite" or "postgres")."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports PySide6
 
 import asyncio
+import secrets
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -47,6 +54,78 @@ class InMemoryKeyring(keyring.backend.KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         self.items.pop((service, username), None)
+
+
+PG_URL_ENV = "WEDSYNC_TEST_POSTGRES_URL"
+PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ("sqlite", "postgres")
+
+
+def _with_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """The URL of a database made for this run (dropped, with its connections, at the end)."""
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - a dev install has it
+        pytest.fail(f"psycopg is not installed ({exc}): pip install -e '.[app,dev]'")
+    url = os.environ.get(PG_URL_ENV) or PG_DEFAULT_URL
+    try:
+        admin_conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        why = f"PostgreSQL is not reachable at {url} ({str(exc).strip()}); set {PG_URL_ENV}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs PostgreSQL: {why}")
+        pytest.skip(why)
+    name = f"wedsync_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin_conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(url, name)
+    finally:
+        admin_conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin_conn.close()
+
+
+@pytest.fixture
+def pg_url(pg_database):
+    """A fresh, empty PostgreSQL store: a schema of its own in the run's database."""
+    import psycopg
+
+    schema = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{pg_database}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND query NOT LIKE '%%pg_stat_activity%%' AND state = 'idle in transaction'"
+        )
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def backend(request) -> str:
+    """The storage backend a ``backends`` test runs on (default: SQLite)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def store_location(request, backend, tmp_path):
+    """Where a fresh store is: a data directory, or a PostgreSQL URL (``pg_url``)."""
+    if backend == "postgres":
+        return request.getfixturevalue("pg_url")
+    return tmp_path / "store"
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +188,16 @@ class RunningServer:
     tmp: Path
     tokens: MemoryTokens = field(default_factory=MemoryTokens)
     engines: list[SyncEngine] = field(default_factory=list)
+    #: the PostgreSQL store's URL; None: the SQLite file in ``data_dir``
+    database_url: str | None = None
+
+    @property
+    def store(self) -> Path | str:
+        return self.database_url or self.data_dir
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Run a query on the server's store, whichever the backend (``?`` placeholders)."""
+        return query_store(self.store, sql, args)
 
     @property
     def ctx(self):
@@ -123,25 +212,54 @@ class RunningServer:
         return engine
 
     def stats(self) -> dict:
-        return admin.stats(self.data_dir)
+        return admin.stats(self.store)
 
 
-async def start_server(tmp_path: Path, **config) -> RunningServer:
+def query_store(store: Path | str, sql: str, args: tuple = ()) -> list[tuple]:
+    """Rows of ``sql`` run on a store (a data directory or a PostgreSQL URL)."""
+    if isinstance(store, str):
+        import psycopg
+
+        with psycopg.connect(store, autocommit=True) as conn:
+            return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), args).fetchall()]
+    import sqlite3
+
+    conn = sqlite3.connect(Path(store) / "server.sqlite")
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def add_users(store: Path | str) -> None:
+    """The tests' users (``USERS``), unless the store has them already."""
+    if admin.stats(store)["users"]:
+        return
+    for email, role, org in USERS.values():
+        admin.create_user(store, email=email, password=PASSWORD, role=role, org=org)
+
+
+async def start_server(
+    tmp_path: Path, *, database_url: str | None = None, **config
+) -> RunningServer:
     data_dir = tmp_path / "server"
-    if not (data_dir / "server.sqlite").exists():
-        for email, role, org in USERS.values():
-            admin.create_user(data_dir, email=email, password=PASSWORD, role=role, org=org)
+    add_users(database_url or data_dir)
     port = config.pop("port", None) or free_port()
-    app = create_app(ServerConfig(data_dir=data_dir, port=port, **config))
+    app = create_app(
+        ServerConfig(data_dir=data_dir, database_url=database_url, port=port, **config)
+    )
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    return RunningServer(f"http://127.0.0.1:{port}", data_dir, app, runner, tmp_path)
+    return RunningServer(
+        f"http://127.0.0.1:{port}", data_dir, app, runner, tmp_path, database_url=database_url
+    )
 
 
 @pytest.fixture
-async def server(tmp_path: Path):
-    running = await start_server(tmp_path)
+async def server(request, tmp_path: Path, backend: str):
+    url = request.getfixturevalue("pg_url") if backend == "postgres" else None
+    running = await start_server(tmp_path, database_url=url)
     yield running
     for engine in running.engines:
         await engine.close()

@@ -19,7 +19,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -74,6 +74,13 @@ class EventStore(Protocol):
         commit_seq: int,
     ) -> tuple[int, int]:
         """Store validated wire arrays not stored before; (new, duplicates). In a transaction."""
+        ...
+
+    def begin_commit(self) -> int:
+        """First thing inside the writer's transaction: the seq this commit takes, after every
+        commit recorded so far by any process. On a store several server processes share, it
+        also waits until no other process's commit is in progress (and excludes them until this
+        transaction ends), so commits are made, numbered and logged in one order."""
         ...
 
     def record_commit(self, *, seq: int, priority: int, items: int, at_ms: int) -> None: ...
@@ -178,6 +185,35 @@ class StatsStore(Protocol):
         ...
 
 
+class Listening(Protocol):
+    """A subscription to other processes' messages (``CommitBus.listen``)."""
+
+    def close(self) -> None: ...
+
+
+class CommitBus(Protocol):
+    """Messages between the server processes that share one store (PostgreSQL's NOTIFY).
+
+    A store only one process serves (SQLite) has ``shared = False``, announces nothing and
+    listens to nothing."""
+
+    #: several server processes may serve this store at once
+    shared: bool
+
+    def announce(self, message: str) -> None:
+        """Inside a transaction: deliver ``message`` (at most 7,900 bytes of text) to every
+        other listening process when the transaction commits; never if it rolls back."""
+        ...
+
+    def listen(
+        self, on_message: Callable[[str], None], on_gap: Callable[[], None] | None = None
+    ) -> Listening | None:
+        """Call ``on_message`` (on a thread of the store's) with every message announced by any
+        process, in commit order; ``on_gap`` after a lost connection came back (messages in
+        between are lost). None when the store is not shared."""
+        ...
+
+
 class Storage(
     AccountStore,
     EventStore,
@@ -187,6 +223,7 @@ class Storage(
     AuditStore,
     ContactStore,
     StatsStore,
+    CommitBus,
     Protocol,
 ):
     """One handle on the server's store: every aggregate, and its transactions."""
@@ -201,6 +238,15 @@ class Storage(
 
     def reader(self) -> Storage:
         """Another handle on the same store, for another thread."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where the store is (a data directory, or a database URL without its password)."""
+        ...
+
+    def reachable(self, timeout_s: float = 2.0) -> bool:
+        """Whether the store answers now (readiness): never waits on the writer or a pool."""
         ...
 
     def close(self) -> None: ...

@@ -1,5 +1,6 @@
 """The server reaches its store only through ``server.storage``: one factory, protocols per
-aggregate, rows as values; SQLite is known to the SQLite backend alone."""
+aggregate, rows as values; SQLite is known to the SQLite backend alone, PostgreSQL to the
+PostgreSQL backend alone."""
 
 import ast
 from pathlib import Path
@@ -14,14 +15,33 @@ from server.storage import (
 
 SERVER = Path(__file__).resolve().parents[2] / "server"
 BACKEND = SERVER / "storage" / "sqlite"
+PG_BACKEND = SERVER / "storage" / "postgres"
 #: the package keeps the backend's class at its former address for importers outside the server
 FORMER_ADDRESS = SERVER / "storage" / "__init__.py"
+
+
+def test_only_the_postgres_backend_imports_psycopg_or_names_its_class():
+    wrong = []
+    for path in sorted(SERVER.rglob("*.py")):
+        if PG_BACKEND in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n.split(".")[0] in ("psycopg", "psycopg_pool", "asyncpg") for n in names):
+                wrong.append(f"{path.relative_to(SERVER)}:{node.lineno} imports {names}")
+            if isinstance(node, ast.Name) and node.id == "PostgresStorage":
+                wrong.append(f"{path.relative_to(SERVER)}:{node.lineno} names PostgresStorage")
+    assert wrong == []
 
 
 def test_only_the_sqlite_backend_imports_sqlite_or_reaches_for_a_connection():
     wrong = []
     for path in sorted(SERVER.rglob("*.py")):
-        if BACKEND in path.parents:
+        if BACKEND in path.parents or PG_BACKEND in path.parents:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []

@@ -9,19 +9,31 @@ package knows SQLite: the rest of the server opens its store with
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
+import sqlite_utils
+
+from ..payloads import pack_payload
 from .accounts import SQLiteAccounts
 from .audit import SQLiteAudit
 from .campaigns import SQLiteCampaigns
 from .conflicts import SQLiteConflicts
-from .connection import DB_FILENAME
+from .connection import DB_FILENAME, connect, refuse_newer_schema
 from .contacts import SQLiteContacts
-from .events import SQLiteEvents, pack_payload
+from .events import SQLiteEvents
 from .migrations import migrations
 from .stats import SQLiteStats
 
-__all__ = ["DB_FILENAME", "SQLiteStorage", "migrations", "open_sqlite", "pack_payload"]
+__all__ = [
+    "DB_FILENAME",
+    "SQLiteStorage",
+    "migrate_dir",
+    "migrations",
+    "open_sqlite",
+    "pack_payload",
+]
 
 
 class SQLiteStorage(
@@ -35,9 +47,47 @@ class SQLiteStorage(
 ):
     """The ``Storage`` protocol on one SQLite file."""
 
+    #: one server process serves a SQLite file: nothing to announce to others
+    shared = False
+
     def reader(self) -> SQLiteStorage:
         """A second handle on the same file, for the reader thread."""
         return SQLiteStorage(self.data_dir)
+
+    @property
+    def location(self) -> str:
+        return str(self.data_dir)
+
+    def reachable(self, timeout_s: float = 2.0) -> bool:
+        """A local file: reachable while it can be read."""
+        try:
+            self.db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def announce(self, message: str) -> None:
+        return None
+
+    def listen(
+        self, on_message: Callable[[str], None], on_gap: Callable[[], None] | None = None
+    ) -> None:
+        return None
+
+
+def migrate_dir(data_dir: Path) -> tuple[list[str], str]:
+    """Apply the migrations the file in ``data_dir`` lacks (creating it); their names, and the
+    newest migration this version knows."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(connect(data_dir / DB_FILENAME))
+    try:
+        refuse_newer_schema(db, data_dir / DB_FILENAME)
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+        known = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
+        return pending, known[-1]
+    finally:
+        db.close()
 
 
 def open_sqlite(data_dir: Path, *, serving: bool = False) -> SQLiteStorage:

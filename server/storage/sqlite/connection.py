@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..errors import SchemaTooNew
 from .migrations import migrations
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,23 @@ class Checkpointer:
             conn.close()
 
 
+def refuse_newer_schema(db: sqlite_utils.Database, path: Path) -> None:
+    """Raise ``SchemaTooNew`` when the file holds migrations of this set that this version does
+    not know: a newer wedsync migrated it, and running on it could misread what that wrote."""
+    if not db["_sqlite_migrations"].exists():
+        return
+    known = {m.name for m in migrations.pending(sqlite_utils.Database(memory=True))}
+    applied = [
+        r[0]
+        for r in db.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", (migrations.name,)
+        )
+    ]
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise SchemaTooNew(str(path), unknown, sorted(known)[-1])
+
+
 class SQLiteHandle:
     """The connection every aggregate's methods run their SQL on (``self.db``)."""
 
@@ -103,6 +121,7 @@ class SQLiteHandle:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILENAME
         self.db = sqlite_utils.Database(connect(self.path))
+        refuse_newer_schema(self.db, self.path)
         migrations.apply(self.db)
         self._lock = threading.RLock()
         self._depth = 0

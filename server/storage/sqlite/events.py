@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from datetime import datetime
 from itertools import chain
 from typing import Any
 
 import msgpack
-import msgspec
 
 from shared.protocol.events import WIRE_FIELDS, WIRE_PAYLOAD
 
+from ..payloads import pack_payload
 from ..rows import DataVersion
 from .connection import SQLiteHandle, now_ms
 
@@ -40,19 +39,6 @@ def _insert_events_sql(rows: int) -> str:
         values.append(f"({wire}, {shared})")
     columns = ", ".join(WIRE_FIELDS + _BATCH_COLUMNS)
     return f"INSERT OR IGNORE INTO events ({columns}) VALUES " + ", ".join(values)
-
-
-def _msgpack_default(value: Any) -> Any:
-    """Payload values decoded by msgspec that msgpack cannot pack as they are."""
-    if isinstance(value, msgspec.msgpack.Ext):
-        return msgpack.ExtType(value.code, value.data)
-    if isinstance(value, datetime):
-        return msgpack.Timestamp.from_datetime(value)
-    raise TypeError(f"cannot store a payload value of type {type(value).__name__}")
-
-
-def pack_payload(payload: dict[str, Any] | None) -> bytes | None:
-    return msgpack.packb(payload, default=_msgpack_default) if payload else None
 
 
 class SQLiteEvents(SQLiteHandle):
@@ -85,6 +71,11 @@ class SQLiteEvents(SQLiteHandle):
         stored = conn.total_changes - before
         self.events_inserted += stored
         return stored, len(events) - stored
+
+    def begin_commit(self) -> int:
+        """The seq of the commit being made: one file has one writer at a time (SQLite's own
+        lock), so the next after the last recorded."""
+        return self.last_commit_seq() + 1
 
     def record_commit(self, *, seq: int, priority: int, items: int, at_ms: int) -> None:
         self.db.execute(

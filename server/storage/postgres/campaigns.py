@@ -1,0 +1,79 @@
+"""Campaign documents and their update log in PostgreSQL (``CampaignStore``).
+
+A campaign row holds the document's canonical state and a JSON snapshot of its fields; every
+change is appended to ``campaign_updates``, whose seq is an identity column: global across
+server processes and never reused. Seqs must also become visible in order, or a device pulling
+by change cursor could step over an update committed late with a smaller seq: so ``log_update``
+takes the commit lock (``COMMIT_LOCK``) before drawing its seq, and holds it to the end of the
+transaction (the writer's transactions hold it from their start anyway).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgpack
+
+from ..rows import CampaignRow, LoggedUpdate
+from .connection import PgHandle
+
+
+class PostgresCampaigns(PgHandle):
+    def campaign(self, campaign_id: str) -> CampaignRow | None:
+        row = self._one(
+            "SELECT id, org_id, state, snapshot FROM campaigns WHERE id = %s", (campaign_id,)
+        )
+        return CampaignRow(row[0], row[1], bytes(row[2]), json.loads(row[3])) if row else None
+
+    def campaigns(self, org_id: str) -> list[CampaignRow]:
+        rows = self._all(
+            "SELECT id, org_id, state, snapshot FROM campaigns WHERE org_id = %s "
+            'ORDER BY id COLLATE "C"',
+            (org_id,),
+        )
+        return [CampaignRow(r[0], r[1], bytes(r[2]), json.loads(r[3])) for r in rows]
+
+    def save_campaign(
+        self, *, campaign_id: str, org_id: str, state: bytes, snapshot: dict[str, Any], at_ms: int
+    ) -> None:
+        self._run(
+            "INSERT INTO campaigns (id, org_id, state, snapshot, updated_at_ms) "
+            "VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
+            "updated_at_ms = excluded.updated_at_ms",
+            (campaign_id, org_id, state, json.dumps(snapshot, sort_keys=True), at_ms),
+        )
+
+    def log_update(
+        self,
+        *,
+        campaign_id: str,
+        org_id: str,
+        device_id: str | None,
+        user_id: str,
+        update: bytes,
+        meta: dict[str, Any],
+        at_ms: int,
+    ) -> None:
+        with self.transaction():
+            self._one("SELECT pg_advisory_xact_lock(%s)", (self.settings.commit_lock,))
+            self._run(
+                "INSERT INTO campaign_updates (campaign_id, org_id, device_id, user_id, "
+                "update_blob, meta, received_at_ms) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (campaign_id, org_id, device_id, user_id, update, msgpack.packb(meta), at_ms),
+            )
+
+    def last_update_seq(self, org_id: str) -> int:
+        """The seq of the org's newest logged campaign update (0 if none)."""
+        row = self._one("SELECT max(seq) FROM campaign_updates WHERE org_id = %s", (org_id,))
+        return row[0] or 0
+
+    def updates_after(self, org_id: str, seq: int) -> list[LoggedUpdate]:
+        """The org's logged campaign updates after ``seq``, oldest first."""
+        rows = self._all(
+            "SELECT seq, campaign_id, update_blob FROM campaign_updates "
+            "WHERE org_id = %s AND seq > %s ORDER BY seq",
+            (org_id, seq),
+        )
+        return [LoggedUpdate(r[0], r[1], bytes(r[2])) for r in rows]

@@ -1,0 +1,116 @@
+"""Guarded edits and conflict records in PostgreSQL (``ConflictStore``), as dicts.
+
+The same JSON documents as the SQLite backend, in text columns. A conflict is flagged once across
+server processes because every campaign merge runs in a writer transaction holding the commit
+lock (``PostgresEvents.begin_commit``): the detector's look-up of an open conflict and its insert
+never interleave with another process's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .connection import PgHandle
+
+_CONFLICT_COLUMNS = (
+    "id",
+    "org_id",
+    "campaign_id",
+    "field",
+    "kind",
+    "status",
+    "candidates",
+    "provisional",
+    "created_at_ms",
+    "updated_at_ms",
+    "resolved_by",
+    "resolved_at_ms",
+    "resolution",
+    "comment",
+)
+_JSON_COLUMNS = ("candidates", "provisional", "resolution")
+_SELECT = f"SELECT {', '.join(_CONFLICT_COLUMNS)} FROM conflicts"
+_UPSERT = (
+    f"INSERT INTO conflicts ({', '.join(_CONFLICT_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_CONFLICT_COLUMNS))}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _CONFLICT_COLUMNS if c != "id")
+)
+
+
+def _conflict(row: tuple) -> dict[str, Any]:
+    item = dict(zip(_CONFLICT_COLUMNS, row, strict=True))
+    for key in _JSON_COLUMNS:
+        item[key] = json.loads(item[key]) if item[key] is not None else None
+    return item
+
+
+class PostgresConflicts(PgHandle):
+    def record_guarded_edit(self, edit: dict[str, Any]) -> None:
+        self._run(
+            "INSERT INTO guarded_edits (edit, org_id, campaign_id, field, bases, value, "
+            "user_id, author, device_id, hlc, at_ms) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (edit) DO NOTHING",
+            (
+                edit["edit"],
+                edit["org_id"],
+                edit["campaign_id"],
+                edit["field"],
+                json.dumps(edit["bases"]),
+                json.dumps(edit.get("value")),
+                edit.get("user_id"),
+                edit.get("author"),
+                edit.get("device"),
+                edit.get("hlc"),
+                edit["at_ms"],
+            ),
+        )
+
+    def guarded_edits(self, edit_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not edit_ids:
+            return {}
+        rows = self._all(
+            "SELECT g.edit, g.field, g.value, g.author, g.device_id, g.hlc, g.at_ms, d.name "
+            "FROM guarded_edits g LEFT JOIN devices d ON d.id = g.device_id "
+            "WHERE g.edit = ANY(%s)",
+            (list(edit_ids),),
+        )
+        return {
+            r[0]: {
+                "edit": r[0],
+                "field": r[1],
+                "value": json.loads(r[2]) if r[2] else None,
+                "author": r[3],
+                "device": r[4],
+                "hlc": r[5],
+                "at_ms": r[6],
+                "device_name": r[7],
+            }
+            for r in rows
+        }
+
+    def open_conflict(self, campaign_id: str, field: str, kind: str) -> dict[str, Any] | None:
+        row = self._one(
+            f"{_SELECT} WHERE campaign_id = %s AND field = %s AND kind = %s AND status = 'open'",
+            (campaign_id, field, kind),
+        )
+        return _conflict(row) if row else None
+
+    def save_conflict(self, conflict: dict[str, Any]) -> None:
+        values = dict(conflict)
+        for key in _JSON_COLUMNS:
+            values[key] = json.dumps(values.get(key)) if values.get(key) is not None else None
+        self._run(_UPSERT, [values.get(c) for c in _CONFLICT_COLUMNS])
+
+    def conflict(self, conflict_id: str) -> dict[str, Any] | None:
+        row = self._one(f"{_SELECT} WHERE id = %s", (conflict_id,))
+        return _conflict(row) if row else None
+
+    def conflicts(self, org_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        sql = f"{_SELECT} WHERE org_id = %s"
+        args: list[Any] = [org_id]
+        if status is not None:
+            sql += " AND status = %s"
+            args.append(status)
+        rows = self._all(sql + ' ORDER BY created_at_ms, id COLLATE "C"', args)
+        return [_conflict(r) for r in rows]

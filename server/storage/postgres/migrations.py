@@ -1,0 +1,83 @@
+"""The schema of the server's PostgreSQL database, as numbered migrations applied in order.
+
+Each migration is applied in its own transaction and recorded in ``wedsync_schema`` with its
+number and name; neither may change once released, and new ones are added at the end. A database
+whose highest recorded number is above ``LATEST`` was migrated by a newer wedsync: opening it
+raises ``SchemaTooNew``. Migrations run under a session advisory lock, so several server
+processes starting together apply each one once.
+
+Keys match the SQLite backend's (``server.storage.sqlite.migrations``): events and campaigns are
+keyed by their id, contacts by (org, email).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "initial",
+        """
+        CREATE TABLE orgs (id text PRIMARY KEY, name text NOT NULL UNIQUE,
+            created_at_ms bigint NOT NULL);
+        CREATE TABLE users (
+            id text PRIMARY KEY, org_id text NOT NULL REFERENCES orgs(id), email text NOT NULL,
+            password_hash text NOT NULL, role text NOT NULL, created_at_ms bigint NOT NULL);
+        CREATE UNIQUE INDEX users_by_email ON users (lower(email));
+        CREATE TABLE devices (
+            id text PRIMARY KEY, org_id text NOT NULL, user_id text NOT NULL REFERENCES users(id),
+            name text NOT NULL, token_hash text NOT NULL UNIQUE, created_at_ms bigint NOT NULL,
+            last_seen_ms bigint, revoked integer NOT NULL DEFAULT 0);
+        CREATE TABLE events (
+            id text COLLATE "C" PRIMARY KEY, org_id text NOT NULL, device_id text NOT NULL,
+            kind text NOT NULL, priority smallint NOT NULL, occurred_at_ms bigint NOT NULL,
+            hlc bigint NOT NULL, contact text, campaign text, channel text, value_cents bigint,
+            payload bytea, received_at_ms bigint NOT NULL, commit_seq bigint NOT NULL);
+        CREATE TABLE commits (
+            seq bigint PRIMARY KEY, at_ms bigint NOT NULL, priority smallint NOT NULL,
+            items integer NOT NULL);
+        CREATE TABLE contacts (
+            org_id text NOT NULL, email text NOT NULL, fields text NOT NULL, clocks text NOT NULL,
+            PRIMARY KEY (org_id, email));
+        CREATE TABLE campaigns (
+            id text COLLATE "C" PRIMARY KEY, org_id text NOT NULL, state bytea NOT NULL,
+            snapshot text NOT NULL, updated_at_ms bigint NOT NULL);
+        CREATE INDEX campaigns_by_org ON campaigns (org_id);
+        CREATE TABLE campaign_updates (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, campaign_id text NOT NULL,
+            org_id text NOT NULL, device_id text, user_id text NOT NULL,
+            update_blob bytea NOT NULL, meta bytea, received_at_ms bigint NOT NULL);
+        CREATE INDEX campaign_updates_by_campaign ON campaign_updates (campaign_id, seq);
+        CREATE INDEX campaign_updates_by_org ON campaign_updates (org_id, seq);
+        CREATE TABLE audit (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, org_id text NOT NULL,
+            at_ms bigint NOT NULL, user_id text, email text, device_id text,
+            action text NOT NULL, target text, outcome text NOT NULL, detail text NOT NULL,
+            repeats integer NOT NULL DEFAULT 1, last_at_ms bigint);
+        CREATE INDEX audit_by_org ON audit (org_id, id);
+        CREATE TABLE guarded_edits (
+            edit text PRIMARY KEY, org_id text NOT NULL, campaign_id text NOT NULL,
+            field text NOT NULL, bases text NOT NULL, value text, user_id text, author text,
+            device_id text, hlc bigint, at_ms bigint NOT NULL);
+        CREATE TABLE conflicts (
+            id text PRIMARY KEY, org_id text NOT NULL, campaign_id text NOT NULL,
+            field text NOT NULL, kind text NOT NULL, status text NOT NULL,
+            candidates text NOT NULL, provisional text, created_at_ms bigint NOT NULL,
+            updated_at_ms bigint NOT NULL, resolved_by text, resolved_at_ms bigint,
+            resolution text, comment text);
+        CREATE INDEX conflicts_by_org ON conflicts (org_id, status, created_at_ms);
+        CREATE INDEX conflicts_open ON conflicts (campaign_id, field, kind, status);
+        """,
+    ),
+)
+
+LATEST = MIGRATIONS[-1].version

@@ -1,0 +1,40 @@
+"""Counts of what the PostgreSQL database holds (``StatsStore``), as the SQLite backend gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.protocol.kinds import PRIORITY_CLASSES
+
+from .connection import PgHandle
+
+
+class PostgresStats(PgHandle):
+    def stats(self) -> dict[str, Any]:
+        by_kind = dict(self._all("SELECT kind, count(*) FROM events GROUP BY kind"))
+        by_class = dict.fromkeys((str(c) for c in PRIORITY_CLASSES), 0)
+        for priority, count in self._all("SELECT priority, count(*) FROM events GROUP BY priority"):
+            by_class[str(priority)] = count
+        return {
+            "events": {"total": sum(by_kind.values()), "by_kind": by_kind, "by_class": by_class},
+            "campaigns": self._count("SELECT count(*) FROM campaigns"),
+            "campaign_updates": self._count("SELECT count(*) FROM campaign_updates"),
+            "devices": self._count("SELECT count(*) FROM devices WHERE revoked = 0"),
+            "users": self._count("SELECT count(*) FROM users"),
+            "orgs": self._count("SELECT count(*) FROM orgs"),
+            "contacts": self._count("SELECT count(*) FROM contacts"),
+            "conflicts_open": self._count("SELECT count(*) FROM conflicts WHERE status = 'open'"),
+        }
+
+    def stored_events(self, *, after_commit_seq: int = 0) -> list[tuple[str, str, str, int]]:
+        rows = self._all(
+            "SELECT id, device_id, kind, commit_seq FROM events WHERE commit_seq > %s",
+            (after_commit_seq,),
+        )
+        return [tuple(r) for r in rows]
+
+    def device_names(self) -> dict[str, str]:
+        return dict(self._all("SELECT id, name FROM devices"))
+
+    def _count(self, sql: str) -> int:
+        return self._one(sql)[0]
