@@ -2,8 +2,14 @@
 
 ``EventFrame`` holds one row per event in parallel numpy arrays. Strings (kinds, contacts,
 campaigns, channels) are stored as integer codes into small lookup tables; ``-1`` means "absent".
-The few payload fields analytics needs (invitee/inviter, score, nps, conversion type, contact role)
-are extracted once into their own columns; the rest of the payload is not kept.
+The few payload fields analytics needs (invitee/inviter, score, nps, conversion type, contact role,
+an enrolment's holdout flag, a spend's period) are extracted once into their own columns; the rest
+of the payload is not kept.
+
+Conversion types (payload ``conversion_type``, see ``CONVERSION_TYPES``) are coded in
+``conv_type``; a conversion without one keeps working: the legacy payload ``type``
+(``booking``/``subscription``) is read, and ``conversion_class`` decides what is still unknown by
+the contact's history (docs/analytics.md, "Conversion types").
 
 Invariants: rows are sorted by ``(occurred_at_ms, id)``; lookup tables are sorted by name; a
 contact's role comes from its last ``contact`` event with a role in that row order. So a frame is a
@@ -24,12 +30,62 @@ import numpy as np
 
 from shared.protocol.kinds import EVENT_CLASSES
 
+#: Kinds the analytics read that the protocol may not list yet: the automation engine's
+#: ``enrolment`` (payload ``{"enrolment": id, "holdout": bool, "step": n}``) and ``spend`` (an
+#: admin's record of money spent on a channel: ``value_cents``, ``channel``, optional
+#: ``campaign``, payload ``{"days": n}``: the period starting at ``occurred_at``).
+ANALYTICS_KINDS: tuple[str, ...] = ("enrolment", "spend")
 #: Kind codes are fixed (independent of the data) so callers may compare against them directly.
-KINDS: tuple[str, ...] = tuple(sorted(EVENT_CLASSES))
+KINDS: tuple[str, ...] = tuple(sorted(set(EVENT_CLASSES) | set(ANALYTICS_KINDS)))
 KIND_CODE: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
 
-Row = tuple[str, str, int, "str | None", "str | None", "str | None", "int | None", "dict[str, Any]"]
+#: payload ``conversion_type`` values. Acquisition: new_booking, first_purchase,
+#: subscription_start; retention: renewal; expansion: upsell.
+CONVERSION_TYPES: tuple[str, ...] = (
+    "new_booking",
+    "first_purchase",
+    "subscription_start",
+    "renewal",
+    "upsell",
+)
+#: ``conv_type`` codes: 0 no type; 1..5 ``CONVERSION_TYPES``; 6 a ``conversion_type`` not in
+#: that list; 7 / 8 no ``conversion_type`` but the legacy ``type`` booking / subscription.
+UNTYPED, UNRECOGNISED, LEGACY_BOOKING, LEGACY_SUBSCRIPTION = 0, 6, 7, 8
+TYPE_NAMES: tuple[str, ...] = (
+    "(none)",
+    *CONVERSION_TYPES,
+    "(unrecognised)",
+    "booking (legacy type)",
+    "subscription (legacy type)",
+)
+_TYPE_CODE = {t: i + 1 for i, t in enumerate(CONVERSION_TYPES)}
+#: conversion classes (``EventFrame.conversion_class``)
+ACQUISITION, RETENTION, EXPANSION = 1, 2, 3
+CLASS_NAMES = {ACQUISITION: "acquisition", RETENTION: "retention", EXPANSION: "expansion"}
+#: the class a type code fixes; codes absent here are decided by the contact's history
+_FIXED_CLASS = {1: ACQUISITION, 2: ACQUISITION, 3: ACQUISITION, 4: RETENTION, 5: EXPANSION}
+_FIXED_CLASS[LEGACY_BOOKING] = ACQUISITION
+#: codes of subscription payments (supplier LTV, churn): subscription_start, renewal, legacy
+SUBSCRIPTION_CODES = (3, 4, LEGACY_SUBSCRIPTION)
 
+
+def conversion_type_code(payload: Any) -> int:
+    """The ``conv_type`` code of a conversion's payload."""
+    payload = payload if isinstance(payload, dict) else _EMPTY
+    t = payload.get("conversion_type")
+    if t is not None:
+        return _TYPE_CODE.get(t, UNRECOGNISED) if isinstance(t, str) else UNRECOGNISED
+    legacy = payload.get("type")
+    return (
+        LEGACY_BOOKING
+        if legacy == "booking"
+        else LEGACY_SUBSCRIPTION
+        if legacy == "subscription"
+        else UNTYPED
+    )
+
+
+Row = tuple[str, str, int, "str | None", "str | None", "str | None", "int | None", "dict[str, Any]"]
 
 _EMPTY: dict[str, Any] = {}
 
@@ -112,9 +168,9 @@ class EventFrame:
     #: contact code of the other party of an invite (invitee for invite_sent, inviter for
     #: invite_accepted), -1 elsewhere or when that person never appears as a contact.
     other: np.ndarray
-    #: payload "score" (health_score) or "nps" (survey); NaN elsewhere.
+    #: payload "score" (health_score), "nps" (survey) or "days" (spend); NaN elsewhere.
     score: np.ndarray
-    #: 1 = booking, 2 = subscription, 0 = other/unknown (conversions only).
+    #: conversion type code (see ``TYPE_NAMES``), 0 elsewhere.
     conv_type: np.ndarray
     #: contact role from ``contact`` events: 1 supplier, 2 couple, 0 unknown (indexed by contact).
     role: np.ndarray
@@ -124,6 +180,8 @@ class EventFrame:
     #: those names: an append that brings the person in resolves them.
     unresolved_rows: np.ndarray
     unresolved_names: list[str]
+    #: enrolment rows: 1 held out, 0 treated; -1 elsewhere (or no holdout flag).
+    holdout: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -233,11 +291,13 @@ class EventFrame:
             return np.flatnonzero(kind == KIND_CODE[name])
 
         rows = rows_of("conversion")
-        conv_type[rows] = [
-            1 if t == "booking" else 2 if t == "subscription" else 0
-            for t in _payload_values(payloads, rows, "type")
+        conv_type[rows] = [conversion_type_code(payloads[i]) for i in rows.tolist()]
+        holdout = np.full(n, -1, dtype=np.int8)
+        rows = rows_of("enrolment")
+        holdout[rows] = [
+            -1 if h is None else int(bool(h)) for h in _payload_values(payloads, rows, "holdout")
         ]
-        for name, key in (("health_score", "score"), ("survey", "nps")):
+        for name, key in (("health_score", "score"), ("survey", "nps"), ("spend", "days")):
             rows = rows_of(name)
             score[rows] = [_number(s) for s in _payload_values(payloads, rows, key)]
         unresolved_rows: list[int] = []
@@ -291,6 +351,7 @@ class EventFrame:
             role_row=role_row,
             unresolved_rows=pending_pos[by_pos],
             unresolved_names=unresolved_names,
+            holdout=take(holdout),
         )
 
     def append(self, rows: Iterable[Sequence[Any]] | EventFrame) -> EventFrame:
@@ -381,4 +442,34 @@ class EventFrame:
             role_row=role_row,
             unresolved_rows=unresolved_rows,
             unresolved_names=unresolved_names,
+            holdout=merge(self.holdout, new.holdout),
         )
+
+    def conversion_class(self) -> np.ndarray:
+        """Per row, the class of a conversion (``ACQUISITION``, ``RETENTION``, ``EXPANSION``;
+        0 elsewhere). A type decides it; a conversion with no type (or one not recognised, or
+        the legacy ``subscription``) is acquisition when it is the contact's first conversion
+        and retention after that. Cached."""
+
+        def build() -> np.ndarray:
+            out = np.zeros(len(self), dtype=np.int8)
+            rows = self.rows_of("conversion")
+            codes = self.conv_type[rows]
+            fixed = np.zeros(16, dtype=np.int8)
+            for code, cls in _FIXED_CLASS.items():
+                fixed[code] = cls
+            cls = fixed[codes]
+            open_ = np.flatnonzero(cls == 0)
+            if len(open_):
+                who = self.contact[rows]
+                first = np.zeros(len(rows), dtype=bool)
+                # rows are time-sorted: a contact's first row is its earliest conversion
+                _, at = np.unique(np.where(who >= 0, who, -1), return_index=True)
+                first[at] = True
+                first[who < 0] = True  # no contact: no history, counts as new
+                cls[open_] = np.where(first[open_], ACQUISITION, RETENTION)
+            out[rows] = cls
+            out.flags.writeable = False
+            return out
+
+        return self.cached("conversion_class", build)

@@ -242,3 +242,149 @@ def estimate_lift(*, treated: Arm, holdout: Arm, confidence: float = 0.95) -> Li
         verdict=verdict,
         reason=reason,
     )
+
+
+# ---- holdout tests from the automation engine's enrolment events -------------------------
+
+#: campaign types whose goal is an existing customer's conversion (renewal, upsell); the
+#: others are measured on acquisition conversions
+RETENTION_CAMPAIGN_TYPES = ("churn_prevention", "win_back", "premium")
+DEFAULT_WINDOW_DAYS = 30
+
+
+def holdout_tests(
+    frame,
+    campaigns: list[dict],
+    *,
+    from_ms: int,
+    to_ms: int,
+    confidence: float = 0.95,
+) -> list[dict]:
+    """One lift estimate per campaign that enrolled contacts in ``[from_ms, to_ms)`` with a
+    holdout flag (``enrolment`` events: campaign, contact, payload ``holdout``).
+
+    A contact's first enrolment of the window puts it in one arm; it *converts* when it has a
+    conversion of the campaign's outcome class (acquisition; retention and expansion for
+    ``RETENTION_CAMPAIGN_TYPES``) after the enrolment and within the campaign's
+    ``conversion_window_days`` (``DEFAULT_WINDOW_DAYS`` if it has none), before ``to_ms``;
+    its revenue is the value of those conversions. Enrolments whose window is still open at
+    ``to_ms`` are counted (both arms alike) and reported as ``open_windows``."""
+    import numpy as np
+
+    from .events import ACQUISITION, EXPANSION, KIND_CODE, RETENTION
+    from .paths import DAY_MS
+
+    if "enrolment" not in KIND_CODE:
+        return []
+    rows = frame.rows_of("enrolment", lo=from_ms, hi=to_ms)
+    rows = rows[
+        (frame.contact[rows] >= 0) & (frame.campaign[rows] >= 0) & (frame.holdout[rows] >= 0)
+    ]
+    if not len(rows):
+        return []
+    n = max(frame.n_contacts, 1)
+    key = frame.campaign[rows].astype(np.int64) * n + frame.contact[rows]
+    _, first = np.unique(key, return_index=True)  # time-sorted: the first enrolment
+    rows = rows[np.sort(first)]
+    meta = {c["id"]: c for c in campaigns}
+    cls = frame.conversion_class()
+    conv = frame.rows_of("conversion", hi=to_ms)
+    conv = conv[frame.contact[conv] >= 0]
+    t = frame.time_ms
+    span = int(t[-1] - t[0]) + 2 if len(t) else 1
+    base = int(t[0]) if len(t) else 0
+    outcomes = {}
+    for name, classes in (
+        ("acquisition", (ACQUISITION,)),
+        ("existing_customers", (RETENTION, EXPANSION)),
+    ):
+        c = conv[np.isin(cls[conv], classes)]
+        comp = frame.contact[c].astype(np.int64) * span + (t[c] - base)
+        order = np.argsort(comp, kind="stable")
+        value = np.r_[0.0, np.cumsum(frame.value_cents[c][order].astype(float))]
+        outcomes[name] = (comp[order], value)
+
+    out = []
+    camp_codes = frame.campaign[rows]
+    for code in np.unique(camp_codes).tolist():
+        cid = frame.campaigns[code]
+        c_meta = meta.get(cid, {})
+        ctype = c_meta.get("type")
+        outcome = "existing_customers" if ctype in RETENTION_CAMPAIGN_TYPES else "acquisition"
+        days = c_meta.get("conversion_window_days") or DEFAULT_WINDOW_DAYS
+        window_ms = int(float(days) * DAY_MS)
+        r = rows[camp_codes == code]
+        who = frame.contact[r].astype(np.int64)
+        start = t[r]
+        end = np.minimum(start + window_ms, to_ms)
+        comp, value = outcomes[outcome]
+        lo = np.searchsorted(comp, who * span + (start - base), side="right")
+        hi = np.searchsorted(comp, who * span + (end - base), side="left")
+        hi = np.maximum(hi, lo)
+        revenue = value[hi] - value[lo]
+        converted = hi > lo
+        held = frame.holdout[r] == 1
+        arms = {}
+        for arm, mask in (("treated", ~held), ("holdout", held)):
+            rev = revenue[mask]
+            arms[arm] = Arm(
+                contacts=int(mask.sum()),
+                converters=int(converted[mask].sum()),
+                revenue_cents=float(rev.sum()),
+                revenue_sq_cents=float((rev * rev).sum()),
+            )
+        lift = estimate_lift(
+            treated=arms["treated"], holdout=arms["holdout"], confidence=confidence
+        )
+        out.append(
+            {
+                "campaign": cid,
+                "name": c_meta.get("name"),
+                "type": ctype,
+                "outcome": outcome,
+                "window_days": days,
+                "enrolled": int(len(r)),
+                "open_windows": int((start + window_ms > to_ms).sum()),
+                "lift": lift,
+            }
+        )
+    return out
+
+
+def calibrate(
+    tests: list[dict], campaign_credit, channel_credit, *, channel: str = "email"
+) -> dict:
+    """Lift-calibrated channel credit for one model: the conversions the model credits to the
+    tested campaigns (``campaign_credit``: that model's credit by campaign label) against the
+    incremental conversions the tests measured; the factor incremental ÷ attributed scales the
+    channel's credit (campaign sends are ``channel`` touches). Only tests with a verdict count."""
+    usable = [
+        t
+        for t in tests
+        if t["lift"].verdict != "insufficient_data" and t["outcome"] == "acquisition"
+    ]
+    if not usable:
+        return {"calibrated": False, "reason": "no acquisition holdout test with enough data"}
+    by_campaign = campaign_credit.as_dict()
+    attributed = sum(by_campaign.get(t["campaign"], {}).get("conversions", 0.0) for t in usable)
+    incremental = sum(t["lift"].incremental_conversions for t in usable)
+    low = sum(t["lift"].incremental_conversions_ci[0] for t in usable)
+    high = sum(t["lift"].incremental_conversions_ci[1] for t in usable)
+    if attributed <= 0:
+        return {"calibrated": False, "reason": "the model credits the tested campaigns nothing"}
+    factor = max(incremental, 0.0) / attributed
+    credit = channel_credit.as_dict()
+    calibrated = {
+        name: d["conversions"] * (factor if name == channel else 1.0) for name, d in credit.items()
+    }
+    return {
+        "calibrated": True,
+        "channel": channel,
+        "campaigns": [t["campaign"] for t in usable],
+        "attributed_conversions": attributed,
+        "incremental_conversions": incremental,
+        "incremental_conversions_ci": [low, high],
+        "factor": factor,
+        "factor_ci": [max(low, 0.0) / attributed, max(high, 0.0) / attributed],
+        "calibrated_conversions": calibrated,
+    }

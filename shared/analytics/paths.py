@@ -14,7 +14,13 @@ Rules used by ``build_paths`` (documented in docs/analytics.md):
   ``lookback_ms`` before it (a touch at the same millisecond as the conversion counts);
 * a contact's touches after their last conversion form one non-converting path, trimmed to the
   lookback window ending at the last of those touches;
-* conversions with no touch in the window are counted as ``unattributed``: no model credits them.
+* conversions with no touch in the window are counted as ``unattributed``: no model credits them;
+* ``scope`` picks the conversions that end paths: ``"acquisition"`` (the default: new bookings,
+  first purchases, subscription starts, and untyped first conversions), ``"retention"``,
+  ``"expansion"`` or ``"all"``. Every conversion still ends the touches before it: a path ending
+  in a conversion outside the scope is left out (its touches led to something else), and so are
+  the trailing touches of a contact whose last conversion is outside the scope (an existing
+  customer's touches are not a failed acquisition).
 """
 
 from __future__ import annotations
@@ -24,12 +30,16 @@ from typing import Any
 
 import numpy as np
 
-from .events import KIND_CODE, EventFrame
+from .events import ACQUISITION, CLASS_NAMES, EXPANSION, KIND_CODE, RETENTION, EventFrame
 
 DAY_MS = 86_400_000
 DEFAULT_LOOKBACK_MS = 30 * DAY_MS
 TOUCH_KINDS = ("touchpoint", "lead", "send", "open", "click", "invite_sent", "invite_accepted")
 NO_CAMPAIGN = "(no campaign)"
+SCOPES: dict[str, tuple[int, ...]] = {
+    **{name: (code,) for code, name in CLASS_NAMES.items()},
+    "all": (ACQUISITION, RETENTION, EXPANSION),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,13 +123,17 @@ def build_paths(
     from_ms: int | None = None,
     to_ms: int | None = None,
     lookback_ms: int = DEFAULT_LOOKBACK_MS,
+    scope: str = "acquisition",
 ) -> Journeys:
-    """Paths of every contact for conversions in ``[from_ms, to_ms)`` (all if None).
+    """Paths of every contact for conversions of ``scope`` in ``[from_ms, to_ms)`` (all if
+    None).
 
     Touches may precede ``from_ms`` by up to the lookback. Non-converting paths are those of
     contacts whose touches after their last conversion end inside the window.
     """
-    key = ("paths", from_ms, to_ms, lookback_ms)
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}; got {scope!r}")
+    key = ("paths", from_ms, to_ms, lookback_ms, scope)
     cached = frame._cache.get(key)
     if cached is not None:
         return cached
@@ -144,15 +158,26 @@ def build_paths(
     t_key = t_contact * span + (t_time - tmin)
     nxt = np.searchsorted(c_key, t_key, side="left")  # first conversion at or after the touch
     valid = nxt < len(ci)
-    nxt_c = np.minimum(nxt, max(len(ci) - 1, 0))
-    converting = valid & (c_contact[nxt_c] == t_contact) if len(ci) else np.zeros_like(valid)
-    converting &= (c_time[nxt_c] - t_time) <= lookback_ms
+    if len(ci):
+        nxt_c = np.minimum(nxt, len(ci) - 1)
+        before_conv = valid & (c_contact[nxt_c] == t_contact)
+        converting = before_conv & ((c_time[nxt_c] - t_time) <= lookback_ms)
+    else:  # no conversion: every touch is on a non-converting path
+        nxt_c = np.zeros(len(ti), dtype=np.int64)
+        before_conv = converting = np.zeros(len(ti), dtype=bool)
 
-    # Which conversions count (inside the window); touches of the others are dropped.
-    conv_in = c_time >= lo
+    # Which conversions count (inside the window, of the scope); touches of others are dropped.
+    in_scope = np.isin(frame.conversion_class()[ci], SCOPES[scope])
+    conv_in = (c_time >= lo) & in_scope
     keep_conv_touch = converting & conv_in[nxt_c] if len(ci) else converting
-    # Non-converting touches: after the contact's last conversion.
-    after_last = ~(valid & (c_contact[nxt_c] == t_contact)) if len(ci) else np.ones_like(valid)
+    # Non-converting touches: after the contact's last conversion, unless that conversion is
+    # outside the scope (the contact is then a customer of another kind, not a failed path).
+    after_last = ~before_conv
+    if len(ci) and not in_scope.all():
+        last = np.flatnonzero(np.r_[c_contact[1:] != c_contact[:-1], True])  # per contact
+        out_last = np.zeros(frame.n_contacts + 1, dtype=bool)
+        out_last[c_contact[last]] = ~in_scope[last]
+        after_last &= ~out_last[t_contact]
     null_t = np.flatnonzero(after_last)
     # Trim each contact's null path to the lookback window ending at its last touch, and keep
     # only null paths ending inside [lo, hi).

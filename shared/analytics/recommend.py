@@ -4,13 +4,18 @@ Rules (thresholds are arguments, documented in docs/analytics.md):
 
 * ``regenerate_subject_lines``: a campaign with at least ``min_sends`` sends whose open rate is
   below the median open rate of campaigns of the same type (its segment);
-* ``shift_budget_to_channel`` / ``reduce_channel_budget``: a channel whose Markov share of
-  conversions is at least ``budget_ratio`` times (or at most 1/``budget_ratio`` of) its share of
-  channel cost (channels without a cost in the cost model are left out);
+* ``shift_budget_to_channel``: a priced channel (one with a recorded cost) whose ROI under the
+  report's ROI model is above 1 and at least ``budget_ratio`` times the median ROI of the
+  priced channels (at least two priced channels are needed to compare);
+* ``reduce_channel_budget``: a priced channel whose ROI is at most 1 (it returns less than it
+  costs), none of whose campaigns is in the excellent or good tier;
+* ``record_channel_spend``: channels with touches but no recorded cost (their ROI is unknown:
+  record their spend to compare them);
 * ``enrol_super_connectors``: super-connectors who received no send from a viral_referral or
   super_connector campaign;
 * ``optimise_campaign``: campaigns in the needs_optimization tier that had sends;
-* ``boost_referrals``: viral coefficient below ``k_target``;
+* ``boost_referrals``: the cycle viral coefficient (the stable one, see ``viral.py``) below
+  ``k_target``;
 * ``run_churn_prevention``: suppliers whose predicted churn risk exceeds ``churn_risk``.
 """
 
@@ -29,6 +34,7 @@ def recommend(
     enrolled: set[str],
     viral_coefficient: float | None,
     at_risk: list[dict],
+    channel_tiers: dict[str, list[str]] | None = None,
     min_sends: int = 50,
     budget_ratio: float = 2.0,
     k_target: float = 1.2,
@@ -55,14 +61,19 @@ def recommend(
                         },
                     }
                 )
-    total_cost = sum(ch["cost"] for ch in channels)
-    total_conv = sum(ch.get("markov", {}).get("conversions", 0.0) for ch in channels)
-    if total_cost > 0 and total_conv > 0:
-        for ch in channels:
-            cost_share = ch["cost"] / total_cost
-            conv_share = ch.get("markov", {}).get("conversions", 0.0) / total_conv
-            evidence = {"markov_conversion_share": conv_share, "cost_share": cost_share}
-            if cost_share > 0 and conv_share >= budget_ratio * cost_share:
+    priced = [ch for ch in channels if ch.get("priced") and ch.get("roi_ratio") is not None]
+    if len(priced) >= 2:
+        median = statistics.median(ch["roi_ratio"] for ch in priced)
+        strong = {"excellent", "good"}
+        for ch in priced:
+            evidence = {
+                "roi_ratio": ch["roi_ratio"],
+                "median_priced_roi_ratio": median,
+                "cost": ch["cost"],
+                "priced_channels": len(priced),
+            }
+            tiers = channel_tiers.get(ch["channel"], []) if channel_tiers else []
+            if ch["roi_ratio"] > 1 and ch["roi_ratio"] >= budget_ratio * median:
                 out.append(
                     {
                         "action": "shift_budget_to_channel",
@@ -70,7 +81,7 @@ def recommend(
                         "evidence": evidence,
                     }
                 )
-            elif cost_share > 0 and conv_share * budget_ratio <= cost_share:
+            elif ch["roi_ratio"] <= 1 and not strong.intersection(tiers):
                 out.append(
                     {
                         "action": "reduce_channel_budget",
@@ -78,6 +89,17 @@ def recommend(
                         "evidence": evidence,
                     }
                 )
+    unpriced = sorted(
+        ch["channel"] for ch in channels if ch.get("touches") and not ch.get("priced")
+    )
+    if unpriced:
+        out.append(
+            {
+                "action": "record_channel_spend",
+                "channels": unpriced,
+                "evidence": {"reason": "touches but no recorded cost: their ROI is unknown"},
+            }
+        )
     missing = [s for s in super_connectors if s["contact"] not in enrolled]
     if missing:
         out.append(
@@ -106,7 +128,11 @@ def recommend(
         out.append(
             {
                 "action": "boost_referrals",
-                "evidence": {"viral_coefficient": viral_coefficient, "target": k_target},
+                "evidence": {
+                    "viral_coefficient": viral_coefficient,
+                    "definition": "cycle K",
+                    "target": k_target,
+                },
             }
         )
     if at_risk:

@@ -1,45 +1,41 @@
-"""Campaign ROI, channel performance, LTV, CAC and NPS.
+"""Campaign ROI, channel performance, growth, LTV, CAC and NPS.
 
 * Campaign: ``sends``, ``open_rate`` = opens ÷ sends, ``click_rate`` = clicks ÷ opens,
-  ``conversions`` and ``revenue`` attributed to the campaign by the chosen model,
-  ``conversion_rate`` = conversions ÷ sends, ``cost`` from the ``CostModel``,
-  ``roi_ratio`` = revenue ÷ cost, ``roi_pct`` = (revenue − cost) ÷ cost × 100, and ``tier``:
-  excellent (ratio > 5), good (> 3), profitable (> 1), else needs_optimization.
-* Cost of a campaign = sends × ``per_send_cents`` + its budget (if ``include_budget``), raised by
-  ``premium_surcharge`` for premium campaigns. Cost of a channel = touches × its per-touch cost
-  (email: the per-send cost) + its fixed monthly cost × months in the window.
+  ``conversions`` and ``revenue`` attributed to the campaign by the chosen model (acquisition
+  conversions by default), ``conversion_rate`` = conversions ÷ sends, ``cost`` from the cost
+  ledger (``costs.py``), ``roi_ratio`` = revenue ÷ cost, ``roi_pct`` = (revenue − cost) ÷ cost ×
+  100, and ``tier``: excellent (ratio > 5), good (> 3), profitable (> 1), needs_optimization,
+  or ``unpriced`` when nothing was charged to the campaign (its ratio is unknown, not infinite).
+* Channel: touches (as paths count them: invite_accepted counts for referral), cost from the
+  same ledger, each model's credit, and ``roi_ratio`` = revenue under the ROI model ÷ cost
+  (None for an unpriced channel).
+* Growth: per calendar month, conversions and revenue (and their acquisition / retention /
+  expansion split); a month only partly inside the window (or past the data's last event) is
+  ``partial`` and is not compared with a whole one (``growth_pct`` None); ``daily_growth_pct``
+  compares revenue per covered day instead.
 * LTV, suppliers: ARPA (subscription revenue per paying account-month) × margin ÷ monthly churn
   rate (accounts whose payments stopped ÷ account-months), by cohort (month of first payment).
-  LTV, couples: mean booking revenue per booking couple + mean revenue of the couples they
-  referred (accepted invites). CAC = marketing cost ÷ new customers (first conversion in the
-  window). NPS = % promoters (9–10) − % detractors (0–6).
+  LTV, couples: mean revenue of a paying couple (their own conversions). The revenue of the
+  couples they referred is theirs, not counted again: ``referral_value`` reports it beside.
+  CAC per segment = the segment's share of marketing cost ÷ its new customers (first
+  acquisition conversion in the window). NPS = % promoters (9–10) − % detractors (0–6).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
 
 from .attribution import Credit
-from .events import EventFrame
+from .costs import CostModel, Costs
+from .events import ACQUISITION, CLASS_NAMES, SUBSCRIPTION_CODES, EventFrame
 from .paths import DAY_MS
+
+__all__ = ["CostModel"]
 
 MONTH_MS = 30 * DAY_MS
 TIERS = ((5.0, "excellent"), (3.0, "good"), (1.0, "profitable"))
-
-
-@dataclass(frozen=True)
-class CostModel:
-    per_send_cents: int = 5
-    #: cost per touch on a channel (e.g. {"paid_search": 150}); email sends use per_send_cents
-    per_channel_cents: dict[str, int] = field(default_factory=dict)
-    #: fixed monthly cost per channel (e.g. fair stands)
-    channel_monthly_cents: dict[str, int] = field(default_factory=dict)
-    premium_surcharge: float = 0.25
-    include_budget: bool = True
-    margin: float = 0.8  # gross margin used for supplier LTV
 
 
 def tier(roi_ratio: float | None) -> str:
@@ -54,15 +50,6 @@ def _div(a: float, b: float) -> float | None:
     return float(a) / float(b) if b else None
 
 
-def campaign_cost_cents(campaign: dict, sends: int, cost: CostModel) -> float:
-    base = sends * cost.per_send_cents
-    if cost.include_budget:
-        base += int(campaign.get("budget_cents") or 0)
-    if campaign.get("type") == "premium":
-        base *= 1.0 + cost.premium_surcharge
-    return float(base)
-
-
 def campaign_roi(
     frame: EventFrame,
     campaigns: list[dict],
@@ -70,7 +57,7 @@ def campaign_roi(
     *,
     from_ms: int,
     to_ms: int,
-    cost: CostModel,
+    costs: Costs,
 ) -> list[dict]:
     """ROI rows, one per known campaign (and any campaign seen in events), best ROI first."""
     n = len(frame.campaigns)
@@ -94,7 +81,7 @@ def campaign_roi(
         o = int(opens[i]) if i is not None else 0
         k = int(clicks[i]) if i is not None else 0
         conv, revenue = attributed.get(cid, (0.0, 0.0))
-        cost_cents = campaign_cost_cents(meta, s, cost)
+        cost_cents = costs.by_campaign.get(cid, 0.0)
         ratio = _div(revenue * 100, cost_cents)
         rows.append(
             {
@@ -113,45 +100,28 @@ def campaign_roi(
                 "cost": round(cost_cents / 100, 2),
                 "roi_ratio": ratio,
                 "roi_pct": None if ratio is None else (ratio - 1.0) * 100,
-                "tier": tier(ratio),
+                "tier": tier(ratio) if cost_cents else "unpriced",
             }
         )
     rows.sort(key=lambda r: (-(r["roi_ratio"] or 0.0), r["campaign"]))
     return rows
 
 
-def channel_cost_cents(
-    frame: EventFrame, *, from_ms: int, to_ms: int, cost: CostModel
-) -> dict[str, float]:
-    ch = frame.channel[frame.rows_of("touchpoint", "lead", "send", lo=from_ms, hi=to_ms)]
-    counts = np.bincount(ch[ch >= 0], minlength=len(frame.channels))
-    months = (to_ms - from_ms) / MONTH_MS
-    out = {}
-    for i, name in enumerate(frame.channels):
-        unit = cost.per_send_cents if name == "email" else cost.per_channel_cents.get(name, 0)
-        out[name] = float(counts[i] * unit + cost.channel_monthly_cents.get(name, 0) * months)
-    return out
-
-
 def channel_performance(
-    frame: EventFrame, credits: dict[str, Credit], *, from_ms: int, to_ms: int, cost: CostModel
+    credits: dict[str, Credit], *, costs: Costs, roi_model: str = "linear"
 ) -> list[dict]:
-    ch = frame.channel[
-        frame.rows_of("touchpoint", "lead", "send", "open", "click", lo=from_ms, hi=to_ms)
-    ]
-    touches = np.bincount(ch[ch >= 0], minlength=len(frame.channels))
-    costs = channel_cost_cents(frame, from_ms=from_ms, to_ms=to_ms, cost=cost)
-    labels = set()
+    labels = set(costs.touches)
     for c in credits.values():
         labels.update(c.labels)
     rows = []
     by_model = {model: credit.as_dict() for model, credit in credits.items()}
-    for name in sorted(labels | set(frame.channels)):
-        i = frame.channels.index(name) if name in frame.channels else None
+    for name in sorted(labels):
+        cost_cents = costs.by_channel.get(name, 0.0)
         row = {
             "channel": name,
-            "touches": int(touches[i]) if i is not None else 0,
-            "cost": round(costs.get(name, 0.0) / 100, 2),
+            "touches": costs.touches.get(name, 0),
+            "cost": round(cost_cents / 100, 2),
+            "priced": bool(cost_cents),
         }
         for model, credit in by_model.items():
             d = credit.get(name, {"conversions": 0.0, "value": 0.0})
@@ -159,6 +129,8 @@ def channel_performance(
                 "conversions": round(d["conversions"], 6),
                 "revenue": round(d["value"], 2),
             }
+        revenue = row.get(roi_model, {}).get("revenue", 0.0)
+        row["roi_ratio"] = _div(revenue * 100, cost_cents)
         rows.append(row)
     return rows
 
@@ -170,7 +142,11 @@ def _month(ms: np.ndarray) -> np.ndarray:
     return months
 
 
-def monthly_growth(frame: EventFrame, *, from_ms: int, to_ms: int) -> list[dict]:
+def monthly_growth(
+    frame: EventFrame, *, from_ms: int, to_ms: int, data_end_ms: int | None = None
+) -> list[dict]:
+    """Per month of the window: conversions and revenue by class; months not wholly covered
+    (by the window, or by the data: ``data_end_ms`` is just after its last event) are partial."""
     t = frame.time_ms
     m = frame.rows_of("conversion", lo=from_ms, hi=to_ms)
     if not len(m):
@@ -180,25 +156,50 @@ def monthly_growth(frame: EventFrame, *, from_ms: int, to_ms: int) -> list[dict]
     idx = month - lo
     revenue = np.bincount(idx, weights=frame.value_cents[m] / 100.0)
     count = np.bincount(idx)
+    cls = frame.conversion_class()[m]
+    by_class = {
+        name: np.bincount(
+            idx, weights=(cls == code) * frame.value_cents[m] / 100.0, minlength=len(count)
+        )
+        for code, name in CLASS_NAMES.items()
+    }
+    covered_to = to_ms if data_end_ms is None else min(to_ms, data_end_ms)
     out = []
+    prev = None
     for j in range(len(revenue)):
         year, mon = divmod(lo + j + 1970 * 12, 12)
-        prev = revenue[j - 1] if j else None
-        out.append(
-            {
-                "month": f"{year:04d}-{mon + 1:02d}",
-                "conversions": int(count[j]),
-                "revenue": round(float(revenue[j]), 2),
-                "growth_pct": None if not prev else (revenue[j] / prev - 1) * 100,
-            }
-        )
+        start = int(datetime(year, mon + 1, 1, tzinfo=UTC).timestamp() * 1000)
+        nyear, nmon = divmod(year * 12 + mon + 1, 12)
+        end = int(datetime(nyear, nmon + 1, 1, tzinfo=UTC).timestamp() * 1000)
+        days = max(0, min(end, covered_to) - max(start, from_ms)) / DAY_MS
+        partial = start < from_ms or end > covered_to
+        row = {
+            "month": f"{year:04d}-{mon + 1:02d}",
+            "conversions": int(count[j]),
+            "revenue": round(float(revenue[j]), 2),
+            **{f"{k}_revenue": round(float(v[j]), 2) for k, v in by_class.items()},
+            "partial": partial,
+            "days_covered": days,
+            "growth_pct": None,
+            "daily_growth_pct": None,
+        }
+        if prev is not None:
+            if not partial and not prev["partial"] and prev["revenue"]:
+                row["growth_pct"] = (row["revenue"] / prev["revenue"] - 1) * 100
+            if days and prev["days_covered"] and prev["revenue"]:
+                per_day = row["revenue"] / days
+                row["daily_growth_pct"] = (
+                    per_day / (prev["revenue"] / prev["days_covered"]) - 1
+                ) * 100
+        out.append(row)
+        prev = row
     return out
 
 
 def supplier_ltv(frame: EventFrame, *, to_ms: int, margin: float) -> dict:
     t = frame.time_ms
     m = frame.rows_of("conversion", hi=to_ms)
-    m = m[(frame.conv_type[m] == 2) & (frame.contact[m] >= 0)]
+    m = m[np.isin(frame.conv_type[m], SUBSCRIPTION_CODES) & (frame.contact[m] >= 0)]
     if not len(m):
         return {"ltv": None, "arpa": None, "monthly_churn_rate": None, "cohorts": []}
     who, month, value = frame.contact[m], _month(t[m]), frame.value_cents[m] / 100.0
@@ -237,40 +238,49 @@ def supplier_ltv(frame: EventFrame, *, to_ms: int, margin: float) -> dict:
 
 
 def couple_ltv(frame: EventFrame, *, to_ms: int) -> dict:
+    """Mean revenue of a paying couple (their own conversions); ``referral_value``: the mean
+    revenue of the couples they referred (each accepted pair once), reported beside the LTV
+    and not added to it (that revenue is the referred couples' own LTV)."""
     m = frame.rows_of("conversion", hi=to_ms)
-    m = m[(frame.conv_type[m] != 2) & (frame.contact[m] >= 0)]
+    m = m[~np.isin(frame.conv_type[m], SUBSCRIPTION_CODES) & (frame.contact[m] >= 0)]
     n = frame.n_contacts
     rev = np.bincount(frame.contact[m], weights=frame.value_cents[m] / 100.0, minlength=n)
-    buyers = np.flatnonzero(rev > 0)
+    buyers = np.flatnonzero((rev > 0) & (frame.role != 1))
     acc = frame.rows_of("invite_accepted", hi=to_ms)
-    acc = acc[frame.other[acc] >= 0]
-    referred = np.bincount(frame.other[acc], weights=rev[frame.contact[acc]], minlength=n)
+    acc = acc[(frame.other[acc] >= 0) & (frame.contact[acc] >= 0)]
+    pairs = np.unique(frame.other[acc].astype(np.int64) * max(n, 1) + frame.contact[acc])
+    inviter, invitee = np.divmod(pairs, max(n, 1))
+    referred = np.bincount(inviter, weights=rev[invitee], minlength=n)
     if not len(buyers):
         return {"ltv": None, "booking_value": None, "referral_value": None, "couples": 0}
     booking = float(rev[buyers].mean())
-    referral = float(referred[buyers].mean())
     return {
         "couples": int(len(buyers)),
         "booking_value": booking,
-        "referral_value": referral,
-        "ltv": booking + referral,
+        "referral_value": float(referred[buyers].mean()),
+        "ltv": booking,
+        "ltv_includes_referrals": False,
     }
 
 
-def new_customers(frame: EventFrame, *, from_ms: int, to_ms: int) -> int:
-    """Contacts whose first conversion falls in ``[from_ms, to_ms)``."""
+def new_customers(frame: EventFrame, *, from_ms: int, to_ms: int, role: int | None = None) -> int:
+    """Contacts whose first acquisition conversion falls in ``[from_ms, to_ms)`` (of one
+    ``role``: 1 suppliers, 2 couples, 0 unknown; None: all)."""
 
     def first_conversion() -> np.ndarray:
         m = frame.rows_of("conversion")
-        m = m[frame.contact[m] >= 0]
+        m = m[(frame.contact[m] >= 0) & (frame.conversion_class()[m] == ACQUISITION)]
         first = np.full(frame.n_contacts, np.iinfo(np.int64).max)
         # rows are time-sorted: a contact's first row is its earliest conversion
         who, at = np.unique(frame.contact[m], return_index=True)
         first[who] = frame.time_ms[m[at]]
         return first
 
-    first = frame.cached("first_conversion_ms", first_conversion)
-    return int(((first >= from_ms) & (first < to_ms)).sum())
+    first = frame.cached("first_acquisition_ms", first_conversion)
+    new = (first >= from_ms) & (first < to_ms)
+    if role is not None:
+        new &= frame.role == role
+    return int(new.sum())
 
 
 def nps(frame: EventFrame, *, from_ms: int, to_ms: int) -> dict:

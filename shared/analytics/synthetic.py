@@ -11,11 +11,16 @@ Deterministic from the seed. The generative model:
   who already converted; invitees who convert may invite again: second generation);
 * suppliers pay a monthly subscription while their health score, a noisy random walk with a
   per-supplier drift, stays above a churn threshold; they engage (opens, touches) less as
-  their health falls;
+  their health falls. Most were subscribers before the history starts (every payment is a
+  ``renewal``); ``NEW_SUPPLIER_SHARE`` join during its first half (their first payment is a
+  ``subscription_start``, their later ones renewals). Couples' conversions are ``new_booking``;
+  every conversion also carries the legacy ``type`` (booking/subscription) that campaign
+  triggers match on;
 * converted couples answer an NPS survey now and then.
 
-``truth`` gives, per channel, the share of conversions (and revenue) it truly caused: the
-referee for attribution accuracy.
+``truth`` gives, per channel, the share of the couples' bookings (the acquisition conversions
+that have touches; suppliers' payments are not caused by channels) and of their revenue it
+truly caused: the referee for attribution accuracy.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ DEFAULT_POPULARITY: dict[str, float] = {
 _CROCKFORD = np.frombuffer(b"0123456789ABCDEFGHJKMNPQRSTVWXYZ", dtype=np.uint8)
 SUBSCRIPTION_CENTS = (4_900, 9_900)
 CHURN_SCORE = 35.0
+#: suppliers who join during the history (the rest subscribed before it starts)
+NEW_SUPPLIER_SHARE = 0.3
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,7 +167,9 @@ def generate(
     first = np.r_[0, np.cumsum(n_touch)[:-1]]
     pos = np.arange(total) - np.repeat(first, n_touch)
     ch = rng.choice(len(channels), total, p=pop)
-    begin = rng.uniform(0, max(days - 40, 1), couples) * DAY_MS
+    # journeys begin throughout the history (those that would end after it are cut there), so
+    # bookings arrive at a steady rate up to the last day, as in a running business
+    begin = rng.uniform(0, days, couples) * DAY_MS
     gaps = rng.exponential(3 * DAY_MS, total)
     gaps[first] = 0
     t_touch = (
@@ -211,7 +220,7 @@ def generate(
         conv_t[cc],
         couple0 + cc,
         value=value[cc],
-        payload=[{"type": "booking"}] * len(cc),
+        payload=[{"type": "booking", "conversion_type": "new_booking"}] * len(cc),
     )
 
     # ---- suppliers: health, subscriptions, engagement, churn -------------------------------
@@ -221,11 +230,15 @@ def generate(
     walk = base[:, None] + np.cumsum(drift[:, None] + rng.normal(0, 3, (suppliers, weeks)), 1)
     score = np.clip(walk, 0, 100)
     below = score < CHURN_SCORE
-    churn_week = np.where(below.any(1), below.argmax(1) + 1, weeks + 10)
+    # joining week: 0 for those who subscribed before the history starts
+    joins = rng.random(suppliers) < NEW_SUPPLIER_SHARE
+    join_week = np.where(joins, rng.integers(1, max(weeks // 2, 2), suppliers), 0)
     w_idx = np.arange(weeks)
-    alive = w_idx[None, :] < churn_week[:, None]
+    below &= w_idx[None, :] >= join_week[:, None]  # churn only once subscribed
+    churn_week = np.where(below.any(1), below.argmax(1) + 1, weeks + 10)
+    alive = (w_idx[None, :] < churn_week[:, None]) & (w_idx[None, :] >= join_week[:, None])
     s_sup, s_week = np.nonzero(alive)
-    s_t = start_ms + s_week * 7 * DAY_MS + rng.integers(0, DAY_MS, len(s_sup))
+    s_t = start_ms + s_week * 7 * DAY_MS + rng.integers(DAY_MS // 2, DAY_MS, len(s_sup))
     cols.add(
         "health_score",
         s_t,
@@ -234,14 +247,25 @@ def generate(
     )
     months = days // 30
     plan = rng.integers(0, 2, suppliers)
-    m_sup, m_idx = np.nonzero((np.arange(months)[None, :] * 30 // 7) < churn_week[:, None])
-    m_t = start_ms + m_idx * 30 * DAY_MS + rng.integers(0, DAY_MS, len(m_sup))
+    # monthly payments from the joining week (a payment precedes that week's engagement)
+    paid_week = join_week[:, None] + np.arange(months)[None, :] * 30 // 7
+    m_sup, m_idx = np.nonzero((paid_week < churn_week[:, None]) & (paid_week < weeks))
+    m_t = (
+        start_ms
+        + join_week[m_sup] * 7 * DAY_MS
+        + m_idx * 30 * DAY_MS
+        + rng.integers(0, DAY_MS // 2, len(m_sup))
+    )
+    starts = joins[m_sup] & (m_idx == 0)
     cols.add(
         "conversion",
         m_t,
         m_sup,
         value=np.asarray(SUBSCRIPTION_CENTS)[plan[m_sup]],
-        payload=[{"type": "subscription"}] * len(m_sup),
+        payload=[
+            {"type": "subscription", "conversion_type": "subscription_start" if s else "renewal"}
+            for s in starts.tolist()
+        ],
     )
     # engagement: weekly opens with probability rising with health
     p_eng = np.clip(score / 100.0, 0.05, 0.95)[s_sup, s_week] * 0.8
@@ -326,6 +350,7 @@ def generate(
             zip(channels, (caused_value / max(caused_value.sum(), 1e-9)).tolist(), strict=True)
         ),
         "churned_suppliers": int((churn_week <= weeks).sum()),
+        "new_suppliers": int(joins.sum()),
     }
     return SyntheticData(campaign_list, event_list, truth, start_ms, end_ms, rows)
 

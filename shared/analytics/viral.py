@@ -1,12 +1,33 @@
 """Viral growth: K-factor, invites, acceptance, cycle time, assisted invites, super-connectors.
 
-Definitions (window ``[from_ms, to_ms)``):
+An *invite* is an ``invite_sent`` row (inviter → invitee); an *accepted invite* is an
+(inviter, invitee) pair with an ``invite_accepted`` row, counted once however many acceptance
+rows the pair has (a device may capture it twice), and matched to the latest invite of the
+pair sent at or before the acceptance.
 
-* ``viral_coefficient`` K = accepted invites ÷ distinct inviting users (both in the window);
-* ``invites_per_inviter`` = invites sent ÷ inviting users; ``acceptance_rate`` = accepted ÷ sent;
-* ``cycle_time_days``: for each accepted invite, the time since the latest invite from that
-  inviter to that invitee (median and mean);
-* ``trend``: K per 7-day bucket starting at ``from_ms``, and its least-squares slope per week;
+Window ``[from_ms, to_ms)`` figures (the seed's formula, kept beside the stable one):
+
+* ``invites_sent``: invites sent in the window; ``invites_accepted``: accepted invites whose
+  matched invite was sent in the window and whose acceptance is in the window (so
+  ``acceptance_rate`` = accepted ÷ sent never exceeds 1); ``acceptances_not_counted`` says
+  what was left out (duplicate rows, invite sent before the window, no invite at all);
+* ``viral_coefficient`` = accepted ÷ distinct inviters of the window. It grows with the
+  window's length (inviters are counted once, their invites pile up), so it is not compared
+  across windows: the *cycle* K below is.
+
+Cycle K (``cycle``; what the summary and the recommendations use): a contact *joins* at its
+first acquisition conversion or its first accepted invite (as invitee), whichever is first. For the cohort
+that joined in one week, K = accepted invites ÷ cohort size, where an invite counts if a
+member sent it within ``cycle_days`` (N) of joining and it was accepted within N days of being
+sent: K = invites per new user × acceptance rate, for a fixed cycle. A cohort is *complete*
+once 2N days have passed since its week ended; the window's cycle K pools the complete cohorts
+whose observation ended inside the window, so it does not grow with the window. Customers from
+before the data starts (whose conversions are renewals) have no joining time and no cohort.
+
+* ``cycle_time_days``: for each counted accepted invite, acceptance − matched invite (median,
+  mean);
+* ``trend``: cycle K per weekly joining cohort of the window, and its least-squares slope per
+  week over the complete cohorts;
 * an invite is *marketing-assisted* when a campaign send reached the invitee between 7 days
   before and 30 days after the invite; the earliest such send's campaign gets the credit;
 * super-connectors: per inviter, accepted invites (first generation) plus those of their
@@ -19,22 +40,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .events import EventFrame
+from .events import ACQUISITION, KIND_CODE, EventFrame
 from .paths import DAY_MS
 
 ASSIST_BEFORE_MS = 7 * DAY_MS
 ASSIST_AFTER_MS = 30 * DAY_MS
 TREND_BUCKET_MS = 7 * DAY_MS
+CYCLE_DAYS = 30
 
 
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b else None
-
-
-def _k(frame: EventFrame, sent: np.ndarray, accepted: np.ndarray) -> tuple[int, int, int]:
-    """(accepted, sent, distinct inviters) from the row indices of invites and acceptances."""
-    inviters = len(np.unique(frame.contact[sent]))
-    return int(len(accepted)), int(len(sent)), inviters
 
 
 def _with_contact(frame: EventFrame, rows: np.ndarray) -> np.ndarray:
@@ -79,6 +95,135 @@ def _invites_by_pair(frame: EventFrame) -> tuple[np.ndarray, np.ndarray, np.ndar
     return frame.cached("viral_invites_by_pair", build)
 
 
+_NEVER = np.iinfo(np.int64).min
+
+
+def accepted_pairs(frame: EventFrame) -> dict[str, np.ndarray]:
+    """One row per accepted (inviter, invitee) pair: ``inviter``, ``invitee``, ``accepted_ms``
+    (its first acceptance), ``invited_ms`` (the latest invite of the pair at or before it;
+    ``_NEVER`` if none), ``rows`` (acceptance rows of the pair). Cached."""
+
+    def build() -> dict[str, np.ndarray]:
+        t = frame.time_ms
+        n = max(frame.n_contacts, 1)
+        acc = _with_contact(frame, frame.rows_of("invite_accepted"))
+        acc = acc[frame.other[acc] >= 0]
+        key = frame.other[acc].astype(np.int64) * n + frame.contact[acc]
+        # rows are time-sorted, so the first row of each key is its first acceptance
+        pairs, first, rows = np.unique(key, return_index=True, return_counts=True)
+        accepted_ms = t[acc][first]
+        s_key, s_t, _ = _invites_by_pair(frame)
+        # latest invite of the pair at or before the acceptance: search (dense pair, time)
+        keys, dense = np.unique(np.r_[s_key, pairs], return_inverse=True)
+        tmin = int(min(s_t.min(initial=0), accepted_ms.min(initial=0)))
+        span = int(max(s_t.max(initial=0), accepted_ms.max(initial=0))) - tmin + 1
+        s_comp = dense[: len(s_key)] * span + (s_t - tmin)
+        a_dense = dense[len(s_key) :]
+        hit = np.searchsorted(s_comp, a_dense * span + (accepted_ms - tmin), side="right") - 1
+        ok = (hit >= 0) & (s_key[np.maximum(hit, 0)] == pairs) if len(s_key) else hit >= 0
+        invited_ms = np.where(ok, s_t[np.maximum(hit, 0)] if len(s_t) else 0, _NEVER)
+        inviter, invitee = np.divmod(pairs, n)
+        return {
+            "inviter": inviter,
+            "invitee": invitee,
+            "accepted_ms": accepted_ms,
+            "invited_ms": invited_ms,
+            "rows": rows,
+        }
+
+    return frame.cached("viral_accepted_pairs", build)
+
+
+def join_times(frame: EventFrame) -> np.ndarray:
+    """Per contact, when it joined: its first acquisition conversion or first accepted invite
+    as invitee, whichever is first (int64 max: never, e.g. a customer from before the data,
+    whose conversions are renewals). Cached."""
+
+    def build() -> np.ndarray:
+        cls = frame.conversion_class()
+        out = np.full(frame.n_contacts, np.iinfo(np.int64).max)
+        rows = _with_contact(frame, frame.rows_of("conversion", "invite_accepted"))
+        rows = rows[(frame.kind[rows] != KIND_CODE["conversion"]) | (cls[rows] == ACQUISITION)]
+        # time-sorted rows: assigning in reverse leaves each contact's earliest time
+        out[frame.contact[rows][::-1]] = frame.time_ms[rows][::-1]
+        return out
+
+    return frame.cached("viral_join_times", build)
+
+
+def _week(ms: np.ndarray | int) -> np.ndarray | int:
+    """Monday-aligned week index since the epoch (1970-01-01 was a Thursday)."""
+    return (ms + 3 * DAY_MS) // TREND_BUCKET_MS
+
+
+def cycle_k(frame: EventFrame, *, from_ms: int, to_ms: int, cycle_days: int = CYCLE_DAYS) -> dict:
+    """Cycle K per weekly joining cohort and pooled over the complete cohorts whose
+    observation (their week, then 2 × ``cycle_days``) ended inside the window."""
+    cycle = cycle_days * DAY_MS
+    join = join_times(frame)
+    t = frame.time_ms
+    # invites sent within the cycle of the inviter's joining, before the window's end
+    inv = _with_contact(frame, frame.rows_of("invite_sent", hi=to_ms))
+    j_inv = join[frame.contact[inv]]
+    in_cycle = (t[inv] >= j_inv) & (t[inv] - j_inv < cycle)
+    inv_week = _week(j_inv[in_cycle])
+    pairs = accepted_pairs(frame)
+    j_pair = join[pairs["inviter"]] if len(pairs["inviter"]) else np.zeros(0, np.int64)
+    m = pairs["invited_ms"]
+    counted = (
+        (m != _NEVER)
+        & (m >= j_pair)
+        & (m - j_pair < cycle)
+        & (pairs["accepted_ms"] - m <= cycle)
+        & (pairs["accepted_ms"] < to_ms)
+    )
+    acc_week = _week(j_pair[counted])
+    joined = join[join < to_ms]
+    first_week = int(_week(min(from_ms - 2 * cycle - TREND_BUCKET_MS, to_ms)))
+    last_week = int(_week(to_ms - 1))
+    weeks = last_week - first_week + 1
+
+    def per_week(w: np.ndarray) -> np.ndarray:
+        w = w[(w >= first_week) & (w <= last_week)] - first_week
+        return np.bincount(w.astype(np.int64), minlength=weeks)
+
+    size, invites, accepted = per_week(_week(joined)), per_week(inv_week), per_week(acc_week)
+    start = (np.arange(weeks) + first_week) * TREND_BUCKET_MS - 3 * DAY_MS
+    observed_to = start + TREND_BUCKET_MS + 2 * cycle
+    complete = observed_to <= to_ms
+    pooled = complete & (observed_to > from_ms)
+    n_size, n_inv, n_acc = (int(a[pooled].sum()) for a in (size, invites, accepted))
+    trend = [
+        {
+            "from_ms": int(start[j]),
+            "to_ms": int(start[j] + TREND_BUCKET_MS),
+            "joined": int(size[j]),
+            "invites": int(invites[j]),
+            "accepted": int(accepted[j]),
+            "k": _ratio(int(accepted[j]), int(size[j])),
+            "complete": bool(complete[j]),
+        }
+        for j in range(weeks)
+        if start[j] + TREND_BUCKET_MS > from_ms and start[j] < to_ms
+    ]
+    ks = [(i, b["k"]) for i, b in enumerate(trend) if b["complete"] and b["k"] is not None]
+    slope = float(np.polyfit([i for i, _ in ks], [k for _, k in ks], 1)[0]) if len(ks) > 1 else None
+    return {
+        "k": _ratio(n_acc, n_size),
+        "cycle_days": cycle_days,
+        "cohorts": int((pooled & (size > 0)).sum()),
+        "joined": n_size,
+        "invites_per_new_user": _ratio(n_inv, n_size),
+        "acceptance_rate": _ratio(n_acc, n_inv),
+        "accepted": n_acc,
+        "reason": None
+        if n_size
+        else f"no joining cohort completed its {2 * cycle_days}-day observation in the window",
+        "_trend": trend,
+        "_slope": slope,
+    }
+
+
 def viral_metrics(
     frame: EventFrame,
     *,
@@ -86,6 +231,7 @@ def viral_metrics(
     to_ms: int,
     campaign_names: dict[str, str] | None = None,
     top: int = 10,
+    cycle_days: int = CYCLE_DAYS,
 ) -> dict:
     """Viral figures for the window (JSON-ready)."""
     t = frame.time_ms
@@ -99,42 +245,23 @@ def viral_metrics(
 
     sent_w = between(all_sent, sent_t, from_ms, to_ms)
     acc_w = between(all_acc, acc_t, from_ms, to_ms)
-    accepted, sent, inviters = _k(frame, sent_w, acc_w)
+    sent = int(len(sent_w))
+    inviters = int(len(np.unique(frame.contact[sent_w])))
     n = max(frame.n_contacts, 1)
 
-    # cycle time: match each acceptance to the latest earlier invite of the same pair
-    s_key, s_t, acc_pairs = _invites_by_pair(frame)
-    ai = acc_w[frame.other[acc_w] >= 0]
-    a_key = frame.other[ai].astype(np.int64) * n + frame.contact[ai]
-    hit = np.searchsorted(s_key, a_key, side="right") - 1
-    matched = (hit >= 0) & (s_key[np.maximum(hit, 0)] == a_key)
-    cycle_days = (t[ai][matched] - s_t[hit[matched]]) / DAY_MS
-    cycle_days = cycle_days[cycle_days >= 0]
+    # accepted invites of the window: each pair once, its invite sent in the window
+    pairs = accepted_pairs(frame)
+    first_in = (pairs["accepted_ms"] >= from_ms) & (pairs["accepted_ms"] < to_ms)
+    invited = pairs["invited_ms"]
+    counted = first_in & (invited >= from_ms)
+    before = first_in & (invited != _NEVER) & (invited < from_ms)
+    no_invite = first_in & (invited == _NEVER)
+    resolved = int((frame.other[acc_w] >= 0).sum())
+    accepted = int(counted.sum())
+    cycle_days_arr = (pairs["accepted_ms"][counted] - invited[counted]) / DAY_MS
 
-    # 7-day trend of K
-    n_buckets = max(0, -(-(to_ms - from_ms) // TREND_BUCKET_MS))
-    sent_b = (t[sent_w] - from_ms) // TREND_BUCKET_MS
-    invites_b = np.bincount(sent_b, minlength=n_buckets)
-    pairs = np.unique(sent_b * n + frame.contact[sent_w])
-    inviters_b = np.bincount(pairs // n, minlength=n_buckets)
-    accepted_b = np.bincount((t[acc_w] - from_ms) // TREND_BUCKET_MS, minlength=n_buckets)
-    buckets = []
-    for j in range(n_buckets):
-        start = from_ms + j * TREND_BUCKET_MS
-        end = min(start + TREND_BUCKET_MS, to_ms)
-        a, s, i = int(accepted_b[j]), int(invites_b[j]), int(inviters_b[j])
-        buckets.append(
-            {
-                "from_ms": start,
-                "to_ms": end,
-                "accepted": a,
-                "invites": s,
-                "inviters": i,
-                "k": _ratio(a, i),
-            }
-        )
-    ks = [(j, b["k"]) for j, b in enumerate(buckets) if b["k"] is not None]
-    slope = float(np.polyfit([j for j, _ in ks], [k for _, k in ks], 1)[0]) if len(ks) > 1 else None
+    cycle = cycle_k(frame, from_ms=from_ms, to_ms=to_ms, cycle_days=cycle_days)
+    trend, slope = cycle.pop("_trend"), cycle.pop("_slope")
 
     # marketing-assisted invites: a send to the invitee in [invite - 7d, invite + 30d]
     sends, comp, tmin, span = _sends_by_contact(frame)
@@ -145,7 +272,7 @@ def viral_metrics(
     assisted = hi > lo
     # was the assisted invite accepted? (pair seen in an acceptance: acc_pairs)
     inv_pair = frame.contact[inv].astype(np.int64) * n + frame.other[inv]
-    was_accepted = np.isin(inv_pair, acc_pairs)
+    was_accepted = np.isin(inv_pair, _invites_by_pair(frame)[2])
     credited = frame.campaign[sends[lo[assisted]]]
     n_camp = len(frame.campaigns)
     assisted_by = np.bincount(credited[credited >= 0], minlength=n_camp)
@@ -166,19 +293,27 @@ def viral_metrics(
 
     return {
         "viral_coefficient": _ratio(accepted, inviters),
+        "viral_coefficient_definition": "window: accepted invites ÷ distinct inviters",
+        "cycle": cycle,
         "invites_sent": sent,
         "invites_accepted": accepted,
         "inviting_users": inviters,
         "invites_per_inviter": _ratio(sent, inviters),
         "acceptance_rate": _ratio(accepted, sent),
+        "acceptances_not_counted": {
+            "duplicate_rows": resolved - int(first_in.sum()),
+            "invite_sent_before_window": int(before.sum()),
+            "no_invite_found": int(no_invite.sum()) + int(len(acc_w)) - resolved,
+        },
         "cycle_time_days": {
-            "median": float(np.median(cycle_days)) if len(cycle_days) else None,
-            "mean": float(cycle_days.mean()) if len(cycle_days) else None,
-            "matched": int(len(cycle_days)),
+            "median": float(np.median(cycle_days_arr)) if len(cycle_days_arr) else None,
+            "mean": float(cycle_days_arr.mean()) if len(cycle_days_arr) else None,
+            "matched": int(len(cycle_days_arr)),
         },
         "trend": {
             "bucket_days": TREND_BUCKET_MS // DAY_MS,
-            "buckets": buckets,
+            "of": "cycle K per weekly joining cohort",
+            "buckets": trend,
             "slope_per_week": slope,
         },
         "marketing_assisted_invites": int(assisted.sum()),

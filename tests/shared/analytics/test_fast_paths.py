@@ -116,14 +116,21 @@ def reference_columns(rows):
 
     contact, contacts = encode([r[3] for r in rows])
     index = {c: i for i, c in enumerate(contacts)}
-    other, score, conv_type, role = [], [], [], [0] * len(contacts)
+    other, score, conv_type, holdout, role = [], [], [], [], [0] * len(contacts)
+    types = ["new_booking", "first_purchase", "subscription_start", "renewal", "upsell"]
     for r, c in zip(rows, contact, strict=True):
         p = r[7] or {}
-        o, s, ct = -1, float("nan"), 0
+        o, s, ct, h = -1, float("nan"), 0, -1
         if r[1] == "conversion":
-            ct = {"booking": 1, "subscription": 2}.get(p.get("type"), 0)
-        elif r[1] in ("health_score", "survey"):
-            v = p.get("score" if r[1] == "health_score" else "nps")
+            if "conversion_type" in p:
+                t = p["conversion_type"]
+                ct = types.index(t) + 1 if t in types else 6
+            else:
+                ct = {"booking": 7, "subscription": 8}.get(p.get("type"), 0)
+        elif r[1] == "enrolment" and p.get("holdout") is not None:
+            h = int(bool(p["holdout"]))
+        elif r[1] in ("health_score", "survey", "spend"):
+            v = p.get({"health_score": "score", "survey": "nps", "spend": "days"}[r[1]])
             s = float(v) if isinstance(v, int | float) else s
         elif r[1] in ("invite_sent", "invite_accepted"):
             o = index.get(p.get("invitee" if r[1] == "invite_sent" else "inviter"), -1)
@@ -135,6 +142,7 @@ def reference_columns(rows):
         other.append(o)
         score.append(s)
         conv_type.append(ct)
+        holdout.append(h)
     return {
         "kind": [KIND_CODE[r[1]] for r in rows],
         "time_ms": [r[2] for r in rows],
@@ -149,6 +157,7 @@ def reference_columns(rows):
         "other": other,
         "score": score,
         "conv_type": conv_type,
+        "holdout": holdout,
         "role": role,
     }
 
@@ -163,6 +172,13 @@ def test_from_rows_equals_building_one_row_at_a_time(data):
         ("x6", "survey", 9, "b@x", None, None, None, None),
         ("x7", "invite_sent", 3, "a@x", None, None, None, {"invitee": "nobody@x"}),
         ("x8", "conversion", 4, None, None, None, 0, {"type": "gift"}),
+        ("x9", "conversion", 4, "a@x", None, None, 0, {"conversion_type": "renewal"}),
+        ("xa", "conversion", 4, "a@x", None, None, 0, {"conversion_type": "gift"}),
+        ("xb", "conversion", 4, "a@x", None, None, 0, {"conversion_type": 3, "type": "booking"}),
+        ("xc", "enrolment", 2, "a@x", "c1", None, None, {"enrolment": "e", "holdout": True}),
+        ("xd", "enrolment", 2, "b@x", "c1", None, None, {"enrolment": "f", "holdout": False}),
+        ("xe", "enrolment", 2, "b@x", "c2", None, None, {"enrolment": "g"}),
+        ("xf", "spend", 1, None, None, "wedding_fair", 40_000, {"days": 3}),
     ]
     frame = EventFrame.from_rows(rows)
     expected = reference_columns(rows)

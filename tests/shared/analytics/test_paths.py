@@ -42,7 +42,7 @@ def test_lookback_previous_conversion_and_null_paths():
         row(8, "open", 11, "bob", campaign=CAMP),
         row(9, "conversion", 12, "cat", value=300),  # no touches: unattributed
     ]
-    journeys = build_paths(EventFrame.from_rows(rows))
+    journeys = build_paths(EventFrame.from_rows(rows), scope="all")
     paths = journeys.channels
     assert paths.path_strings() == ["email", "referral", "paid_search", "email > email"]
     assert paths.conversions.tolist() == [1, 1, 0, 0]
@@ -50,7 +50,7 @@ def test_lookback_previous_conversion_and_null_paths():
     assert paths.unattributed_conversions == 1
     assert paths.unattributed_value == 3.0
     assert journeys.campaigns.path_strings()[3] == f"{CAMP} > {CAMP}"
-    shorter = build_paths(EventFrame.from_rows(rows), lookback_ms=3 * DAY_MS).channels
+    shorter = build_paths(EventFrame.from_rows(rows), lookback_ms=3 * DAY_MS, scope="all").channels
     assert shorter.path_strings()[0] == "referral"
 
 
@@ -67,3 +67,41 @@ def test_window_keeps_conversions_inside_and_touches_before_it():
     # ann converts inside; bob converts after the window ends, so as of then he has not
     assert paths.path_strings() == ["email", "direct"]
     assert paths.conversions.tolist() == [1, 0]
+
+
+def test_renewals_end_no_acquisition_path_and_existing_customers_are_not_failures():
+    renewal = {"conversion_type": "renewal"}
+    rows = [
+        # a supplier paying monthly, emailed between payments: renewals, not acquisitions
+        row(1, "send", 1, "sup", campaign=CAMP),
+        row(2, "conversion", 2, "sup", value=4900, payload=renewal),
+        row(3, "send", 20, "sup", campaign=CAMP),
+        row(4, "conversion", 32, "sup", value=4900, payload=renewal),
+        row(5, "open", 40, "sup", campaign=CAMP),  # after a renewal: not a failed acquisition
+        # a couple's new booking after a fair
+        row(6, "touchpoint", 3, "cou", channel="wedding_fair"),
+        row(7, "conversion", 5, "cou", value=150_000, payload={"conversion_type": "new_booking"}),
+        # an untyped first conversion counts as acquisition (the documented default)
+        row(8, "touchpoint", 6, "old", channel="instagram"),
+        row(9, "conversion", 7, "old", value=1000),
+        row(10, "touchpoint", 8, "old", channel="instagram"),
+        row(11, "conversion", 9, "old", value=1000),  # untyped, not the first: retention
+    ]
+    frame = EventFrame.from_rows(rows)
+    acquisition = build_paths(frame).channels
+    assert acquisition.path_strings() == ["wedding_fair", "instagram"]
+    assert acquisition.nulls.sum() == 0
+    assert acquisition.value.tolist() == [1500.0, 10.0]
+    everything = build_paths(frame, scope="all").channels
+    assert everything.conversions.sum() == 5 and everything.nulls.sum() == 1
+    renewals = build_paths(frame, scope="retention").channels
+    assert sorted(renewals.path_strings()) == ["email", "email", "email", "instagram"]
+    assert renewals.conversions.sum() == 3 and renewals.nulls.sum() == 1  # the open after
+
+
+def test_touches_without_any_conversion_give_null_paths_not_an_error():
+    # the audit's crash: a window with touches and no conversion (every new org hits it)
+    rows = [row(1, "touchpoint", 1, "ann", channel="instagram"), row(2, "send", 2, "bob")]
+    paths = build_paths(EventFrame.from_rows(rows), from_ms=T0, to_ms=T0 + 5 * DAY_MS).channels
+    assert sorted(paths.path_strings()) == ["email", "instagram"]
+    assert paths.conversions.sum() == 0 and paths.nulls.sum() == 2

@@ -76,7 +76,7 @@ def test_campaign_roi_by_hand():
         from_ms=T0,
         to_ms=T0 + 30 * DAY_MS,
         campaigns=CAMPAIGNS,
-        cost_model=CostModel(per_send_cents=50, premium_surcharge=0.5),
+        cost_model=CostModel(per_send_cents=50, premium_per_send_cents=25),
         roi_model="linear",
     )
     rows = {r["campaign"]: r for r in report["campaigns"]}
@@ -93,12 +93,12 @@ def test_campaign_roi_by_hand():
     assert a["roi_pct"] == pytest.approx((75 - 12) / 12 * 100)
     assert a["tier"] == "excellent"
     assert b["revenue"] == pytest.approx(325.0)
-    assert b["cost"] == pytest.approx((2 * 50 + 2000) * 1.5 / 100)  # premium surcharge: $31.5
+    assert b["cost"] == pytest.approx((2 * (50 + 25) + 2000) / 100)  # premium: +25c a send
     assert b["tier"] == "excellent"
     assert report["summary"]["nps"] == pytest.approx(25.0)
     assert report["summary"]["revenue"] == pytest.approx(400.0)
     assert report["summary"]["new_customers"] == 2
-    assert report["summary"]["cac"] == pytest.approx((12 + 31.5) / 2)
+    assert report["summary"]["cac"] == pytest.approx((12 + 21.5) / 2)
 
 
 def test_viral_by_hand():
