@@ -167,6 +167,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         default=None,
         help=f"profile directory (default: {default_profile_dir()})",
     )
+    p.add_argument(
+        "--tester",
+        action="store_true",
+        help="show the tester's tools (network control) this time; "
+        "`wedsync client --profile DIR tester on` keeps them on",
+    )
     p.set_defaults(handler=run_app)
 
 
@@ -174,17 +180,23 @@ def run_app(args: argparse.Namespace) -> int:
     problem = display_problem(qt_plugin=xcb_plugin())
     if problem is not None:
         raise problem
-    return open_app(args.profile or default_profile_dir())
+    return open_app(args.profile or default_profile_dir(), tester=args.tester)
 
 
-def open_app(profile_dir: Path | str, *, tokens: TokenStore | None = None, setup=None) -> int:  # noqa: ANN001
+def open_app(
+    profile_dir: Path | str,
+    *,
+    tokens: TokenStore | None = None,
+    setup=None,  # noqa: ANN001
+    tester: bool = False,
+) -> int:
     """Open the desktop app on ``profile_dir`` until the window is closed; returns an exit code.
     ``tokens`` defaults to the OS keyring; ``setup`` is an async callable run in the app's loop
-    first (see ``client.ui.app.open_app``)."""
+    first (see ``client.ui.app.open_app``); ``tester`` shows the tester's tools."""
     try:
         from client.ui.app import open_app as _open
     except ImportError as exc:
         raise OSError(
             f"the desktop app needs the app extra: pip install 'wedsync-marketing[app]' ({exc})"
         ) from None
-    return _open(Path(profile_dir), tokens=tokens, setup=setup)
+    return _open(Path(profile_dir), tokens=tokens, setup=setup, tester=tester)

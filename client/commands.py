@@ -135,6 +135,12 @@ def offline(args: argparse.Namespace) -> dict[str, Any]:
     return {"work_offline": replica.offline}
 
 
+def tester(args: argparse.Namespace) -> dict[str, Any]:
+    replica = _replica(args)
+    replica.set_setting("tester_mode", "1" if args.state == "on" else None)
+    return {"tester_mode": args.state == "on"}
+
+
 def campaign_create(args: argparse.Namespace) -> dict[str, Any]:
     replica = _replica(args)
     campaign_id, _ = replica.create_campaign(

@@ -580,4 +580,5 @@ class Replica:
             "last_sync_ms": ms("last_sync_ms"),
             "queue": {str(k): v for k, v in self.queue_depths().items()},
             "rejected": self.rejected_count(),
+            "tester_mode": self.get_setting("tester_mode") == "1",
         }

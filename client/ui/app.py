@@ -82,6 +82,7 @@ async def run_window(
     tokens: TokenStore | None = None,
     setup: Callable[[], Awaitable[Any]] | None = None,
     on_window: Callable[[MainWindow], None] | None = None,
+    tester: bool = False,
 ) -> int:
     """Run the app in the current (qasync) loop until the window closes."""
     if setup is not None:
@@ -89,7 +90,7 @@ async def run_window(
     profile_dir.mkdir(parents=True, exist_ok=True)
     replica = Replica(profile_dir)
     engine = SyncEngine(replica, tokens=tokens or KeyringTokens())
-    window = MainWindow(engine)
+    window = MainWindow(engine, tester=tester)
     closed = asyncio.get_running_loop().create_future()
     window.closed.connect(lambda: closed.done() or closed.set_result(None))
     try:
@@ -117,17 +118,21 @@ def open_app(
     *,
     tokens: TokenStore | None = None,
     setup: Callable[[], Awaitable[Any]] | None = None,
+    tester: bool = False,
 ) -> int:
     """Open the desktop app on ``profile_dir`` and block until it is closed.
 
     ``tokens``: where the device token lives (default: the OS keyring). ``setup``: a coroutine
     factory run inside the app's event loop before the window opens (e.g. the demo starts its
-    local server there, so the server and the app share the loop)."""
+    local server there, so the server and the app share the loop). ``tester``: show the tester's
+    tools whatever the profile's setting."""
     app = application()
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(run_window(Path(profile_dir), tokens=tokens, setup=setup))
+        return loop.run_until_complete(
+            run_window(Path(profile_dir), tokens=tokens, setup=setup, tester=tester)
+        )
     finally:
         loop.close()
         asyncio.set_event_loop(None)

@@ -54,6 +54,18 @@ ADD_KEYS = (
 )
 
 
+class _Message(QLabel):
+    """The builder's message line: it takes no room while it has nothing to say."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
+
+    def clear(self) -> None:
+        super().clear()
+        self.hide()
+
+
 class CampaignBuilder(QWidget):
     back_requested = Signal()
     conflicts_requested = Signal(str)  # campaign id
@@ -98,14 +110,13 @@ class CampaignBuilder(QWidget):
         header.addWidget(self.redo_button)
         outer.addLayout(header)
 
-        self.message = QLabel(objectName="Muted")
+        self.message = _Message(objectName="Muted")
         self.message.setWordWrap(True)
+        self.message.hide()
         outer.addWidget(self.message)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.setContentsMargins(0, 0, 0, 0)
+        # the tools sit above the canvas and the panels together: at the minimum window size the
+        # canvas alone is too narrow for their labels
         tools = QHBoxLayout()
         tools.setSpacing(6)
         self.add_buttons: dict[str, QPushButton] = {}
@@ -115,7 +126,7 @@ class CampaignBuilder(QWidget):
             button.clicked.connect(lambda _=False, k=kind: self.add_step(k))
             tools.addWidget(button)
             self.add_buttons[kind] = button
-        tools.addStretch(1)
+        tools.addSpacing(12)
         self.up = QToolButton(toolTip="Move the step up (Alt+↑)", autoRaise=True)
         self.up.setIcon(icons.icon("up", t.text, 18))
         self.down = QToolButton(toolTip="Move the step down (Alt+↓)", autoRaise=True)
@@ -124,10 +135,11 @@ class CampaignBuilder(QWidget):
         self.delete.setIcon(icons.icon("delete", t.danger, 18))
         for w in (self.up, self.down, self.delete):
             tools.addWidget(w)
-        lv.addLayout(tools)
+        tools.addStretch(1)
+        outer.addLayout(tools)
+        split = QSplitter(Qt.Orientation.Horizontal)
         self.canvas = FlowCanvas()
-        lv.addWidget(self.canvas, 1)
-        split.addWidget(left)
+        split.addWidget(self.canvas)
 
         self.tabs = QTabWidget()
         self.tabs.setMinimumWidth(440)
@@ -144,15 +156,17 @@ class CampaignBuilder(QWidget):
             StatusPanel(apply),
             self.details,
         ]
-        for panel, title in zip(
-            self.panels,
-            ("Step", "Trigger", "Audience", "Content", "Schedule", "Status", "Notes"),
-            strict=True,
-        ):
+        titles = ("Step", "Trigger", "Audience", "Content", "Schedule", "Status", "Notes")
+        for panel, title in zip(self.panels, titles, strict=True):
             self.tabs.addTab(panel, title)
+        guide = self.step_panel.none  # the Step tab's guide while no step is selected
+        guide.add_requested.connect(self.add_step)
+        guide.tab_requested.connect(lambda title: self.tabs.setCurrentIndex(titles.index(title)))
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+        split.setSizes([600, 440])  # proportions; the tabs keep their minimum width
         outer.addWidget(split, 1)
 
         self.name_binding = TextBinding(

@@ -40,6 +40,7 @@ from shared.protocol import campaign_rules
 
 from . import campaign_edits as edits
 from . import components, icons, theme
+from .campaign_start import StartGuide
 from .content_generator import VariantGenerator
 from .flow_canvas import STEP_TITLES, TRIGGER
 
@@ -658,10 +659,7 @@ class StepPanel(Panel):
         self.step_id: str | None = None
         self._snap: dict[str, Any] = {}
 
-        self.none = _hint(
-            "Select a step on the canvas (↑/↓), or add one with the buttons above "
-            "it: E email, W wait, B branch, G goal."
-        )
+        self.none = StartGuide()  # how to start, while no step is selected
         self.stack.addWidget(self.none)
 
         email = QWidget()
@@ -809,7 +807,8 @@ class StepPanel(Panel):
         step = next((s for s in steps if s.get("id") == self.step_id), None)
         if step is None:
             self.step_id = None
-            self.title.setText("No step selected")
+            self.title.setText("No step selected" if steps else "Start this campaign")
+            self.none.show_snapshot(snap)
             self.stack.setCurrentIndex(0)
             return
         kind = step.get("kind")

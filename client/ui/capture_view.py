@@ -210,7 +210,7 @@ class CapturePage(QWidget):
         row = QHBoxLayout()
         row.setSpacing(16)
         form_card = components.Card()
-        form_card.setMinimumWidth(380)
+        form_card.setMinimumWidth(330)
         form_card.setMaximumWidth(460)
         self.form_title = QLabel(objectName="EmptyTitle")
         self.form_hint = QLabel(objectName="Muted", wordWrap=True)
@@ -268,8 +268,8 @@ class CapturePage(QWidget):
             (
                 QHeaderView.ResizeMode.ResizeToContents,
                 QHeaderView.ResizeMode.ResizeToContents,
-                QHeaderView.ResizeMode.ResizeToContents,
-                QHeaderView.ResizeMode.Stretch,  # the details get the room that is left
+                QHeaderView.ResizeMode.Stretch,  # contact and details share the room left,
+                QHeaderView.ResizeMode.Stretch,  # so the table never needs a horizontal bar
                 QHeaderView.ResizeMode.ResizeToContents,
             )
         ):
@@ -277,6 +277,7 @@ class CapturePage(QWidget):
         # emails and invitees keep both ends readable when squeezed; the tooltip has it all
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setWordWrap(False)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         recent.addWidget(self.table, 1)
         row.addLayout(recent, 1)
         outer.addLayout(row, 1)

@@ -90,7 +90,7 @@ class PageHeader(QWidget):
         text = QVBoxLayout()
         text.setSpacing(2)
         self.title = QLabel(title, objectName="PageTitle")
-        self.subtitle = QLabel(subtitle, objectName="PageSubtitle")
+        self.subtitle = QLabel(subtitle, objectName="PageSubtitle", wordWrap=True)
         self.subtitle.setVisible(bool(subtitle))
         text.addWidget(self.title)
         text.addWidget(self.subtitle)

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -176,12 +177,15 @@ class ConflictsPage(QWidget):
         self.cards_host = QWidget()
         host = QVBoxLayout(self.cards_host)
         host.setContentsMargins(0, 0, 0, 0)
-        self.cards = QHBoxLayout()
+        self.cards = QGridLayout()  # two candidates to a row: a third goes below, no h-scroll
+        self.cards.setColumnStretch(0, 1)
+        self.cards.setColumnStretch(1, 1)
         host.addLayout(self.cards)
         host.addStretch(1)
         self.cards.setSpacing(12)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.cards_host)
         scroll.setMinimumHeight(170)
         dv.addWidget(scroll)
@@ -331,7 +335,7 @@ class ConflictsPage(QWidget):
                 i, field, cand, cand.get("value") == c.get("provisional"), self.group
             )
             card.choice.setEnabled(self.is_admin)
-            self.cards.addWidget(card, 1)
+            self.cards.addWidget(card, i // 2, i % 2)
         self.custom_value.clear()
         self.comment.clear()
         self.message.clear()

@@ -12,12 +12,24 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QKeyEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+    QResizeEvent,
+    QTransform,
+)
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
 
 from . import components, icons, theme
 
 NODE_W, NODE_H, GAP = 320.0, 66.0, 38.0
+MIN_SCALE = 0.6  # the smallest zoom at which a step's text stays readable
 TRIGGER = "trigger"
 END = "end"
 
@@ -295,12 +307,29 @@ class FlowCanvas(QGraphicsView):
                     split = step.get("kind") == "split"
                     text = f"{config.get('percent', 50)}%" if split else label
                     scene.addItem(EdgeItem(start, finish, jump=True, label=text))
-        scene.setSceneRect(scene.itemsBoundingRect().adjusted(-40, -24, 120, 40))
+        # jump edges and their labels are inside the items' bounds: a small margin is enough
+        scene.setSceneRect(scene.itemsBoundingRect().adjusted(-24, -24, 24, 40))
+        self._fit_width()
         if self._selected not in positions:
             self._selected = TRIGGER if not steps else self._selected
             if self._selected not in positions:
                 self._selected = TRIGGER
         self._paint_selection()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Zoom out (down to ``MIN_SCALE``) when the flow is wider than the view, so a narrow
+        window shows whole steps with no horizontal scroll bar; never zoom in."""
+        width = self.sceneRect().width()
+        if width <= 0:
+            return
+        room = self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
+        scale = max(MIN_SCALE, min(1.0, room / width))
+        if abs(self.transform().m11() - scale) > 1e-3:
+            self.setTransform(QTransform.fromScale(scale, scale))
 
     def select(self, key: str, *, notify: bool = True) -> None:
         if key not in self.order():

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from PySide6.QtCore import QSize, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -37,6 +37,9 @@ from .ops import Ops
 from .sync_controller import SyncController
 from .sync_view import SyncPage
 
+SIDEBAR_WIDTH, SIDEBAR_COMPACT_WIDTH = 210, 56
+COMPACT_BELOW = 1100  # window width (px) under which the sidebar shows icons only
+
 STATE_TEXT = {
     "local": ("Local only", "muted"),
     "offline": ("Offline", "warn"),
@@ -51,9 +54,12 @@ class MainWindow(QMainWindow):
     closed = Signal()
     status_shown = Signal()  # the status bar shows a fresh status (queue, last sync, account)
 
-    def __init__(self, engine: SyncEngine) -> None:
+    def __init__(self, engine: SyncEngine, *, tester: bool = False) -> None:
+        """``tester``: show the tester's tools (the network control) whatever the profile's
+        ``tester_mode`` setting says (``wedsync app --tester``)."""
         super().__init__()
         self.engine = engine
+        self.tester = tester
         self.replica = engine.replica
         self.setWindowTitle("WedSync Marketing")
         self.resize(1280, 800)
@@ -66,15 +72,19 @@ class MainWindow(QMainWindow):
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)
-        side = QWidget(objectName="SidebarPane")
-        side.setFixedWidth(210)
+        self.sidebar = side = QWidget(objectName="SidebarPane")
+        side.setFixedWidth(SIDEBAR_WIDTH)
         sv = QVBoxLayout(side)
         sv.setContentsMargins(0, 0, 0, 0)
         sv.setSpacing(0)
-        sv.addWidget(QLabel("WedSync", objectName="Brand"))
-        self.account = QLabel("", objectName="BrandSub")
+        self.brand = QLabel("WedSync", objectName="Brand")
+        sv.addWidget(self.brand)
+        self.account = QLabel("", objectName="BrandSub", wordWrap=True)
         sv.addWidget(self.account)
         self.nav = QListWidget(objectName="Sidebar")
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._titles: list[str] = []
+        self.compact = False
         self.nav.setIconSize(QSize(18, 18))
         self.nav.setAccessibleName("Navigation")
         sv.addWidget(self.nav, 1)
@@ -144,9 +154,29 @@ class MainWindow(QMainWindow):
         item = QListWidgetItem(icons.icon(icon_name, theme.current().text, 18), title)
         n = len(self._keys) + 1
         item.setToolTip(f"{title} (Ctrl+{n})" if n <= 9 else title)
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, title)
         self.nav.addItem(item)
+        self._titles.append(title)
+        if self.compact:
+            item.setText("")
         self.pages.addWidget(widget)
         self._keys.append(key)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._set_compact(event.size().width() < COMPACT_BELOW)
+        super().resizeEvent(event)
+
+    def _set_compact(self, compact: bool) -> None:
+        """Below ``COMPACT_BELOW`` pixels the sidebar shows icons only (names in tooltips,
+        Ctrl+1…4 as ever), so every page keeps the room it needs at the minimum size."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.sidebar.setFixedWidth(SIDEBAR_COMPACT_WIDTH if compact else SIDEBAR_WIDTH)
+        for widget in (self.brand, self.account):
+            widget.setVisible(not compact)
+        for i, title in enumerate(self._titles):
+            self.nav.item(i).setText("" if compact else title)
 
     def go(self, key: str) -> None:
         self.nav.setCurrentRow(self._keys.index(key))
@@ -228,10 +258,19 @@ class MainWindow(QMainWindow):
         self.offline_toggle.setChecked(status["work_offline"])
         self.offline_toggle.blockSignals(with_signals)
         self.offline_toggle.setEnabled(bool(status.get("server")))
+        self.sync_page.set_tester(self.tester or bool(status.get("tester_mode")))
         if status.get("user"):
-            self.account.setText(f"{status['user']}\n{(role or 'member').capitalize()}")
+            who = f"{status['user']} · {(role or 'member').capitalize()}"
+            # a long address may wrap after its @ (a zero-width space is a break opportunity)
+            self.account.setText(
+                f"{status['user'].replace('@', chr(0x200B) + '@')}\n"
+                f"{(role or 'member').capitalize()}"
+            )
         else:
-            self.account.setText("This computer only")
+            who = "This computer only"
+            self.account.setText(who)
+        self.sidebar.setToolTip(who)  # what the compact sidebar does not show
+        self.setWindowTitle(f"WedSync Marketing · {who}")
         if status["work_offline"] and self.sync.state != "offline":
             self._sync_state("offline", "")
         elif (
@@ -251,6 +290,7 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
+        self.message.setToolTip(text)  # a long error may not fit the status bar
         self._message_timer.start()
 
     def _notice(self, kind: str, body: dict) -> None:
@@ -262,7 +302,7 @@ class MainWindow(QMainWindow):
         def applied(_: Changes) -> None:
             asyncio.ensure_future(self.sync.restart())
             self.show_message(
-                "Working offline: everything is queued on this computer."
+                "Working offline: everything stays queued here."
                 if offline
                 else "Back online: syncing what was queued."
             )

@@ -102,8 +102,8 @@ class SyncPage(QWidget):
     def __init__(self, ops: Ops, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ops = ops
-        if ops.engine.network is None:  # the tester's control needs conditions to drive
-            ops.engine.network = NetworkConditions()
+        #: the tester's network control (loss, latency, off), made when tester mode is on
+        self.network: NetworkControl | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(24, 20, 24, 16)
         outer.setSpacing(14)
@@ -123,6 +123,7 @@ class SyncPage(QWidget):
             value = QLabel("0", objectName="CardValue")
             card.body.addWidget(value)
             card.body.addWidget(QLabel(CLASS_HINTS[c], objectName="Muted", wordWrap=True))
+            card.body.addStretch(1)  # top-aligned: the numbers line up whatever the hints' length
             grid.addWidget(card, 0, c)
             self.class_values[c] = value
         outer.addLayout(grid)
@@ -134,8 +135,7 @@ class SyncPage(QWidget):
         info.addWidget(self.detail, 1)
         outer.addLayout(info)
 
-        self.network = NetworkControl(ops.engine.network)
-        outer.addWidget(self.network)
+        self._network_slot = outer.count()  # where the tester's card goes
 
         outer.addWidget(QLabel("Recent syncs", objectName="CardTitle"))
         self.model = SyncLogModel(self)
@@ -156,6 +156,21 @@ class SyncPage(QWidget):
         self.sync_button.clicked.connect(self.sync_now_requested)
         self._refresh = QTimer(self, singleShot=True, interval=250)
         self._refresh.timeout.connect(self.reload)
+
+    def set_tester(self, on: bool) -> None:
+        """Show the tester's network control (tester mode) or not: marketers never need it."""
+        if on and self.network is None:
+            engine = self.ops.engine
+            if engine.network is None:  # the control needs conditions to drive
+                engine.network = NetworkConditions()
+            self.network = NetworkControl(engine.network)
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(self._network_slot, self.network)
+        if self.network is not None:
+            if not on and self.network.isVisibleTo(self):
+                self.network.network.set("online")  # no fault left behind, out of sight
+            self.network.setVisible(on)
 
     def reload(self) -> None:
         replica = self.ops.replica

@@ -133,13 +133,17 @@ async def open_window(tmp_path: Path, qtbot):
     made = []
 
     async def make(
-        name: str = "laptop", *, server: Server | None = None, email: str = "admin@venue.test"
+        name: str = "laptop",
+        *,
+        server: Server | None = None,
+        email: str = "admin@venue.test",
+        tester: bool = False,
     ) -> MainWindow:
         replica = Replica(tmp_path / name)
         engine = SyncEngine(replica, tokens=KeyringTokens(), timeout_s=10)
         if server is not None:
             await engine.login(server.url, email, PASSWORD, name)
-        window = MainWindow(engine)
+        window = MainWindow(engine, tester=tester)
         window.show()
         window.activateWindow()  # shortcuts need an active window, even offscreen
         window.start()

@@ -166,3 +166,38 @@ async def test_notes_show_as_entries_and_the_notes_tab_adds_one(open_window, qtb
     assert shown[0].startswith("You · ") and shown[0].endswith("\nbook stand 14")
     assert shown[1].startswith("mia@x.test · ") and shown[1].endswith("\nbring brochures")
     assert details.notes.isVisibleTo(details) and not details.empty.isVisibleTo(details)
+
+
+async def test_an_empty_campaign_shows_how_to_start_and_its_buttons_do_it(open_window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window = await open_window()
+    replica = window.replica
+    cid, _ = replica.create_campaign(name="Autumn fair")
+    builder = window.campaigns.builder
+    window.go("campaigns")
+    window.campaigns.open_campaign(cid)
+    await settle(window)
+    panel = builder.step_panel
+    guide = panel.none
+    assert builder.tabs.currentWidget() is panel and panel.stack.currentWidget() is guide
+    assert panel.title.text() == "Start this campaign"
+    assert [s.text() for s in guide.states[:3]] == [
+        "Not set yet",
+        "Add one:",
+        "No email content yet",
+    ]
+
+    qtbot.mouseClick(guide.step_buttons["send_email"], Qt.MouseButton.LeftButton)
+    await settle(window)
+    (step,) = replica.campaign(cid)["steps"]
+    assert step["kind"] == "send_email" and builder.canvas.selected == step["id"]
+
+    builder.canvas.select("trigger")
+    builder.tabs.setCurrentIndex(0)
+    await settle(window)
+    assert panel.title.text() == "No step selected"
+    assert guide.states[1].text().startswith("1 step")
+    buttons = {b.text(): b for b in guide.findChildren(type(guide.step_buttons["wait"]))}
+    qtbot.mouseClick(buttons["Set the trigger"], Qt.MouseButton.LeftButton)
+    assert builder.tabs.tabText(builder.tabs.currentIndex()) == "Trigger"

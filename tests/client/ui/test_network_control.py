@@ -13,7 +13,7 @@ pytestmark = pytest.mark.ui
 
 
 async def test_network_control_switches_offline_flaky_and_back(server, open_window):
-    window = await open_window(server=server)
+    window = await open_window(server=server, tester=True)
     await until(window.sync.state_changed, lambda: window.sync.state == "online", what="sync")
     control = window.sync_page.network
     network = window.engine.network
@@ -44,3 +44,28 @@ async def test_network_control_switches_offline_flaky_and_back(server, open_wind
     network.set("online")  # changed elsewhere (e.g. a script): the control follows
     await settle(window)
     assert control.mode.currentText() == "Online" and not control.loss.isEnabled()
+
+
+async def test_a_marketer_never_sees_the_network_control(server, open_window):
+    window = await open_window(server=server)
+    await settle(window)
+    assert window.sync_page.network is None
+    assert window.engine.network is None  # nothing stands between the engine and the server
+
+
+async def test_the_profile_setting_turns_tester_mode_on_and_off(open_window):
+    from wedsync.cli import main
+
+    window = await open_window()
+    profile = str(window.replica.profile_dir)
+    assert main(["client", "--profile", profile, "tester", "on"]) == 0
+    window.refresh_status()
+    await until(window.status_shown, lambda: window.sync_page.network is not None)
+    page = window.sync_page
+    assert page.network.isVisibleTo(page)
+    page.network.mode.setCurrentIndex(1)  # Offline, then tester mode goes off
+    assert window.engine.network.offline
+    assert main(["client", "--profile", profile, "tester", "off"]) == 0
+    window.refresh_status()
+    await until(window.status_shown, lambda: not page.network.isVisibleTo(page))
+    assert not window.engine.network.offline  # no simulated fault left out of sight
