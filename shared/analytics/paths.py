@@ -57,6 +57,8 @@ class PathSet:
     contact: np.ndarray | None = None  # int32 per path
     unattributed_conversions: float = 0.0
     unattributed_value: float = 0.0
+    #: rows of an aggregated file left out (no channel): rows, conversions, value, nulls
+    skipped: dict[str, float] | None = None
     #: structures derived from these paths by the models (see ``prepared.py``): ``_cache`` for
     #: those that depend on the labels, ``_structure`` for those that do not (shared with the
     #: same paths under other labels, see ``relabel``). PathSets are immutable, so these never
