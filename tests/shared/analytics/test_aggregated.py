@@ -5,11 +5,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.analytics.aggregated import MAX_NUMBER, parse_paths, split_path, to_csv
-from shared.analytics.events import EventFrame
-from shared.analytics.models import MODELS, run_models
-from shared.analytics.paths import build_paths
 from shared.analytics.errors import PathFileError
-from shared.analytics.models import run_model
+from shared.analytics.events import EventFrame
+from shared.analytics.models import MODELS, run_model, run_models
+from shared.analytics.paths import build_paths
 
 TEXT = """path,total_conversions,total_conversion_value,total_null
 a > b > a,1,10.0,0
@@ -70,7 +69,10 @@ def test_blank_paths_are_counted_not_dropped_silently():
 
 def test_the_largest_accepted_numbers_keep_every_model_finite():
     big = f"{MAX_NUMBER:g}"
-    text = f"path,total_conversions,total_conversion_value,total_null\na > b,{big},{big},{big}\nb,{big},{big},0\n"
+    text = (
+        "path,total_conversions,total_conversion_value,total_null\n"
+        f"a > b,{big},{big},{big}\nb,{big},{big},0\n"
+    )
     credits = run_models(parse_paths(text))
     out = {m: {"credit": c.as_dict(), "details": c.extra} for m, c in credits.items()}
     json.dumps(out, allow_nan=False)  # strict JSON: no Infinity, no NaN
