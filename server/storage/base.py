@@ -19,7 +19,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -29,7 +29,10 @@ from .rows import (
     ContactRow,
     DataVersion,
     DeviceAuth,
+    EnrolmentRow,
     LoggedUpdate,
+    SendRow,
+    SmtpRow,
     UserRow,
     UserSummary,
 )
@@ -185,6 +188,100 @@ class StatsStore(Protocol):
         ...
 
 
+class AutomationStore(Protocol):
+    """The automation's rows: enrolments, sends, suppressions, per-org SMTP settings and tracking
+    keys, and the engine's bookmarks (``server.automation``).
+
+    Claiming (see the SQLite backend's module for the SQL): due enrolments are selected, advanced
+    and saved inside one transaction (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), so they need no
+    lease; sends leave the transaction for the SMTP call, so they are claimed with a lease and
+    ``reclaim_sends`` takes back the claims of a process that died. A send's idempotency key is
+    unique: storing it twice stores it once.
+    """
+
+    def automation_meta(self, key: str) -> str | None: ...
+    def set_automation_meta(self, key: str, value: str) -> None: ...
+    def events_after(self, seq: int, event_id: str, limit: int) -> list[tuple[str, int, list[Any]]]:
+        """Committed events after the cursor ``(commit seq, event id)``, in that order:
+        ``(org id, commit seq, wire array)``."""
+        ...
+
+    def record_history(self, org_id: str, events: Sequence[Sequence[Any]]) -> int:
+        """Keep events (wire arrays with a contact) in the automation's slice of history,
+        each once; how many were new."""
+        ...
+
+    def contact_events(
+        self,
+        org_id: str,
+        contact: str,
+        *,
+        kinds: Sequence[str] | None = None,
+        since_ms: int | None = None,
+        limit: int = 5_000,
+    ) -> list[dict[str, Any]]:
+        """The contact's events kept by ``record_history``, newest first, as dicts
+        (``shared.automation.facts``)."""
+        ...
+
+    def contacts_page(
+        self, org_id: str, after_email: str, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]: ...
+    def insert_enrolment(self, row: EnrolmentRow, *, at_ms: int) -> bool:
+        """False when an enrolment with its id exists (nothing changes)."""
+        ...
+
+    def save_enrolment(self, row: EnrolmentRow, *, expected_version: int, at_ms: int) -> bool:
+        """False when the row moved past ``expected_version`` (nothing is written)."""
+        ...
+
+    def enrolment(self, enrolment_id: str) -> EnrolmentRow | None: ...
+    def enrolments_of(
+        self,
+        org_id: str,
+        contact: str,
+        *,
+        campaign_id: str | None = None,
+        running_only: bool = False,
+    ) -> list[EnrolmentRow]: ...
+    def due_enrolments(self, now_ms: int, limit: int) -> list[EnrolmentRow]: ...
+    def next_due_ms(self) -> int | None: ...
+    def wake_enrolments(self, org_id: str, contact: str, kind: str, at_ms: int) -> int: ...
+    def wake_campaign(self, campaign_id: str, at_ms: int) -> int: ...
+    def mark_converted(self, org_id: str, contact: str, *, at_ms: int, since_ms: int) -> int: ...
+    def insert_send(self, row: SendRow) -> bool:
+        """False when a send with its idempotency key exists (nothing changes)."""
+        ...
+
+    def send(self, send_id: str) -> SendRow | None: ...
+    def send_by_key(self, key: str) -> SendRow | None: ...
+    def send_times(self, org_id: str, contact: str, *, since_ms: int) -> list[int]: ...
+    def sent_times(self, org_id: str, contact: str, *, since_ms: int) -> list[int]: ...
+    def claim_sends(
+        self, org_id: str, *, now_ms: int, limit: int, worker: str, lease_ms: int
+    ) -> list[SendRow]: ...
+    def orgs_with_due_sends(self, now_ms: int) -> list[str]: ...
+    def next_send_due_ms(self) -> int | None: ...
+    def update_send(self, send_id: str, *, at_ms: int, **changes: Any) -> None: ...
+    def mark_tracked(self, send_id: str, column: str, at_ms: int) -> bool: ...
+    def reclaim_sends(self, *, now_ms: int, worker: str | None = None) -> int: ...
+    def cancel_contact(self, org_id: str, contact: str, *, reason: str, at_ms: int) -> int: ...
+    def suppress(
+        self, org_id: str, contact: str, *, reason: str, at_ms: int, source: str
+    ) -> bool: ...
+    def suppressions(self, org_id: str, contact: str) -> list[str]: ...
+    def smtp_settings(self, org_id: str) -> SmtpRow | None: ...
+    def save_smtp_settings(self, row: SmtpRow) -> None: ...
+    def tracking_keys(self, org_id: str) -> list[bytes]:
+        """The org's sealed tracking keys, newest first."""
+        ...
+
+    def add_tracking_key(self, org_id: str, sealed: bytes, *, at_ms: int) -> None: ...
+    def campaign_run_rows(
+        self, campaign_id: str
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]: ...
+
+
 class Listening(Protocol):
     """A subscription to other processes' messages (``CommitBus.listen``)."""
 
@@ -223,6 +320,7 @@ class Storage(
     AuditStore,
     ContactStore,
     StatsStore,
+    AutomationStore,
     CommitBus,
     Protocol,
 ):

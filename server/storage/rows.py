@@ -85,3 +85,74 @@ class AuditEntry:
     target: str | None
     outcome: str  # "ok" or "refused:<error code>"
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EnrolmentRow:
+    """One contact's run through one campaign (``shared.automation.journey.Enrolment`` in
+    ``state``), with what the store indexes and counts beside it."""
+
+    id: str
+    org_id: str
+    campaign_id: str
+    contact: str
+    status: str  # active | waiting | held | exited
+    held_out: bool
+    node: str | None
+    due_ms: int | None  # when to advance it again (None: only on an event or a resume)
+    wake_on: tuple[str, ...]  # event kinds that make it due at once
+    state: dict[str, Any]  # Enrolment.to_dict()
+    entered_at_ms: int
+    exited_at_ms: int | None = None
+    exit_reason: str | None = None
+    converted_at_ms: int | None = None
+    version: int = 0  # bumped by every write: a save based on an older read is refused
+
+
+@dataclass(frozen=True)
+class SendRow:
+    """One send step of one enrolment: an email on its way or gone, or a step passed without
+    sending (``skipped``: held out, capped, no variant). ``key`` is the idempotency key."""
+
+    id: str  # the send id tracking tokens name
+    key: str  # "<enrolment id>/<step id>", unique
+    org_id: str
+    campaign_id: str
+    enrolment_id: str
+    contact: str
+    step: str
+    step_index: int
+    variant: str | None
+    held_out: bool
+    #: queued | claimed | sending | sent | bounced | failed | skipped | suppressed | cancelled
+    status: str
+    reason: str | None
+    due_ms: int | None
+    attempts: int
+    message_id: str | None
+    links: tuple[str, ...]
+    raw: bytes | None  # the message's bytes while it may still go (a retry sends them again)
+    created_at_ms: int
+    sent_at_ms: int | None = None
+    smtp_code: int | None = None
+    opened_at_ms: int | None = None
+    proxy_opened_at_ms: int | None = None
+    clicked_at_ms: int | None = None
+    scanner_clicked_at_ms: int | None = None
+    unsubscribed_at_ms: int | None = None
+    claimed_by: str | None = None
+    lease_until_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class SmtpRow:
+    """An org's SMTP settings as stored: the password sealed with the server's secret."""
+
+    org_id: str
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password_sealed: bytes | None
+    from_address: str
+    updated_at_ms: int

@@ -1,7 +1,8 @@
 """The embedded SQLite backend (WAL): the server's store in one file in its data directory.
 
 ``SQLiteStorage`` implements ``server.storage.Storage`` by composing one class per aggregate
-(``accounts``, ``events``, ``campaigns``, ``conflicts``, ``audit``, ``contacts``, ``stats``),
+(``accounts``, ``events``, ``campaigns``, ``conflicts``, ``audit``, ``contacts``, ``stats``,
+``automation``),
 each running its SQL on the handle of ``connection``; the schema is ``migrations``. Only this
 package knows SQLite: the rest of the server opens its store with
 ``server.storage.open_storage``.
@@ -18,6 +19,7 @@ import sqlite_utils
 from ..payloads import pack_payload
 from .accounts import SQLiteAccounts
 from .audit import SQLiteAudit
+from .automation import SQLiteAutomation
 from .campaigns import SQLiteCampaigns
 from .conflicts import SQLiteConflicts
 from .connection import DB_FILENAME, connect, refuse_newer_schema
@@ -44,6 +46,7 @@ class SQLiteStorage(
     SQLiteAudit,
     SQLiteContacts,
     SQLiteStats,
+    SQLiteAutomation,
 ):
     """The ``Storage`` protocol on one SQLite file."""
 

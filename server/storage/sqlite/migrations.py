@@ -112,3 +112,68 @@ def m005_log_unlogged_campaigns(db: sqlite_utils.Database) -> None:
         "c.updated_at_ms FROM campaigns c WHERE NOT EXISTS "
         "(SELECT 1 FROM campaign_updates u WHERE u.campaign_id = c.id) ORDER BY c.id"
     )
+
+
+@migrations()
+def m007_automation(db: sqlite_utils.Database) -> None:
+    """The automation's rows (``automation``): enrolments, sends with their idempotency keys,
+    suppressions, per-org SMTP settings and tracking keys, the engine's bookmarks and its slice
+    of contacts' history; and an index of events by commit for the engine's cursor."""
+    db.executescript(
+        """
+        CREATE TABLE automation_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE automation_enrolments (
+            id TEXT PRIMARY KEY, org_id TEXT NOT NULL, campaign_id TEXT NOT NULL,
+            contact TEXT NOT NULL, status TEXT NOT NULL, held_out INTEGER NOT NULL,
+            node TEXT, due_ms INTEGER, wake_on TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
+            entered_at_ms INTEGER NOT NULL, exited_at_ms INTEGER, exit_reason TEXT,
+            converted_at_ms INTEGER, version INTEGER NOT NULL DEFAULT 0,
+            updated_at_ms INTEGER NOT NULL
+        );
+        CREATE INDEX automation_enrolments_due ON automation_enrolments (due_ms)
+            WHERE status != 'exited';
+        CREATE INDEX automation_enrolments_by_contact
+            ON automation_enrolments (org_id, contact, campaign_id);
+        CREATE INDEX automation_enrolments_by_campaign ON automation_enrolments (campaign_id);
+        CREATE TABLE automation_sends (
+            id TEXT PRIMARY KEY, key TEXT NOT NULL UNIQUE, org_id TEXT NOT NULL,
+            campaign_id TEXT NOT NULL, enrolment_id TEXT NOT NULL, contact TEXT NOT NULL,
+            step TEXT NOT NULL, step_index INTEGER NOT NULL, variant TEXT,
+            held_out INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL, reason TEXT,
+            due_ms INTEGER, attempts INTEGER NOT NULL DEFAULT 0, message_id TEXT, links TEXT,
+            raw BLOB, created_at_ms INTEGER NOT NULL, sent_at_ms INTEGER, smtp_code INTEGER,
+            opened_at_ms INTEGER, proxy_opened_at_ms INTEGER, clicked_at_ms INTEGER,
+            scanner_clicked_at_ms INTEGER, unsubscribed_at_ms INTEGER, claimed_by TEXT,
+            lease_until_ms INTEGER, updated_at_ms INTEGER NOT NULL
+        );
+        CREATE INDEX automation_sends_queue ON automation_sends (org_id, status, due_ms);
+        CREATE INDEX automation_sends_by_contact
+            ON automation_sends (org_id, contact, created_at_ms);
+        CREATE INDEX automation_sends_by_campaign ON automation_sends (campaign_id);
+        CREATE TABLE automation_suppressions (
+            org_id TEXT NOT NULL, contact TEXT NOT NULL, reason TEXT NOT NULL,
+            at_ms INTEGER NOT NULL, source TEXT NOT NULL, PRIMARY KEY (org_id, contact, reason)
+        ) WITHOUT ROWID;
+        CREATE TABLE automation_smtp (
+            org_id TEXT PRIMARY KEY, host TEXT NOT NULL, port INTEGER NOT NULL,
+            security TEXT NOT NULL, username TEXT, password_sealed BLOB,
+            from_address TEXT NOT NULL, updated_at_ms INTEGER NOT NULL
+        );
+        CREATE TABLE automation_tracking_keys (
+            key_id INTEGER PRIMARY KEY AUTOINCREMENT, org_id TEXT NOT NULL,
+            key_sealed BLOB NOT NULL, created_at_ms INTEGER NOT NULL
+        );
+        CREATE INDEX automation_tracking_keys_by_org ON automation_tracking_keys (org_id);
+        -- the slice of history automation reads (a contact's events of the kinds running
+        -- campaigns watch), kept by the engine off the ingest path: an index on events by
+        -- contact would cost ingest four times its speed
+        CREATE TABLE automation_history (
+            org_id TEXT NOT NULL, contact TEXT NOT NULL, occurred_at_ms INTEGER NOT NULL,
+            id TEXT NOT NULL, kind TEXT NOT NULL, hlc INTEGER NOT NULL, campaign TEXT,
+            channel TEXT, value_cents INTEGER, payload BLOB,
+            PRIMARY KEY (org_id, contact, occurred_at_ms, id)
+        ) WITHOUT ROWID;
+        -- the engine's cursor over committed events (cheap: commit seqs only grow)
+        CREATE INDEX events_by_commit ON events (commit_seq, id);
+        """
+    )
