@@ -1,20 +1,18 @@
-"""Conflicts over a real server on 127.0.0.1: detection, resolution, roles, audit."""
+"""Conflicts over a real server on 127.0.0.1 (each storage backend): detection, resolution, roles,
+audit."""
 
 import asyncio
-import sqlite3
 
 import pytest
 
 from client.sync import RemoteError
 from shared.protocol import campaign as schema
 
+pytestmark = pytest.mark.backends
+
 
 def server_rows(server, sql, args=()):
-    conn = sqlite3.connect(server.data_dir / "server.sqlite")
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
+    return server.rows(sql, args)
 
 
 async def shared_campaign(server, *names, users=("marketer", "marketer2", "marketer3")):

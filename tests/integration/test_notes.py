@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.conftest import USERS
 from wedsync.cli import main
+
+pytestmark = pytest.mark.backends
 
 
 async def test_notes_added_offline_on_two_laptops_stay_two_entries(server, capsys):

@@ -2,15 +2,16 @@
 campaigns; a device without a usable cursor takes the state-vector path and converges."""
 
 import asyncio
-import sqlite3
 
 import aiohttp
 import msgpack
+import pytest
 
 from client.credentials import account_for
 from server import campaigns as server_campaigns
-from server.storage.sqlite import SQLiteStorage
 from shared.protocol import messages as m
+
+pytestmark = pytest.mark.backends
 
 
 class Recording:
@@ -53,21 +54,18 @@ def of_type(frames, t):
 
 
 def server_states(server):
-    conn = sqlite3.connect(server.data_dir / "server.sqlite")
-    try:
-        return {cid: bytes(state) for cid, state in conn.execute("SELECT id, state FROM campaigns")}
-    finally:
-        conn.close()
+    return {cid: bytes(state) for cid, state in server.rows("SELECT id, state FROM campaigns")}
 
 
 def replica_states(engine):
     return {c["id"]: engine.replica.campaign_state(c["id"]) for c in engine.replica.campaigns()}
 
 
-def count_campaign_reads(monkeypatch):
+def count_campaign_reads(monkeypatch, server):
     """Counts the server's reads of campaign states (the state-vector path)."""
     calls = {"campaigns": 0, "updates_for": 0}
-    campaigns, updates_for = SQLiteStorage.campaigns, server_campaigns.updates_for
+    backend = type(server.ctx.reader)
+    campaigns, updates_for = backend.campaigns, server_campaigns.updates_for
 
     def counted_campaigns(self, org_id):
         calls["campaigns"] += 1
@@ -77,7 +75,7 @@ def count_campaign_reads(monkeypatch):
         calls["updates_for"] += 1
         return updates_for(*args)
 
-    monkeypatch.setattr(SQLiteStorage, "campaigns", counted_campaigns)
+    monkeypatch.setattr(backend, "campaigns", counted_campaigns)
     monkeypatch.setattr(server_campaigns, "updates_for", counted_updates_for)
     return calls
 
@@ -91,7 +89,7 @@ async def test_a_pull_with_nothing_changed_sends_no_vectors_and_reads_no_campaig
     await a.sync_once()
     b = await server.device("b", "marketer2")
     sent, received = record(b)
-    calls = count_campaign_reads(monkeypatch)
+    calls = count_campaign_reads(monkeypatch, server)
 
     await b.sync_once()  # first sync: no cursor, the state-vector path
     first_pull = of_type(sent, m.MsgType.PULL)[-1]
@@ -156,7 +154,7 @@ async def test_a_cursor_this_server_never_issued_falls_back_to_state_vectors(ser
 
     a.replica.set_setting("pull_cursor", str(10**12))  # e.g. from another server's data dir
     sent, received = record(a)
-    calls = count_campaign_reads(monkeypatch)
+    calls = count_campaign_reads(monkeypatch, server)
     await a.sync_once()
     assert of_type(sent, m.MsgType.PULL)[-1]["k"] == 10**12
     assert calls["updates_for"] == 1  # the full path

@@ -1,19 +1,16 @@
-"""Sync against a real server on 127.0.0.1 with real SQLite files."""
+"""Sync against a real server on 127.0.0.1, on each storage backend (SQLite, PostgreSQL)."""
 
 import asyncio
-import sqlite3
 
 import pytest
 
 from client.sync import OfflineError
 
+pytestmark = pytest.mark.backends
+
 
 def server_rows(server, sql, args=()):
-    conn = sqlite3.connect(server.data_dir / "server.sqlite")
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
+    return server.rows(sql, args)
 
 
 def bulk(engine, kind, n):
