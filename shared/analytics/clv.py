@@ -50,6 +50,8 @@ class BGNBD:
     ) -> np.ndarray:
         """Expected purchases in (T, T + t] given each customer's history."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if abs(a - 1.0) < 1e-6:  # the closed form divides by a − 1; its limit is continuous
+            a = 1.0 + 1e-6
         x = np.asarray(x, float)
         t_x = np.asarray(t_x, float)
         big_t = np.asarray(big_t, float)
@@ -90,6 +92,19 @@ class GammaGamma:
         return np.where(x > 0, (p * (g + x * m)) / (p * x + q - 1), population)
 
 
+def _minimize(nll, start, bounds):
+    """Nelder-Mead, restarted from its optimum until a restart gains nothing (a simplex can
+    stall on a ridge; a fresh one around the same point moves on)."""
+    options = {"xatol": 1e-6, "fatol": 1e-7, "maxiter": 4000}
+    res = minimize(nll, start, method="Nelder-Mead", bounds=bounds, options=options)
+    for _ in range(5):
+        again = minimize(nll, res.x, method="Nelder-Mead", bounds=bounds, options=options)
+        if again.fun >= res.fun - 1e-7:
+            break
+        res = again
+    return res
+
+
 def _group(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     stacked = np.column_stack(columns)
     rows, counts = np.unique(stacked, axis=0, return_counts=True)
@@ -120,13 +135,7 @@ def fit_bgnbd(x, t_x, big_t) -> BGNBD:
 
     start = np.log([1.0, scale, 1.0, 1.0])
     bounds = [LOG_BOUNDS, (LOG_BOUNDS[0], LOG_BOUNDS[1] + np.log(scale)), LOG_BOUNDS, LOG_BOUNDS]
-    res = minimize(
-        nll,
-        start,
-        method="Nelder-Mead",
-        bounds=bounds,
-        options={"xatol": 1e-5, "fatol": 1e-5, "maxiter": 4000},
-    )
+    res = _minimize(nll, start, bounds)
     r, alpha, a, b = np.exp(res.x)
     return BGNBD(float(r), float(alpha), float(a), float(b), float(-res.fun))
 
@@ -160,13 +169,7 @@ def fit_gamma_gamma(x, mean_spend) -> GammaGamma:
     mean = float(np.mean(m)) or 1.0
     start = np.log([1.0, 1.0, mean])
     bounds = [LOG_BOUNDS, LOG_BOUNDS, (LOG_BOUNDS[0] + np.log(mean), LOG_BOUNDS[1] + np.log(mean))]
-    res = minimize(
-        nll,
-        start,
-        method="Nelder-Mead",
-        bounds=bounds,
-        options={"xatol": 1e-5, "fatol": 1e-5, "maxiter": 4000},
-    )
+    res = _minimize(nll, start, bounds)
     p, q, g = np.exp(res.x)
     return GammaGamma(float(p), float(q), float(g), float(-res.fun))
 

@@ -110,7 +110,7 @@ def campaign_roi(
 def channel_performance(
     credits: dict[str, Credit], *, costs: Costs, roi_model: str = "linear"
 ) -> list[dict]:
-    labels = set(costs.touches)
+    labels = set(costs.touches) | set(costs.by_channel)
     for c in credits.values():
         labels.update(c.labels)
     rows = []
