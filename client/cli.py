@@ -112,12 +112,15 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--type", default="nurture")
     p.set_defaults(handler="client.commands:campaign_create")
     p = csub2.add_parser(
-        "set", parents=[common], help="set one field (text fields merge by character)"
+        "set",
+        parents=[common],
+        help="set one field (text fields merge by character; trigger, audience and "
+        "frequency_cap are JSON checked with the campaign rules)",
     )
     p.add_argument("id")
     p.add_argument("field")
     p.add_argument("value")
-    p.set_defaults(handler="client.commands:campaign_set")
+    p.set_defaults(handler="client.campaign_commands:campaign_set")
     p = csub2.add_parser(
         "note", parents=[common], help="add a note (each note stays a separate entry)"
     )
@@ -129,6 +132,7 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.set_defaults(handler="client.commands:campaign_show")
     p = csub2.add_parser("list", parents=[common])
     p.set_defaults(handler="client.commands:campaign_list")
+    register_automation(csub2, common)
 
     ev = csub.add_parser("event", help="capture engagement")
     esub = ev.add_subparsers(dest="event_command", required=True, metavar="ACTION")
@@ -172,3 +176,72 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
         "status", parents=[common], help="offline or not, server reachable or not, queue, last sync"
     )
     p.set_defaults(handler="client.commands:status")
+
+
+def register_automation(csub2: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``campaign step|variant|activate|pause|archive|run|preview|test-send``."""
+    handlers = "client.campaign_commands:"
+    step = csub2.add_parser("step", help="the campaign's flow: add, list and remove steps")
+    ssub = step.add_subparsers(dest="step_command", required=True, metavar="ACTION")
+    p = ssub.add_parser(
+        "add",
+        parents=[common],
+        help="add a step (send_email, wait, wait_for, branch, split, goal)",
+        description="Settings not given keep their defaults (docs/campaigns.md, Steps). A jump "
+        '(then, on_timeout) names a step by its number in `step list`, e.g. {"then": 4}.',
+    )
+    p.add_argument("id")
+    p.add_argument("kind", choices=("send_email", "wait", "wait_for", "branch", "split", "goal"))
+    p.add_argument("--config", metavar="JSON", help='settings, e.g. {"days": 3, "hours": 0}')
+    p.add_argument("--at", type=int, metavar="N", help="position from 1 (default: last)")
+    p.set_defaults(handler=handlers + "step_add")
+    p = ssub.add_parser("list", parents=[common], help="the steps, numbered, in words")
+    p.add_argument("id")
+    p.set_defaults(handler=handlers + "step_list")
+    p = ssub.add_parser("remove", parents=[common], help="remove a step (by number or id)")
+    p.add_argument("id")
+    p.add_argument("step", help="the step's number in `step list`, or its id")
+    p.set_defaults(handler=handlers + "step_remove")
+
+    variant = csub2.add_parser("variant", help="content variants (subject and body)")
+    vsub = variant.add_subparsers(dest="variant_command", required=True, metavar="ACTION")
+    p = vsub.add_parser("add", parents=[common], help="add a variant (labelled A, B, …)")
+    p.add_argument("id")
+    p.add_argument("--subject", required=True, help="may use {{ first_name }} and other fields")
+    p.add_argument("--body", required=True, help="the plain-text body (a template too)")
+    p.add_argument("--html", metavar="FILE", help="an HTML part (default: made from the body)")
+    p.set_defaults(handler=handlers + "variant_add")
+
+    for name, what in (
+        ("activate", "make the campaign active; the server refuses an incomplete one and says why"),
+        ("pause", "hold every enrolment where it is"),
+        ("archive", "end the campaign and every enrolment in it"),
+    ):
+        p = csub2.add_parser(name, parents=[common], help=what + " (syncs when online)")
+        p.add_argument("id")
+        p.set_defaults(handler=handlers + name)
+
+    p = csub2.add_parser(
+        "run",
+        parents=[common],
+        help="the run view: per step and variant, enrolled, waiting, sent, opened, clicked, "
+        "converted, held out (offline: the last known figures)",
+    )
+    p.add_argument("id")
+    p.set_defaults(handler=handlers + "run")
+
+    for name, what in (
+        ("preview", "the email as a contact would get it, rendered by the server"),
+        ("test-send", "send the email once to an address of yours"),
+    ):
+        p = csub2.add_parser(name, parents=[common], help=what)
+        p.add_argument("id")
+        if name == "test-send":
+            p.add_argument("--to", required=True, metavar="EMAIL")
+        p.add_argument("--variant", metavar="V", help="a variant's letter (A) or id")
+        p.add_argument(
+            "--contact",
+            metavar="JSON",
+            help='personalisation fields, e.g. {"first_name": "Ella"}, or "an@email.address"',
+        )
+        p.set_defaults(handler=handlers + ("preview" if name == "preview" else "send_test"))

@@ -27,11 +27,15 @@ RULE_FIELDS = {
     "audience": "audience_segment",
     "audience_segment": "audience_segment",
     "frequency_cap": "frequency_cap",
+    "reentry": "reentry",
+    "holdout_pct": "holdout_pct",
 }
 CHECKS = {
     "trigger": rules.check_trigger,
     "audience_segment": rules.check_audience,
     "frequency_cap": rules.check_frequency_cap,
+    "reentry": rules.check_reentry,
+    "holdout_pct": rules.check_holdout,
 }
 STATUS_VERBS = {"active": "activated", "paused": "paused", "archived": "archived"}
 
@@ -76,6 +80,38 @@ def step_id_of(steps: list[dict[str, Any]], ref: str | int) -> str:
     raise NotFound(f"no step {text!r} in this campaign (name a step by its number)")
 
 
+def _jump_target(steps: list[dict[str, Any]], key: str, target: Any, position: int) -> Any:
+    """A jump given by step number or id, as the id of an existing step after ``position``."""
+    if target is None:
+        return None
+    if isinstance(target, int) and not isinstance(target, bool):
+        target = str(target)
+    if not isinstance(target, str):
+        raise InvalidInput(f"{key} names a step by its number or its id")
+    step_id = step_id_of(steps, target)
+    number = [s["id"] for s in steps].index(step_id) + 1
+    if number <= position:
+        raise rules.CampaignRuleError(
+            rules.BAD_JUMP,
+            f"the new step {position + 1} would lead back to step {number} ({key}): "
+            "jumps go forward, so every journey ends",
+            f"steps.new.{key}",
+        )
+    return step_id
+
+
+def _stored(value: Any) -> Any:
+    """A setting as the document keeps it: objects as canonical JSON text (no plain dicts in
+    the document, ``shared.protocol.campaign``), lists item by item."""
+    from shared.protocol import campaign as schema
+
+    if isinstance(value, dict):
+        return schema.canonical_json(value)
+    if isinstance(value, list):
+        return [_stored(v) for v in value]
+    return value
+
+
 def add_step(
     replica: Replica,
     campaign_id: str,
@@ -84,43 +120,47 @@ def add_step(
     *,
     at: int | None = None,
 ) -> str:
-    """Add a step of ``kind`` with its default settings updated by ``config_text`` (JSON), at
-    position ``at`` (from 1; default: last). A jump (``then``, ``on_timeout``) names a step by
-    its number in the flow as it is before this step is added, or by id; it must lead forward."""
-    config = rules.step_defaults(kind)
+    """Add a step of ``kind`` at position ``at`` (from 1; default: last). ``config_text``
+    (JSON) updates the step's default settings, or replaces them when it uses another form the
+    engine reads (``{"duration_s": 3600}`` for a wait). A jump (``then``, ``on_timeout``,
+    ``else``; a split's list) names a step by its number in the flow as it is before this step
+    is added, or by id; it must lead forward."""
+    given: dict[str, Any] = {}
     if config_text is not None:
         given = parse_json(config_text, "the step's settings")
         if not isinstance(given, dict):
             raise InvalidInput('the step\'s settings are a JSON object, e.g. {"days": 3}')
-        config.update(given)
     steps = _steps(replica, campaign_id)
     position = len(steps) if at is None else at - 1
     if not 0 <= position <= len(steps):
         raise InvalidInput(f"--at is a position from 1 to {len(steps) + 1}")
     for key in rules.TARGET_KEYS:
-        target = config.get(key)
-        if target is None:
-            continue
-        if isinstance(target, int) and not isinstance(target, bool):
-            target = str(target)
-        if not isinstance(target, str):
-            raise InvalidInput(f"{key} names a step by its number or its id")
-        config[key] = step_id_of(steps, target)
-        target_number = [s["id"] for s in steps].index(config[key]) + 1
-        if target_number <= position:
-            raise rules.CampaignRuleError(
-                rules.BAD_JUMP,
-                f"the new step {position + 1} would lead back to step {target_number} "
-                f"({key}): jumps go forward, so every journey ends",
-                f"steps.new.{key}",
+        if key in given:
+            value = given[key]
+            given[key] = (
+                [_jump_target(steps, key, v, position) for v in value]
+                if isinstance(value, list)
+                else _jump_target(steps, key, value, position)
             )
-    rules.check_step_config(kind, config, own_id="new", step_ids=[s["id"] for s in steps] + ["new"])
+    ids = [s["id"] for s in steps] + ["new"]
+    config = {**rules.step_defaults(kind), **given}
+    try:
+        rules.check_step_config(kind, config, own_id="new", step_ids=ids)
+    except rules.CampaignRuleError:
+        if not given:
+            raise
+        try:  # another form of the step's settings: the defaults do not mix with it
+            rules.check_step_config(kind, given, own_id="new", step_ids=ids)
+        except rules.CampaignRuleError:
+            rules.check_step_config(kind, config, own_id="new", step_ids=ids)  # the first error
+        config = given
     made: list[str] = []
 
     from shared.protocol import campaign as schema
 
     def edit(doc: pycrdt.Doc) -> None:
-        made.append(schema.add_step(doc, kind, config, position))
+        stored = {key: _stored(value) for key, value in config.items()}
+        made.append(schema.add_step(doc, kind, stored, position))
 
     replica.edit_campaign(campaign_id, edit)
     return made[0]

@@ -71,6 +71,17 @@ def describe_step(
             return f"{title}: the best variant" if variants else f"{title}: no content yet"
         return f"{title}: a variant that is gone"
     if kind == "wait":
+        if config.get("until_local_time"):
+            return f"{title} until {config['until_local_time']}, the contact's local time"
+        if config.get("until_date_field"):
+            return f"{title} until a date of the contact's"
+        if "duration_s" in config:
+            seconds = _int(config.get("duration_s"), 0)
+            days, hours, minutes = seconds // 86_400, seconds % 86_400 // 3600, seconds % 3600 // 60
+            parts = [
+                _plural(n, w) for n, w in ((days, "day"), (hours, "hour"), (minutes, "minute")) if n
+            ]
+            return f"{title} {' '.join(parts)}" if parts else f"{title}: no delay"
         days, hours = _int(config.get("days"), 0), _int(config.get("hours"), 0)
         parts = [_plural(days, "day")] if days else []
         if hours:
@@ -78,9 +89,19 @@ def describe_step(
         return f"{title} {' '.join(parts)}" if parts else f"{title}: no delay"
     if kind == "wait_for":
         event = EVENT_WORDS.get(config.get("event"), str(config.get("event")))
-        timeout = _int(config.get("timeout_days"), 7)
-        where = _where(config.get("on_timeout"), steps, "the next step")
-        return f"{title}: until {event}, at most {_plural(timeout, 'day')}; then {where}"
+        if "timeout_s" in config and "timeout_days" not in config:
+            hours = _int(config.get("timeout_s"), 0) / 3600
+            limit = _plural(int(hours), "hour") if hours >= 1 else "less than an hour"
+        else:
+            limit = _plural(_int(config.get("timeout_days"), 7), "day")
+        where = _where(config.get("on_timeout", config.get("else")), steps, "the next step")
+        return f"{title}: until {event}, at most {limit}; on timeout {where}"
+    if kind == "branch" and "condition" in config:
+        where = _where(config.get("then"), steps, "the next step")
+        otherwise = _where(config.get("else"), steps, "the next step")
+        return f"{title}: if its condition holds → {where}; else {otherwise}"
+    if kind == "split" and isinstance(config.get("weights"), list):
+        return f"{title}: {len(config['weights'])} paths at random"
     if kind == "branch":
         event = EVENT_WORDS.get(config.get("event"), str(config.get("event")))
         within = _int(config.get("within_days"), 3)
@@ -117,10 +138,22 @@ def describe_trigger(trigger: Any) -> str:
     """``On touchpoint · 1 condition`` or ``Not set``."""
     if not isinstance(trigger, dict) or not (trigger.get("event") or trigger.get("date")):
         return "Not set"
-    if trigger.get("date"):
-        return "On a date"
+    date = trigger.get("date")
+    if isinstance(date, dict):
+        field = str(date.get("field") or "a date").replace("_", " ")
+        offset = _int(date.get("offset_days"), 0)
+        offset = offset or _int(date.get("days_after"), 0) or -_int(date.get("days_before"), 0)
+        if offset < 0:
+            return f"{_plural(-offset, 'day')} before the {field}"
+        if offset > 0:
+            return f"{_plural(offset, 'day')} after the {field}"
+        return f"On the {field}"
     conditions = trigger.get("conditions") or []
     text = f"On {str(trigger['event']).replace('_', ' ')}"
+    band = trigger.get("band")
+    if isinstance(band, dict) and isinstance(band.get("enter"), list):
+        bands = " or ".join(str(b).replace("_", " ") for b in band["enter"])
+        text += f" entering {bands}"
     if conditions:
         text += f" · {_plural(len(conditions), 'condition')}"
     return text
