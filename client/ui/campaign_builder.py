@@ -44,7 +44,9 @@ from .campaign_panels import (
 )
 from .campaign_session import CampaignSession, LocalEdit
 from .flow_canvas import TRIGGER, FlowCanvas
+from .hold_banner import HoldBanner
 from .ops import Ops, describe
+from .preview_dialog import PreviewDialog
 
 ADD_KEYS = (
     ("send_email", "E", "Email"),
@@ -71,6 +73,7 @@ class CampaignBuilder(QWidget):
     conflicts_requested = Signal(str)  # campaign id
     opened = Signal(str)
     saved = Signal()  # a local edit reached the replica
+    results_requested = Signal(str)  # campaign id: show its run view
 
     def __init__(self, ops: Ops, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,6 +117,8 @@ class CampaignBuilder(QWidget):
         self.message.setWordWrap(True)
         self.message.hide()
         outer.addWidget(self.message)
+        self.hold_banner = HoldBanner()
+        outer.addWidget(self.hold_banner)
 
         # the tools sit above the canvas and the panels together: at the minimum window size the
         # canvas alone is too narrow for their labels
@@ -136,6 +141,12 @@ class CampaignBuilder(QWidget):
         for w in (self.up, self.down, self.delete):
             tools.addWidget(w)
         tools.addStretch(1)
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.setToolTip("The email as a contact gets it, and a test send")
+        self.results_button = QPushButton(icons.icon("chart", t.text, 16), "Results")
+        self.results_button.setToolTip("How the campaign runs: each step's figures")
+        tools.addWidget(self.preview_button)
+        tools.addWidget(self.results_button)
         outer.addLayout(tools)
         split = QSplitter(Qt.Orientation.Horizontal)
         self.canvas = FlowCanvas()
@@ -187,6 +198,10 @@ class CampaignBuilder(QWidget):
         self.redo_button.clicked.connect(self.redo)
         self.conflict_badge.clicked.connect(
             lambda: self.session and self.conflicts_requested.emit(self.session.campaign_id)
+        )
+        self.preview_button.clicked.connect(self.show_preview)
+        self.results_button.clicked.connect(
+            lambda: self.session and self.results_requested.emit(self.session.campaign_id)
         )
         self.canvas.selection_changed.connect(self._selected)
         self.canvas.activated.connect(self._activated)
@@ -368,6 +383,7 @@ class CampaignBuilder(QWidget):
         self.canvas.set_flow(snap)
         for panel in self.panels:
             panel.show_snapshot(snap)
+        self.hold_banner.show_snapshot(snap)
         self.step_panel.select(self.canvas.selected)
         self.undo_button.setEnabled(self.session.can_undo)
         self.redo_button.setEnabled(self.session.can_redo)
@@ -410,3 +426,14 @@ class CampaignBuilder(QWidget):
                 self.refresh()
 
         self.ops.read(self.ops.replica.campaign_state, session.campaign_id, success=merge)
+
+    def show_preview(self) -> PreviewDialog | None:
+        """The open campaign's email, rendered by the server, with a test send."""
+        if self.session is None:
+            return None
+        self.flush()
+        campaign = {"id": self.session.campaign_id, **self.session.snapshot()}
+        dialog = PreviewDialog(self.ops, campaign, self)
+        dialog.setModal(True)
+        dialog.open()
+        return dialog

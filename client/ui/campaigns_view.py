@@ -168,6 +168,7 @@ class CampaignsPage(QWidget):
             lambda: self.selected_id() and self.show_results(self.selected_id())
         )
         self.results.back_requested.connect(self._results_back)
+        self.builder.results_requested.connect(self.show_results)
         self.mail_button.clicked.connect(self.show_mail_server)
         self.builder.conflicts_requested.connect(self.conflicts_requested)
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut

@@ -197,7 +197,7 @@ class RunViewPage(QWidget):
         titles = QVBoxLayout()
         titles.setSpacing(2)
         self.title = QLabel("Results", objectName="PageTitle")
-        self.subtitle = QLabel("", objectName="PageSubtitle")
+        self.subtitle = QLabel("", objectName="PageSubtitle", wordWrap=True)
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         header.addLayout(titles, 1)
@@ -308,8 +308,8 @@ class RunViewPage(QWidget):
         as_of = components.clock(view.get("as_of_ms"))
         holdout = view.get("holdout_pct") or 0
         self.subtitle.setText(
-            "Each step: how many contacts reached it, wait there, and what they did."
-            + (f"  Holdout: {holdout} % get no email, to measure the lift." if holdout else "")
+            "Per step: who reached it, who waits there, and what they did."
+            + (f" Holdout: {holdout} % get no email, to measure the lift." if holdout else "")
         )
         if view.get("live"):
             self.freshness.set(f"Live · as of {as_of}", "ok")

@@ -242,3 +242,33 @@ async def test_the_mail_server_button_is_for_admins_only(automation, open_window
     window = await open_window(server=automation, email="mia@venue.test")
     await settle(window)
     assert not window.campaigns.mail_button.isVisible()
+
+
+async def test_results_and_the_dialogs_fit_the_smallest_window(automation, open_window, qtbot):
+    from .test_layout_fits import problems
+
+    window = await open_window(server=automation)
+    window.resize(960, 600)
+    cid, variants = spring_open_day(window.replica)
+    automation.runs[cid] = run_view(cid, variants, as_of_ms=AS_OF_MS)
+    automation.templates = {v["id"]: {"subject": v["subject"], "body": "Hi"} for v in variants}
+    await settle(window)
+    results = window.campaigns.results
+    window.campaigns.show_results(cid)
+    await until(results.loaded, lambda: results.view is not None, what="the run view")
+    await settle(window)
+    window.message.clear()  # the sync loop's complaint: this server speaks HTTP only
+    assert problems(window) == []
+
+    preview = PreviewDialog(window.ops, window.replica.campaign(cid), window)
+    qtbot.addWidget(preview)
+    preview.show()
+    await until(preview.rendered, lambda: bool(preview.subject.text()), what="the preview")
+    assert problems(preview) == []
+    preview.close()
+    dialog = window.campaigns.show_mail_server()
+    qtbot.addWidget(dialog)
+    await until(dialog.loaded, lambda: bool(dialog.state.text()), what="the settings")
+    assert problems(dialog) == []
+    dialog.close()
+    await settle(window)
