@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
+import ssl
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,20 +13,34 @@ from aiohttp import web
 from .campaigns import CampaignDocs
 from .config import ServerConfig
 from .conflicts import ConflictDetector
+from .connections import GUARD, ConnectionGuard, ConnectionLimits, GuardedSite, guard_middleware
 from .context import ServerContext
+from .fair import FairExecutor
 from .fanout import LiveFanout
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
+from .logs import get_logger
 from .reports import ReportService
 from .storage import open_storage
 from .sync_ws import CTX, REPORTS, sync_handler
 from .writer import PriorityWriter
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def create_app(config: ServerConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1 << 20)
+    app = web.Application(
+        middlewares=[guard_middleware, error_middleware, auth_middleware], client_max_size=1 << 20
+    )
+    app[GUARD] = ConnectionGuard(
+        ConnectionLimits(
+            max_connections=config.max_connections,
+            max_per_address=config.max_connections_per_address,
+            header_timeout_s=config.header_timeout_s,
+            idle_timeout_s=config.idle_timeout_s,
+            preauth_bytes=config.preauth_frame_bytes,
+        )
+    )
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         storage = open_storage(config.database_url or config.data_dir, serving=True)
@@ -35,17 +49,29 @@ def create_app(config: ServerConfig) -> web.Application:
         docs.hooks.append(ConflictDetector())
         writer = PriorityWriter(storage, max_items=config.writer_max_items, on_rollback=docs.clear)
         hub = Hub()
+        auth_reader = storage.reader()
         ctx = ServerContext(
             config=config,
             storage=storage,
             reader=reader,
-            reader_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-reader"),
+            reader_executor=FairExecutor(
+                max_queued_per_key=config.reads_queued_per_org, name="wedsync-reader"
+            ),
             writer=writer,
             docs=docs,
             hub=hub,
+            auth_reader=auth_reader,
+            auth_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-auth"),
         )
         app[CTX] = ctx
-        app[REPORTS] = reports = ReportService(storage.reader())
+        app[REPORTS] = reports = ReportService(
+            storage.reader(),
+            FairExecutor(
+                max_queued_per_key=config.reports_queued_per_org,
+                name="wedsync-reports",
+                what="reports",
+            ),
+        )
         writer.add_listener(reports)
         writer.add_listener(LiveFanout(hub))
         writer.start()
@@ -54,6 +80,8 @@ def create_app(config: ServerConfig) -> web.Application:
         await ctx.hub.close_all()
         await writer.stop()
         ctx.reader_executor.shutdown(wait=True)
+        ctx.auth_executor.shutdown(wait=True)
+        auth_reader.close()
         reader.close()
         storage.close()
 
@@ -66,11 +94,13 @@ def create_app(config: ServerConfig) -> web.Application:
 async def serve(config: ServerConfig, *, ready: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM."""
     app = create_app(config)
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False, keepalive_timeout=config.idle_timeout_s)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
-    await site.start()
-    log.info("wedsync server on http://%s:%s data in %s", config.host, config.port, config.data_dir)
+    site = await start_site(runner, app, config)
+    scheme = "https" if config.tls_cert else "http"
+    log.info(
+        "wedsync server on %s://%s:%s data in %s", scheme, config.host, site.port, config.data_dir
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -81,3 +111,30 @@ async def serve(config: ServerConfig, *, ready: asyncio.Event | None = None) -> 
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+async def start_site(
+    runner: web.AppRunner, app: web.Application, config: ServerConfig
+) -> GuardedSite:
+    """Listen on ``config.host:config.port`` with the app's connection guard (and TLS when
+    configured)."""
+    site = GuardedSite(
+        runner,
+        config.host,
+        config.port,
+        guard=app[GUARD],
+        ssl_context=tls_context(config),
+        reuse_port=config.reuse_port or None,
+    )
+    await site.start()
+    return site
+
+
+def tls_context(config: ServerConfig) -> ssl.SSLContext | None:
+    """The server's TLS context from ``--tls-cert``/``--tls-key`` (TLS 1.2 or later), or None."""
+    if config.tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(config.tls_cert, config.tls_key)
+    return context

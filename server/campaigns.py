@@ -27,10 +27,11 @@ from typing import Any
 import pycrdt
 
 from shared.protocol import campaign as schema
+from shared.protocol import campaign_limits as limits
 from shared.protocol import campaign_rules as rules
 
 from .auth import Principal
-from .errors import BadUpdate, Forbidden, NotFoundError
+from .errors import BadUpdate, Forbidden, NotFoundError, TooLarge
 from .storage import Storage
 
 EMPTY_UPDATE = b"\x00\x00"
@@ -96,8 +97,14 @@ class CampaignDocs:
                 raise
             raise BadUpdate(f"campaign {campaign_id}: update cannot be applied ({exc})") from None
         # A deletion does not move the state vector: compare the encoded docs (deterministic).
-        if doc.get_update() == before_bytes:
+        after_bytes = doc.get_update()
+        if after_bytes == before_bytes:
             return AppliedUpdate(campaign_id, principal.org_id, update, changed=False)
+        if len(after_bytes) > len(before_bytes):  # it grew: within the hard limits?
+            problem = limits.oversized(schema.snapshot(doc), len(after_bytes))
+            if problem is not None:
+                self.evict(campaign_id)
+                raise TooLarge(f"campaign {campaign_id}: {problem}")
         return self._commit(
             storage, principal, campaign_id, doc, before_state, before, revs_before, meta, update
         )

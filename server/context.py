@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -26,23 +26,43 @@ class ServerContext:
     config: ServerConfig
     storage: Storage  # writer handle: writer thread only
     reader: Storage  # reader handle: reader thread only
-    reader_executor: ThreadPoolExecutor
+    #: runs reads (a ``FairExecutor`` taking turns between orgs, or the simulator's inline one)
+    reader_executor: Executor
     writer: PriorityWriter
     docs: CampaignDocs
     hub: Hub
     #: the server's clock (epoch ms): told to devices at WELCOME, stamped on audit entries; the
     #: simulator passes its virtual clock
     now_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
+    #: authentication's own handle and thread, which no user-triggered work can fill (None:
+    #: the reader's)
+    auth_reader: Storage | None = None
+    auth_executor: Executor | None = None
+
+    def __post_init__(self) -> None:
+        self.refusals = audit_log.RefusalLog(
+            self.writer.run_exclusive,
+            self.now_ms,
+            window_ms=int(self.config.audit_coalesce_s * 1000),
+        )
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(
             self.reader_executor, fn, self.reader, *args
         )
 
+    async def auth_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """A read for authentication or login, on their own thread and handle."""
+        if self.auth_executor is None or self.auth_reader is None:
+            return await self.read(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.auth_executor, fn, self.auth_reader, *args
+        )
+
     async def authenticate(self, token: str) -> Principal:
-        if not token or len(token) > 200:
+        if not isinstance(token, str) or not token or len(token) > 200 or not token.isascii():
             raise AuthError("missing or malformed device token; log in again")
-        device = await self.read(lambda st: st.device_by_token_hash(hash_token(token)))
+        device = await self.auth_read(lambda st: st.device_by_token_hash(hash_token(token)))
         if device is None:
             raise AuthError("unknown or revoked device token; log in again")
         return Principal(
@@ -80,10 +100,6 @@ class ServerContext:
     async def refuse(
         self, principal: Principal, error: ServerError, *, action: str, target: str | None
     ) -> None:
-        """Log a refused attempt (by role or org) in the audit log of the caller's org."""
-        at_ms = self.now_ms()
-        await self.writer.run_exclusive(
-            lambda st: audit_log.record_refusal(
-                st, principal, error, action=action, target=target, at_ms=at_ms
-            )
-        )
+        """Log a refused attempt (by role or org) in the audit log of the caller's org;
+        identical ones in a row are one entry with a count (``audit.RefusalLog``)."""
+        await self.refusals.refuse(principal, error, action=action, target=target)

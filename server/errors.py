@@ -46,3 +46,28 @@ class AlreadyExists(ServerError):
 class BadUpdate(ServerError):
     code = ErrorCode.BAD_UPDATE
     http_status = 400
+
+
+class Overloaded(ServerError):
+    """Too much of one org's (or one peer's) work is waiting: retry shortly."""
+
+    code = ErrorCode.UNAVAILABLE
+    http_status = 503
+
+
+class RateLimited(ServerError):
+    """Too many attempts (failed logins) from one account or address: retry after a wait."""
+
+    code = ErrorCode.RATE_LIMITED
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TooLarge(ServerError):
+    """A value or a document beyond its limit."""
+
+    code = ErrorCode.TOO_LARGE
+    http_status = 413

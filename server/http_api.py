@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -23,9 +22,11 @@ from . import conflicts
 from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
 from .context import ServerContext
 from .errors import AuthError, BadRequest, Forbidden, NotFoundError, ServerError
+from .fair import TURN
+from .logs import get_logger
 from .sync_ws import CTX, REPORTS
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 PRINCIPAL = web.RequestKey("principal", Principal)
 MAX_BODY_BYTES = 1 << 20
 PUBLIC_ROUTES = {("POST", "/api/v1/login")}
@@ -63,7 +64,8 @@ async def auth_middleware(request: web.Request, handler: Callable[[web.Request],
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         raise AuthError("missing 'Authorization: Bearer <token>' header")
-    request[PRINCIPAL] = await request.app[CTX].authenticate(header[7:].strip())
+    request[PRINCIPAL] = principal = await request.app[CTX].authenticate(header[7:].strip())
+    TURN.set(principal.org_id)  # the request's reads take its org's turn
     return await handler(request)
 
 
@@ -71,19 +73,76 @@ def principal_of(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
+MAX_JSON_DEPTH = 32
+
+
 async def json_body(request: web.Request) -> dict[str, Any]:
+    """The whole body (however many TCP writes it came in), within ``MAX_BODY_BYTES`` and the
+    body timeout, as a JSON object of at most ``MAX_JSON_DEPTH`` levels of valid Unicode."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise BadRequest(f"body larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest(f"body larger than {MAX_BODY_BYTES} bytes")
+    timeout_s = request.app[CTX].config.body_timeout_s
+    chunks: list[bytes] = []
+    size = 0
     try:
-        body = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not JSON ({exc})") from None
+        async with asyncio.timeout(timeout_s):
+            while chunk := await request.content.read(64 * 1024):
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise BadRequest(f"body larger than {MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(reason=f"body not received within {timeout_s:g} s") from None
+    return parse_json_object(b"".join(chunks))
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object from untrusted bytes, or BadRequest (never a RecursionError or a value
+    that cannot be stored: a lone surrogate, a nesting deeper than ``MAX_JSON_DEPTH``)."""
+    try:
+        body = json.loads(raw or b"{}", parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge integers
+        raise BadRequest(f"body is not JSON ({str(exc)[:200]})") from None
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
+    _check_values(body)
     return body
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_values(value: Any) -> None:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, int) and not -(2**63) <= item < 2**63:
+            raise BadRequest("integers must fit in 64 bits")
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise BadRequest(f"body nested deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(item, dict):
+                for key in item:
+                    _check_text(key)
+                item = item.values()
+            stack.extend((v, depth + 1) for v in item)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("text must be valid Unicode (no lone surrogates)") from None
 
 
 def _str_field(body: dict[str, Any], key: str, *, required: bool = True, limit: int = 320) -> str:

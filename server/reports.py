@@ -9,13 +9,18 @@ instead of reading every event again. The frame is rebuilt from the store when a
 is unknown (another process wrote: ``wedsync seed-demo``, the admin CLI) or its events are not
 known (duplicates in a batch, events stored without a declaration). The frame holds events
 only: campaign changes never rebuild it (the report reads campaigns anew each time).
+
+Reports of different orgs take turns (``server.fair``): one org asking for thirty reports at
+once delays another org's report by at most one report, and waits itself beyond
+``reports_queued_per_org`` (503). Identical requests in flight (same org and window) share one
+computation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +37,7 @@ from shared.protocol.events import (
 )
 
 from .commits import Commit
+from .fair import TURN
 from .storage import Storage
 
 #: Events of recent commits kept for appends; beyond this many the oldest commits are dropped
@@ -63,10 +69,14 @@ def _frame_row(event: list[Any]) -> tuple:
 
 
 class ReportService:
-    def __init__(self, storage: Storage) -> None:
-        """``storage``: a handle of its own (a ``reader()``), closed with the service."""
+    def __init__(self, storage: Storage, executor: Executor | None = None) -> None:
+        """``storage``: a handle of its own (a ``reader()``), closed with the service;
+        ``executor``: runs the reports on one thread (the server passes a ``FairExecutor``)."""
         self._storage = storage
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-reports")
+        self._executor = executor or ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="wedsync-reports"
+        )
+        self._pending: dict[tuple, asyncio.Future] = {}  # identical requests in flight
         self._frames: dict[str, _Cached] = {}
         self._log: dict[int, _Entry] = {}  # commit seq -> its new events by org
         self._log_events = 0
@@ -96,8 +106,15 @@ class ReportService:
         self._storage.close()
 
     async def roi(self, org_id: str, *, from_ms: int | None, to_ms: int | None) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.roi_sync, org_id, from_ms, to_ms)
+        key = (org_id, from_ms, to_ms)
+        pending = self._pending.get(key)
+        if pending is None:
+            TURN.set(org_id)  # in the org's turn
+            loop = asyncio.get_running_loop()
+            pending = loop.run_in_executor(self._executor, self.roi_sync, org_id, from_ms, to_ms)
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _f: self._pending.pop(key, None))
+        return await asyncio.shield(pending)
 
     def _drop(self, seq: int) -> None:
         entry = self._log.pop(seq)

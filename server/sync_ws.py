@@ -6,13 +6,20 @@ state vector answered by DOCS. Every malformed frame gets an ERROR with its code
 keeps serving; only a failed handshake closes it. Nothing a device sends can stop the server.
 What a push changed reaches the other devices through the writer's commit listeners
 (``server.fanout``), not from here.
+
+Bounds per connection, so a few frames cannot stall the server: before HELLO, a frame of at most
+``preauth_frame_bytes`` (the connection guard closes a socket that sends more); after it, at
+most ``max_inflight_per_connection`` PUSH batches and ``max_pulls_per_connection`` PULLs at once
+(the next such frame is not read until one is answered), a bounded outgoing queue (``Hub``), and
+an error frame for anything else. Reads run in the org's turn (``server.fair``), and
+authentication on its own thread. Once the socket is a websocket, every failure is an error
+frame or a close code, never an HTTP response.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any
 
 from aiohttp import web
@@ -23,12 +30,15 @@ from shared.protocol.transport import Transport, WebSocketTransport
 
 from .auth import Principal
 from .campaigns import AppliedUpdate, pull_changes
+from .connections import GUARD, GuardedConnection
 from .context import ServerContext
 from .errors import Forbidden, ServerError
+from .fair import TURN
 from .hub import Connection
 from .ingest import ApplyCampaignUpdates, StoreEvents
+from .logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 CTX: web.AppKey[ServerContext] = web.AppKey("ctx", ServerContext)
 REPORTS: web.AppKey = web.AppKey("reports")
 DOCS_CHUNK_BYTES = 1 << 20
@@ -36,23 +46,38 @@ DOCS_CHUNK_BYTES = 1 << 20
 
 async def sync_handler(request: web.Request) -> web.WebSocketResponse:
     ctx = request.app[CTX]
+    guard = request.app.get(GUARD)
+    tcp = guard.of(request.transport) if guard is not None else None
     ws = web.WebSocketResponse(
         max_msg_size=ctx.config.max_frame_bytes * 4, heartbeat=30, compress=False
     )
+    if tcp is not None:
+        tcp.expect_hello()
     await ws.prepare(request)
-    await serve_connection(ctx, WebSocketTransport(ws))
+    try:
+        await serve_connection(ctx, WebSocketTransport(ws), tcp=tcp)
+    except Exception:  # a bug: close the websocket; an HTTP answer cannot follow an upgrade
+        log.exception("sync connection failed")
+        with contextlib.suppress(Exception):
+            await ws.close(code=1011, message=b"internal error")
     return ws
 
 
-async def serve_connection(ctx: ServerContext, ws: Transport) -> None:
+async def serve_connection(
+    ctx: ServerContext, ws: Transport, *, tcp: GuardedConnection | None = None
+) -> None:
     """Serve one device's connection until it closes (any ``Transport``: a websocket, or the
     simulator's channel)."""
-    principal = await _handshake(ws, ctx)
+    principal = await _handshake(ws, ctx, tcp)
     if principal is None:
         return
-    conn = Connection(ws, principal, ctx.config.outgoing_queue_frames)
+    TURN.set(principal.org_id)  # this connection's reads take its org's turn
+    conn = Connection(
+        ws, principal, ctx.config.outgoing_queue_frames, ctx.config.outgoing_queue_bytes
+    )
     ctx.hub.add(conn)
     inflight = asyncio.Semaphore(ctx.config.max_inflight_per_connection)
+    pulls = asyncio.Semaphore(ctx.config.max_pulls_per_connection)
     tasks: dict[asyncio.Task, None] = {}  # insertion-ordered: teardown is reproducible
     try:
         while True:
@@ -72,7 +97,8 @@ async def serve_connection(ctx: ServerContext, ws: Transport) -> None:
                 await inflight.acquire()
                 task = asyncio.create_task(_push(ctx, conn, frame, inflight))
             elif kind == m.MsgType.PULL:
-                task = asyncio.create_task(_pull(ctx, conn, frame))
+                await pulls.acquire()
+                task = asyncio.create_task(_pull(ctx, conn, frame, pulls))
             else:
                 conn.send(m.error(ErrorCode.BAD_FRAME, f"unexpected {kind.name} frame after hello"))
                 continue
@@ -98,7 +124,9 @@ def _batch_id(data: Any) -> int | None:
         return None
 
 
-async def _handshake(ws: Transport, ctx: ServerContext) -> Principal | None:
+async def _handshake(
+    ws: Transport, ctx: ServerContext, tcp: GuardedConnection | None = None
+) -> Principal | None:
     async def refuse(code: ErrorCode, message: str) -> None:
         await ws.send_bytes(m.error(code, message))
         await ws.close(code=4401 if code == ErrorCode.UNAUTHENTICATED else 4400)
@@ -113,7 +141,7 @@ async def _handshake(ws: Transport, ctx: ServerContext) -> Principal | None:
             await refuse(ErrorCode.BAD_FRAME, "text frame: frames must be binary msgpack")
         return None
     try:
-        frame = m.decode_frame(data, max_bytes=ctx.config.max_frame_bytes)
+        frame = m.decode_frame(data, max_bytes=ctx.config.preauth_frame_bytes)
     except ProtocolError as exc:
         await refuse(exc.code, exc.message)
         return None
@@ -127,6 +155,8 @@ async def _handshake(ws: Transport, ctx: ServerContext) -> Principal | None:
     except ServerError as exc:
         await refuse(exc.code, exc.message)
         return None
+    if tcp is not None:  # before WELCOME: the device may send a full frame as soon as it has it
+        tcp.authenticated()
     now = ctx.now_ms()
     await ws.send_bytes(
         m.welcome(
@@ -192,9 +222,21 @@ def _target(frame: dict) -> str | None:
     return ",".join(sorted({u[0] for u in updates})) if updates else None
 
 
-async def _pull(ctx: ServerContext, conn: Connection, frame: dict) -> None:
+async def _pull(
+    ctx: ServerContext, conn: Connection, frame: dict, pulls: asyncio.Semaphore
+) -> None:
+    try:
+        await _answer_pull(ctx, conn, frame)
+    finally:
+        pulls.release()
+
+
+async def _answer_pull(ctx: ServerContext, conn: Connection, frame: dict) -> None:
     try:
         answer = await ctx.read(pull_changes, conn.principal.org_id, frame["s"], frame.get("k"))
+    except ServerError as exc:  # e.g. the org's turn is full: retry later
+        conn.send(m.error(exc.code, exc.message))
+        return
     except Exception as exc:
         log.exception("pull for device %s failed", conn.principal.device_id)
         conn.send(m.error(ErrorCode.INTERNAL, f"pull failed ({type(exc).__name__})"))
@@ -203,8 +245,9 @@ async def _pull(ctx: ServerContext, conn: Connection, frame: dict) -> None:
     size = 0
     for campaign_id, update in answer.updates:
         if chunk and size + len(update) > DOCS_CHUNK_BYTES:
-            conn.send(m.docs(chunk, done=False))
+            if not await conn.send_wait(m.docs(chunk, done=False)):
+                return
             chunk, size = [], 0
         chunk.append((campaign_id, update))
         size += len(update)
-    conn.send(m.docs(chunk, done=True, cursor=answer.cursor, items=len(answer.updates)))
+    await conn.send_wait(m.docs(chunk, done=True, cursor=answer.cursor, items=len(answer.updates)))

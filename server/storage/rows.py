@@ -85,6 +85,8 @@ class AuditEntry:
     target: str | None
     outcome: str  # "ok" or "refused:<error code>"
     detail: dict[str, Any]
+    repeats: int = 1  # identical refusals in a row, coalesced into this entry
+    last_at_ms: int | None = None  # when the last of them happened
 
 
 @dataclass(frozen=True)

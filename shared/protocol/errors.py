@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"  # e.g. a user that already exists
     UNAVAILABLE = "unavailable"  # server shutting down or overloaded: retry later
+    RATE_LIMITED = "rate_limited"  # too many attempts (e.g. failed logins): retry after a wait
     INTERNAL = "internal"
 
 

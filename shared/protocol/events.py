@@ -7,6 +7,7 @@ authenticated connection, so a device can never write into another org.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,10 @@ MAX_VALUE_CENTS = 10**13  # pycrdt and JSON consumers stay exact far below 2**53
 MAX_CONTACT_LEN = 320
 MAX_NAME_LEN = 64
 MAX_PAYLOAD_KEYS = 64
+#: a payload at most this deep, with at most this many values and this much text (and bytes)
+MAX_PAYLOAD_DEPTH = 8
+MAX_PAYLOAD_VALUES = 1_000
+MAX_PAYLOAD_TEXT = 10_000
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-.]{0,63}$")
 
 
@@ -129,7 +134,61 @@ def event_from_wire(item: object, index: int | None = None) -> Event:
         raise _bad(index, f"payload must be a map of at most {MAX_PAYLOAD_KEYS} keys")
     if not all(isinstance(k, str) for k in payload):
         raise _bad(index, "payload keys must be strings")
+    problem = payload_problem(payload)
+    if problem is not None:
+        raise _bad(index, problem)
     return Event(ev_id, kind, occurred, hlc, contact, campaign, channel, value, payload)
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+#: payload keys the server reads, and what each must hold: a contact's ``fields`` are merged and
+#: stored as JSON; a conversion's type is compared with names
+_TYPED_KEYS: dict[str, type | tuple[type, ...]] = {
+    "fields": dict,
+    "conversion_type": str,
+    "type": str,
+}
+
+
+def payload_problem(payload: dict[str, Any]) -> str | None:
+    """What makes a payload (a map with string keys) break its limits, in words; None when it
+    is fine. Any msgpack value may sit in a payload (extension types and timestamps included),
+    within ``MAX_PAYLOAD_DEPTH``, ``MAX_PAYLOAD_VALUES`` and ``MAX_PAYLOAD_TEXT`` (bytes count
+    as text); the keys the server reads (``_TYPED_KEYS``) must hold their type, and a contact's
+    ``fields`` JSON-like data only."""
+    for key, kind in _TYPED_KEYS.items():
+        if key in payload and payload[key] is not None and not isinstance(payload[key], kind):
+            return f"payload {key!r} must be {kind.__name__}, not {type(payload[key]).__name__}"
+    stack: list[tuple[Any, int, bool]] = [(payload, 1, False)]
+    values = text = 0
+    while stack:
+        value, depth, json_only = stack.pop()
+        values += 1
+        if values > MAX_PAYLOAD_VALUES:
+            return f"payload has more than {MAX_PAYLOAD_VALUES} values"
+        if isinstance(value, str | bytes | bytearray):
+            if json_only and not isinstance(value, str):
+                return "payload 'fields' must hold JSON-like values"
+            text += len(value)
+        elif isinstance(value, dict):
+            if depth > MAX_PAYLOAD_DEPTH:
+                return f"payload is nested deeper than {MAX_PAYLOAD_DEPTH} levels"
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    return "payload keys must be strings"
+                text += len(key)
+                stack.append((item, depth + 1, json_only or (depth == 1 and key == "fields")))
+        elif isinstance(value, list | tuple):
+            if depth > MAX_PAYLOAD_DEPTH:
+                return f"payload is nested deeper than {MAX_PAYLOAD_DEPTH} levels"
+            stack.extend((v, depth + 1, json_only) for v in value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            return "payload numbers must be finite"
+        elif json_only and not isinstance(value, _JSON_SCALARS):
+            return "payload 'fields' must hold JSON-like values"
+        if text > MAX_PAYLOAD_TEXT:
+            return f"payload holds more than {MAX_PAYLOAD_TEXT:,} characters of text"
+    return None
 
 
 _KINDS_BY_CLASS: dict[int, frozenset[str]] = {}
@@ -212,7 +271,8 @@ def _columns_ok(
     if money and not (-MAX_VALUE_CENTS <= min(money) and max(money) <= MAX_VALUE_CENTS):
         return False
     return all(
-        len(p) <= MAX_PAYLOAD_KEYS and set(map(type, p)) <= _STR for p in filter(None, payloads)
+        len(p) <= MAX_PAYLOAD_KEYS and set(map(type, p)) <= _STR and payload_problem(p) is None
+        for p in filter(None, payloads)
     )
 
 
@@ -240,9 +300,10 @@ def decoded_batch_ok(events: list[tuple], priority: int) -> bool:
     must go through ``validate_batch`` to learn which event is wrong."""
     if not events:
         return True
-    ids, kinds, _, _, _, campaigns, channels, _, _ = zip(*events, strict=True)
+    ids, kinds, _, _, _, campaigns, channels, _, payloads = zip(*events, strict=True)
     return (
         _KINDS_BY_CLASS[priority].issuperset(kinds)
+        and all(payload_problem(p) is None for p in payloads if p)
         # every id is 26 characters long already, so one match over all of them checks each
         and _ID_ALPHABET_FULLMATCH("".join(ids)) is not None
         and all(map(_ID_FULLMATCH, set(campaigns).difference((None,))))

@@ -26,9 +26,9 @@ class SQLiteAudit(SQLiteHandle):
         outcome: str,
         detail: dict[str, Any],
         at_ms: int,
-    ) -> None:
+    ) -> int:
         with self.transaction():
-            self.db.execute(
+            cursor = self.db.execute(
                 "INSERT INTO audit (org_id, at_ms, user_id, email, device_id, action, target, "
                 "outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -43,11 +43,22 @@ class SQLiteAudit(SQLiteHandle):
                     json.dumps(detail, sort_keys=True, default=str),
                 ),
             )
+        return cursor.lastrowid
+
+    def audit_repeated(self, entry_id: int, *, repeats: int, last_at_ms: int) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE audit SET repeats = ?, last_at_ms = ? WHERE id = ?",
+                (repeats, last_at_ms, entry_id),
+            )
 
     def audit_entries(self, org_id: str, limit: int) -> list[AuditEntry]:
         rows = self.db.execute(
-            "SELECT id, at_ms, user_id, email, device_id, action, target, outcome, detail "
-            "FROM audit WHERE org_id = ? ORDER BY id DESC LIMIT ?",
+            "SELECT id, at_ms, user_id, email, device_id, action, target, outcome, detail, "
+            "repeats, last_at_ms FROM audit WHERE org_id = ? ORDER BY id DESC LIMIT ?",
             (org_id, limit),
         )
-        return [AuditEntry(*r[:8], detail=json.loads(r[8])) for r in rows]
+        return [
+            AuditEntry(*r[:8], detail=json.loads(r[8]), repeats=r[9], last_at_ms=r[10])
+            for r in rows
+        ]

@@ -115,6 +115,17 @@ def m005_log_unlogged_campaigns(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m006_security_audit_repeats(db: sqlite_utils.Database) -> None:
+    """Identical refusals in a row are one audit entry with a count and the time of the last."""
+    db.executescript(
+        """
+        ALTER TABLE audit ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE audit ADD COLUMN last_at_ms INTEGER;
+        """
+    )
+
+
+@migrations()
 def m007_automation(db: sqlite_utils.Database) -> None:
     """The automation's rows (``automation``): enrolments, sends with their idempotency keys,
     suppressions, per-org SMTP settings and tracking keys, the engine's bookmarks and its slice
