@@ -295,6 +295,8 @@ class MainWindow(QMainWindow):
 
     def _notice(self, kind: str, body: dict) -> None:
         self.conflicts.on_notice(kind, body)
+        if kind == "campaign_invalid" and body.get("message"):  # the builder's banner says more
+            self.show_message(f"{body.get('name') or 'A campaign'}: {body['message']}")
 
     # ------------------------------------------------------------------ actions
 

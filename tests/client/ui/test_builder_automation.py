@@ -68,6 +68,12 @@ async def test_activation_refused_by_the_server_shows_its_reasons_over_the_flow(
     builder = await open_in_builder(window, cid)
     assert builder.hold_banner.isHidden()
 
+    noticed = asyncio.get_running_loop().create_future()
+    window.engine.notice_callbacks.append(  # after the window's own: the message is shown
+        lambda kind, body: (
+            kind == "campaign_invalid" and not noticed.done() and noticed.set_result(0)
+        )
+    )
     click_status(builder, "Activate")
     await banner(window, "danger")
     text = builder.hold_banner.text.text()
@@ -76,6 +82,11 @@ async def test_activation_refused_by_the_server_shows_its_reasons_over_the_flow(
     assert "• add at least one step" in text
     assert window.replica.campaign(cid)["status"] == "draft"
     assert builder.status.text() == "Draft"
+    await asyncio.wait_for(noticed, 20)
+    assert window.message.text() == (
+        "Spring open day: kept as a draft, not active: choose the event that starts the "
+        "campaign (its trigger) (and 1 more problem)"
+    )
 
     # fixed and activated again: the server lets it run and the banner goes
     journey_edits.set_rules_field(window.replica, cid, "trigger", '{"event": "lead"}')
