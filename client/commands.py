@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from shared.protocol.errors import ProtocolError
 from shared.protocol.events import ms_from_iso
 
-from .human import note_lines, status_lines
+from .human import note_lines, status_lines, sync_line
 from .store import InvalidInput, Replica
 
 if TYPE_CHECKING:  # the sync engine (aiohttp) and the keyring load only for commands that talk
@@ -260,6 +260,14 @@ def sync(args: argparse.Namespace) -> dict[str, Any]:
     engine = _engine(args)
     engine.batch_size = args.batch_size
     return _run(engine, lambda e: _sync(e))
+
+
+def _sync_sentence(report: dict[str, Any]) -> str:
+    text = sync_line(report)
+    return text[:1].upper() + text[1:]
+
+
+sync.human = _sync_sentence  # type: ignore[attr-defined]
 
 
 async def _sync(engine: SyncEngine) -> dict[str, Any]:

@@ -102,3 +102,22 @@ def note_lines(notes: list[dict[str, Any]]) -> str:
         when = local_time(note.get("at_ms")) if note.get("at_ms") else "earlier"
         lines.append(f"{when}  {note.get('author') or 'unknown author'}  {note['text']}")
     return "\n".join(lines)
+
+
+def sync_line(report: dict[str, Any]) -> str:
+    """One sync (``SyncReport.to_dict()``) in words: what each class sent and when it was done."""
+    pushed = report.get("pushed") or {}
+    done = report.get("class_done_ms") or {}
+    classes = ", ".join(
+        f"{class_name(c)} {int(n):,} (done at {done.get(c, 0):,.0f} ms)" for c, n in pushed.items()
+    )
+    total = sum(int(n) for n in pushed.values())
+    pulled = report.get("pulled") or 0
+    sent = f"sent {total:,}: {classes}" if total else "nothing to send"
+    extra = f"; {report['duplicates']:,} already there" if report.get("duplicates") else ""
+    if report.get("rejected"):
+        extra += f"; {report['rejected']:,} refused by the server and kept aside"
+    return (
+        f"{sent}; received {pulled} campaign update"
+        f"{'s' if pulled != 1 else ''}{extra}; {report.get('duration_ms', 0):,.0f} ms in all"
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from client.human import by_class, class_name, local_time, money, percent
+from client.human import by_class, local_time, money, percent, sync_line
 
 #: the report summary's money, in pounds as the server's report gives it
 _POUNDS = (
@@ -61,22 +61,6 @@ def _field(field: str) -> str:
     return field.removesuffix("_cents").replace("_", " ")
 
 
-def _sync_line(report: dict[str, Any]) -> str:
-    pushed = report.get("pushed") or {}
-    done = report.get("class_done_ms") or {}
-    classes = ", ".join(
-        f"{class_name(c)} {int(n):,} (done at {done.get(c, 0):,.0f} ms)" for c, n in pushed.items()
-    )
-    total = sum(int(n) for n in pushed.values())
-    pulled = report.get("pulled") or 0
-    sent = f"sent {total:,}: {classes}" if total else "nothing left to send"
-    extra = f"; {report['duplicates']:,} already there" if report.get("duplicates") else ""
-    return (
-        f"{sent}; received {pulled} campaign update"
-        f"{'s' if pulled != 1 else ''}{extra}; {report.get('duration_ms', 0):,.0f} ms in all"
-    )
-
-
 def human(summary: dict[str, Any]) -> str:
     """The demo's summary in plain words."""
     lines: list[str] = []
@@ -94,7 +78,7 @@ def human(summary: dict[str, Any]) -> str:
         add(f"  {name.capitalize():<6} {by_class(queue)}")
     add("Back online, attribution first (conversions and touchpoints), then the rest:")
     for report in summary["syncs"]:
-        add(f"  {report['laptop'].capitalize():<6} {_sync_line(report)}")
+        add(f"  {report['laptop'].capitalize():<6} {sync_line(report)}")
     add("")
     for conflict in summary["conflicts_flagged"]:
         field = conflict["field"]

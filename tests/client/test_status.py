@@ -75,3 +75,19 @@ async def test_the_live_loop_records_unreachable_once_not_at_every_retry(server)
     status = device.replica.status()
     assert status["server_reachable"] is False and "cannot reach" in status["last_error"]
     assert len(device.replica.sync_history(50)) == 1  # one row for four failed attempts
+
+
+async def test_sync_in_words_names_the_classes(server, capsys):
+    from tests.conftest import PASSWORD, USERS
+
+    profile = str(server.tmp / "cli")
+    cli = ["client", "--profile", profile]
+    login = [*cli, "login", "--server", server.url, "--email", USERS["marketer"][0]]
+    assert await asyncio.to_thread(main, [*login, "--password", PASSWORD]) == 0
+    capture = [*cli, "event", "add", "--kind", "conversion", "--value-cents", "5000"]
+    assert await asyncio.to_thread(main, [*capture, "--contact", "ann@x.test"]) == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, [*cli, "sync"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Sent 1: attribution 1 (done at ") and "marketing 0" in out
+    assert "pushed" not in out and "class_done_ms" not in out
