@@ -165,7 +165,8 @@ def style_sheet(t: Theme) -> str:
     QPushButton:disabled {{ color: {t.muted}; }}
     QPushButton#Primary {{ background: {t.accent}; color: {t.accent_text}; border: 1px solid {t.accent};
         font-weight: 600; }}
-    QPushButton#Primary:disabled {{ background: {t.border}; border-color: {t.border}; }}
+    QPushButton#Primary:disabled {{ background: {t.border}; border-color: {t.border};
+        color: {t.muted}; }}
     QPushButton#Danger {{ color: {t.danger}; }}
     QToolButton#Segment {{ border-radius: 6px; padding: 5px 10px; }}
     QToolButton#Segment:checked {{ background: {t.accent}; color: {t.accent_text};
