@@ -4,7 +4,11 @@ Runs offscreen: a local server, two demo users, a profile with campaigns, captur
 The conflict on the Conflicts page is a real one: Anna and Ben change the budget of the same
 campaign without seeing each other's edit and the server flags it.
 
-    python scripts/screenshots.py [--out docs/screenshots] [--dark] [--views builder ...]
+    python scripts/screenshots.py [--out docs/screenshots] [--dark] [--size 960x600]
+                                  [--views builder ...]
+
+Files are named ``VIEW[-WxH][-dark].png``: the default size (the app's, 1280×800) has no size in
+its name; ``--size 960x600`` renders the window at its minimum size.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from aiohttp import web  # noqa: E402
+from PySide6.QtCore import QPoint  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
 from client.credentials import MemoryTokens  # noqa: E402
 from client.store import Replica  # noqa: E402
@@ -29,6 +35,7 @@ from client.sync import SyncEngine  # noqa: E402
 from client.ui import campaign_edits as edits  # noqa: E402
 from client.ui.app import application, new_event_loop  # noqa: E402
 from client.ui.main_window import MainWindow  # noqa: E402
+from devtools.demo_campaigns import PLANS  # noqa: E402
 from shared.protocol import campaign as schema  # noqa: E402
 
 PASSWORD = "wedsync-demo"
@@ -101,17 +108,30 @@ def seed(replica: Replica) -> str:
     ):
         cid, _ = replica.create_campaign(name=name, campaign_type=kind)
         if status != "draft":
-            replica.edit_campaign(
-                cid,
-                lambda d, s=status: [
-                    edits.add_step(d, "send_email"),
-                    edits.add_step(d, "wait"),
-                    schema.set_field(d, "budget_cents", random.randrange(20, 200) * 1000),
-                    schema.set_field(d, "status", "active" if s == "paused" else s),
-                    schema.set_field(d, "status", s) if s == "paused" else None,
-                ][2:],
-            )
+            replica.edit_campaign(cid, lambda d, k=kind, s=status: _ready(d, k, s))
     return spring
+
+
+def _ready(doc, kind: str, status: str) -> list:  # noqa: ANN001
+    """What the campaign rules ask of a campaign that runs: its type's trigger and audience,
+    an email with content, and a start date when scheduled (``devtools.demo_campaigns``)."""
+    plan = PLANS[kind]
+    subject, body = plan.variants[0]
+    variant = edits.add_variant(doc, subject=subject, body=body)
+    first = edits.add_step(doc, "send_email")
+    edits.set_step_config(doc, first, {"variant": variant})
+    edits.add_step(doc, "wait", after=first)
+    guarded = [
+        schema.set_field(doc, "trigger", plan.trigger),
+        schema.set_field(doc, "audience_segment", plan.audience),
+        schema.set_field(doc, "budget_cents", random.randrange(20, 200) * 1000),
+    ]
+    if status == "scheduled":
+        guarded.append(schema.set_field(doc, "schedule_start", "2031-05-01"))
+    guarded.append(schema.set_field(doc, "status", "active" if status == "paused" else status))
+    if status == "paused":
+        guarded.append(schema.set_field(doc, "status", "paused"))
+    return guarded
 
 
 def capture(replica: Replica, n: int) -> None:
@@ -152,6 +172,9 @@ async def budget_conflict(server_url: str, anna: SyncEngine, campaign_id: str) -
         await ben.sync_once()
         anna.replica.set_campaign_field(campaign_id, "budget_cents", 165_000)
         ben.replica.set_campaign_field(campaign_id, "budget_cents", 180_000)
+        # both add a note meanwhile: two entries, not one spliced text
+        anna.replica.add_campaign_note(campaign_id, "Book stand 14 at the spring fair.")
+        ben.replica.add_campaign_note(campaign_id, "Ask the florist to dress the stand.")
         await ben.sync_once()
         await anna.sync_once()
     finally:
@@ -159,7 +182,10 @@ async def budget_conflict(server_url: str, anna: SyncEngine, campaign_id: str) -
         ben.replica.close()
 
 
-async def main(out: Path, dark: bool, views: list[str]) -> None:
+DEFAULT_SIZE = (1280, 800)
+
+
+async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -> None:
     from server import admin
     from server.app import create_app
     from server.config import ServerConfig
@@ -193,12 +219,12 @@ async def main(out: Path, dark: bool, views: list[str]) -> None:
     await engine.sync_once()
     await budget_conflict(f"http://127.0.0.1:{port}", engine, spring)
     window = MainWindow(engine)
-    window.resize(1360, 840)
+    window.resize(*size)
     window.show()
     window.start()
     await settle(window)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = "-dark" if dark else ""
+    suffix = ("" if size == DEFAULT_SIZE else f"-{size[0]}x{size[1]}") + ("-dark" if dark else "")
 
     async def conflicts_loaded() -> None:
         window.go("conflicts")
@@ -230,10 +256,26 @@ async def main(out: Path, dark: bool, views: list[str]) -> None:
         panel.show_generator()
         await settle(window)
 
+    async def notes_tab() -> None:
+        window.go("campaigns")
+        window.campaigns.open_campaign(spring)
+        await settle(window)
+        window.campaigns.builder.tabs.setCurrentWidget(window.campaigns.builder.details)
+
+    async def start_guide() -> None:
+        # a campaign with nothing in it yet: the Step tab says how to start
+        empty = next(c["id"] for c in replica.campaigns() if not c["steps"])
+        window.go("campaigns")
+        window.campaigns.open_campaign(empty)
+        await settle(window)
+        window.campaigns.builder.tabs.setCurrentIndex(0)
+
     shots = [
         ("conflicts", conflicts_loaded),
         ("campaigns", lambda: window.go("campaigns")),
-        ("builder", lambda: window.campaigns.open_campaign(spring)),
+        ("builder", lambda: (window.go("campaigns"), window.campaigns.open_campaign(spring))),
+        ("notes", notes_tab),
+        ("start", start_guide),
         ("content", lambda: content_generated()),
         ("capture", lambda: (window.go("capture"), window.capture.choose(2, focus=True))),
         ("sync", lambda: window.go("sync")),
@@ -253,6 +295,10 @@ async def main(out: Path, dark: bool, views: list[str]) -> None:
             steps = replica.campaign(spring)["steps"]
             window.campaigns.builder.canvas.select(steps[2]["id"])
             await settle(window)
+        # the pointer rests below the sidebar's items, not on one it would show as hovered
+        nav = window.nav.viewport()
+        QTest.mouseMove(nav, QPoint(nav.width() // 2, nav.height() - 4))
+        await settle(window)
         window.grab().save(str(out / f"{name}{suffix}.png"))
         print(out / f"{name}{suffix}.png")
     await window.shutdown()
@@ -270,12 +316,18 @@ if __name__ == "__main__":
         "--views",
         nargs="*",
         default=[],
-        help="campaigns builder content capture sync conflicts (default: all)",
+        help="campaigns builder notes start content capture sync conflicts (default: all)",
+    )
+    parser.add_argument(
+        "--size",
+        default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}",
+        help="window size WIDTHxHEIGHT (the app's minimum is 960x600)",
     )
     args = parser.parse_args()
+    width, _, height = args.size.partition("x")
     application()
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(main(args.out, args.dark, args.views))
+        loop.run_until_complete(main(args.out, args.dark, args.views, (int(width), int(height))))
     sys.exit(0)

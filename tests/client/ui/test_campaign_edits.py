@@ -160,7 +160,7 @@ async def test_two_replicas_editing_one_campaign_through_the_builder_end_byte_id
         for engine in engines:
             await engine.sync_once()
         # a move deletes and re-inserts the step: done here with no concurrent edit (see the
-        # xfail below for what a concurrent one does to the encoding)
+        # last test for what a concurrent one does to the encoding, and why the stored one agrees)
         through_builder(ben, lambda d: edits.move_step(d, wait, 2))
         for engine in engines:
             await engine.sync_once()
