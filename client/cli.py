@@ -105,6 +105,12 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(handler="client.commands:offline")
 
+    p = csub.add_parser(
+        "tester", parents=[common], help="show the tester's tools in the app (network control)"
+    )
+    p.add_argument("state", choices=("on", "off"))
+    p.set_defaults(handler="client.commands:tester")
+
     camp = csub.add_parser("campaign", help="create, edit and read campaigns")
     csub2 = camp.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
     p = csub2.add_parser("create", parents=[common])
