@@ -108,3 +108,36 @@ def test_without_truth_the_report_says_so(seeded):
         "available": False,
         "reason": "no ground truth known for these data",
     }
+
+
+def test_predictions_stand_beside_baselines_and_forecasts_are_backtested(seeded):
+    _, report = seeded
+    for name in ("churn", "conversion"):
+        model = report["predictions"][name]
+        base = model["baseline"]
+        assert base["feature"] and base["auc"] is not None
+        assert base["auc_gain"] == pytest.approx(model["test"]["auc"] - base["auc"])
+    conv = report["predictions"]["conversion"]["test"]
+    assert conv["expected_positives"] > 0 and conv["positives"] > 0
+    fc = report["insights"]["forecast"]
+    assert set(fc["classes"]) == {"acquisition", "retention", "expansion", "all"}
+    for name in ("acquisition", "retention", "all"):
+        bt = fc["classes"][name]["backtest"]
+        assert len(bt["runs"]) >= 1
+        assert bt["coverage"] == sum(r["covered"] for r in bt["runs"]) / len(bt["runs"])
+        for run in bt["runs"]:
+            assert run["low"] <= run["predicted"] <= run["high"]
+    # the old fields still read every conversion
+    assert fc["conversions"] == fc["classes"]["all"]["conversions"]
+
+
+def test_acquisition_forecast_holds_what_happened_on_a_steady_history():
+    data = generate(seed=21, suppliers=100, couples=4000, campaigns=4, days=240, events=False)
+    frame = EventFrame.from_rows(data.rows)
+    from shared.analytics.predict import forecast
+
+    fc = forecast(frame, to_ms=data.end_ms, data_start_ms=data.start_ms)
+    bt = fc["classes"]["acquisition"]["backtest"]
+    assert len(bt["runs"]) == 4
+    assert bt["coverage"] >= 0.75
+    assert bt["mean_abs_pct_error"] < 0.25
