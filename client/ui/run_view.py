@@ -15,11 +15,13 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QToolButton,
     QTreeView,
@@ -33,7 +35,18 @@ from . import components, icons, theme
 from .ops import Ops, describe
 
 Index = QModelIndex | QPersistentModelIndex
-COLUMNS = ("Step", *(m.replace("_", " ").capitalize() for m in STEP_METRICS))
+LEGEND = (
+    "Enrolled: contacts who reached the step. Waiting: contacts there now, for a wait, an "
+    "event or quiet hours to end.",
+    "Opened, clicked and converted are also shown as a share of the emails sent. Opens by "
+    "mail privacy proxies and clicks by link scanners are not counted as engagement.",
+    "Held out: the control group. They go through the same steps without being emailed, so "
+    "their conversions show what the campaign adds (the ROI report's lift).",
+)
+#: the table's figures; bounced and suppressed are told with the emails sent (its tooltip and
+#: the headline), so a variant's subject has room
+METRICS = tuple(m for m in STEP_METRICS if m not in ("bounced", "suppressed"))
+COLUMNS = ("Step", *(m.replace("_", " ").capitalize() for m in METRICS))
 #: figures shown with their share of the emails sent
 RATED = ("opened", "clicked", "converted")
 METRIC_ROLE = Qt.ItemDataRole.UserRole + 1  # the raw figure of a cell (int or None)
@@ -45,7 +58,7 @@ def _share(part: int, whole: int) -> str:
 
 class RunViewModel(QAbstractItemModel):
     """Top-level rows: "All steps", then one per step; a send step's variants are its
-    children. Columns: the step (or variant) in words, then ``STEP_METRICS``."""
+    children. Columns: the step (or variant) in words, then ``METRICS``."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -126,7 +139,7 @@ class RunViewModel(QAbstractItemModel):
         if node is None:
             return None
         col = index.column()
-        metric = STEP_METRICS[col - 1] if col else None
+        metric = METRICS[col - 1] if col else None
         value = node["figures"].get(metric) if metric else None
         if role == METRIC_ROLE:
             return value
@@ -143,6 +156,12 @@ class RunViewModel(QAbstractItemModel):
             if metric in RATED and value is not None and node["figures"].get("sent"):
                 sent = node["figures"]["sent"]
                 return f"{value:,} of {sent:,} emails sent ({_share(value, sent)})"
+            if metric == "sent" and "bounced" in node["figures"]:
+                figures = node["figures"]
+                return (
+                    f"{figures['sent']:,} sent · {figures['bounced']:,} bounced · "
+                    f"{figures['suppressed']:,} not sent to suppressed contacts"
+                )
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole and col:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -193,7 +212,7 @@ class RunViewPage(QWidget):
         header = QHBoxLayout()
         self.back = QToolButton(toolTip="Back (Esc)", autoRaise=True)
         self.back.setIcon(icons.icon("back", t.text, 20))
-        header.addWidget(self.back)
+        header.addWidget(self.back, 0, Qt.AlignmentFlag.AlignTop)
         titles = QVBoxLayout()
         titles.setSpacing(2)
         self.title = QLabel("Results", objectName="PageTitle")
@@ -202,13 +221,13 @@ class RunViewPage(QWidget):
         titles.addWidget(self.subtitle)
         header.addLayout(titles, 1)
         self.status = components.Pill()
-        header.addWidget(self.status)
+        header.addWidget(self.status, 0, Qt.AlignmentFlag.AlignTop)
         self.freshness = components.Pill()
         self.freshness.setAccessibleName("How recent the figures are")
-        header.addWidget(self.freshness)
+        header.addWidget(self.freshness, 0, Qt.AlignmentFlag.AlignTop)
         self.refresh_button = QPushButton(icons.icon("sync", t.text, 16), "Refresh")
         self.refresh_button.setToolTip("Ask the server for the latest figures")
-        header.addWidget(self.refresh_button)
+        header.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignTop)
         outer.addLayout(header)
 
         self.notice = QLabel(wordWrap=True)
@@ -245,6 +264,7 @@ class RunViewPage(QWidget):
         self.tree.setModel(self.model)
         self.tree.setAccessibleName("Figures per step and variant")
         self.tree.setUniformRowHeights(True)
+        self.tree.setStyleSheet("QTreeView::item { padding: 4px 2px; }")
         self.tree.setRootIsDecorated(True)
         self.tree.setItemsExpandable(True)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -255,7 +275,15 @@ class RunViewPage(QWidget):
         for col in range(1, len(COLUMNS)):
             head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         head.setMinimumSectionSize(60)
-        cv.addWidget(self.tree, 1)
+        self.tree.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.tree.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        cv.addWidget(self.tree)
+        legend = components.Card("Reading the figures")
+        for line in LEGEND:
+            text = QLabel(line, wordWrap=True, objectName="Muted")
+            legend.body.addWidget(text)
+        cv.addWidget(legend)
+        cv.addStretch(1)
         self.stack.addWidget(content)
         self.empty = components.EmptyState("", "")
         self.stack.addWidget(self.empty)

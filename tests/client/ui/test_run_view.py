@@ -71,6 +71,9 @@ def test_the_run_view_model_passes_the_model_tester(qtmodeltester):
     send = model.index(1, 0)
     assert model.rowCount(send) == 2 and model.rowCount(model.index(2, 0)) == 0
     assert model.index(0, 1).data(METRIC_ROLE) == 120
+    assert model.index(0, 3).data(Qt.ItemDataRole.ToolTipRole) == (
+        "104 sent · 3 bounced · 1 not sent to suppressed contacts"
+    )
     assert model.index(1, 4, QModelIndex()).data() == "52  (50 %)"  # opened, of sent
     variant_b = model.index(1, 0, send)
     assert variant_b.data() == "Variant B: Hi"
