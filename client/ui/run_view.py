@@ -53,7 +53,7 @@ METRIC_ROLE = Qt.ItemDataRole.UserRole + 1  # the raw figure of a cell (int or N
 
 
 def _share(part: int, whole: int) -> str:
-    return f"{part / whole * 100:.0f} %" if whole else ""
+    return f"{part / whole * 100:.0f}\u00a0%" if whole else ""  # never wrapped apart
 
 
 class RunViewModel(QAbstractItemModel):
@@ -337,7 +337,7 @@ class RunViewPage(QWidget):
         holdout = view.get("holdout_pct") or 0
         self.subtitle.setText(
             "Per step: who reached it, who waits there, and what they did."
-            + (f" Holdout: {holdout} % get no email, to measure the lift." if holdout else "")
+            + (f" Holdout: {holdout}\u00a0% get no email, to measure the lift." if holdout else "")
         )
         if view.get("live"):
             self.freshness.set(f"Live · as of {as_of}", "ok")

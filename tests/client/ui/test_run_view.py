@@ -74,12 +74,12 @@ def test_the_run_view_model_passes_the_model_tester(qtmodeltester):
     assert model.index(0, 3).data(Qt.ItemDataRole.ToolTipRole) == (
         "104 sent · 3 bounced · 1 not sent to suppressed contacts"
     )
-    assert model.index(1, 4, QModelIndex()).data() == "52  (50 %)"  # opened, of sent
+    assert model.index(1, 4, QModelIndex()).data() == "52  (50\u00a0%)"  # opened, of sent
     variant_b = model.index(1, 0, send)
     assert variant_b.data() == "Variant B: Hi"
     assert model.index(1, 1, send).data() == ""  # variants have no enrolments of their own
     assert model.index(1, 4, send).data(Qt.ItemDataRole.ToolTipRole) == (
-        "22 of 52 emails sent (42 %)"
+        "22 of 52 emails sent (42\u00a0%)"
     )
     assert model.parent(variant_b) == send.siblingAtColumn(0)
     model.set_view(None)
@@ -105,8 +105,8 @@ async def test_results_show_live_figures_then_the_last_known_ones_offline(
     assert results.freshness.text().startswith("Live · as of ")
     assert results.status.text() == "Active"
     assert results.figures["enrolled"].value.text() == "120"
-    assert results.figures["opened"].note.text() == "50 % of sent"
-    assert results.figures["held_out"].note.text() == "10 % of enrolled"
+    assert results.figures["opened"].note.text() == "50\u00a0% of sent"
+    assert results.figures["held_out"].note.text() == "10\u00a0% of enrolled"
     texts = shown_texts(results.model)
     assert "1. Send email: the best variant" in texts and "2. Wait 2 days" in texts
     assert "Variant A: Come and see the barn, {{ first_name }}" in texts
