@@ -195,8 +195,10 @@ def _content_body(campaign: dict[str, Any], variant: str | None, contact: Any) -
     if variant:
         body["variant"] = journey_edits.variant_id_of(campaign, variant)
     if contact is not None:
-        if not isinstance(contact, dict | str):
-            raise InvalidInput("the contact is a JSON object of fields, or an email address")
+        if not isinstance(contact, dict):
+            raise InvalidInput(
+                'the contact is a JSON object of personalisation fields, e.g. {"first_name": "Ella"}'
+            )
         body["contact"] = contact
     return body
 
@@ -206,7 +208,7 @@ async def preview(
 ) -> dict[str, Any]:
     """The email as a contact would get it, rendered by the server's template sandbox:
     ``{"subject", "text", "html"}``. ``variant``: a label (``A``) or id; ``contact``: the
-    personalisation fields (``{"first_name": "Ella"}``) or a contact's email address."""
+    personalisation fields (``{"first_name": "Ella", "email": …}``)."""
     campaign = await engine.run_db(engine.replica.campaign, campaign_id)
     body = _content_body(campaign, variant, contact)
     answer = await engine.api("POST", _path(campaign_id, "/preview"), body)

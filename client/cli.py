@@ -248,6 +248,6 @@ def register_automation(csub2: argparse._SubParsersAction, common: argparse.Argu
         p.add_argument(
             "--contact",
             metavar="JSON",
-            help='personalisation fields, e.g. {"first_name": "Ella"}, or "an@email.address"',
+            help='personalisation fields, e.g. {"first_name": "Ella", "email": "ella@example.com"}',
         )
         p.set_defaults(handler=handlers + ("preview" if name == "preview" else "send_test"))

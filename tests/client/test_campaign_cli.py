@@ -240,6 +240,10 @@ async def test_preview_and_test_send_go_through_the_server(tmp_path, capsys, aut
     }
     code, _, err = await asyncio.to_thread(cli, capsys, p, "preview", cid, "--variant", "Q")
     assert code == 1 and "no variant 'Q' in this campaign (variants: A, B)" in err
+    asked = len(automation.previews)
+    code, _, err = await asyncio.to_thread(cli, capsys, p, "preview", cid, "--contact", '"ella"')
+    assert code == 1 and "the contact is a JSON object of personalisation fields" in err
+    assert len(automation.previews) == asked  # refused before asking the server
 
     code, out, err = await asyncio.to_thread(
         cli, capsys, p, "test-send", cid, "--to", "anna@venue.test", "--variant", "B"
