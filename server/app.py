@@ -20,6 +20,8 @@ from .fanout import LiveFanout
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
 from .logs import get_logger
+from .readiness import routes as readiness_routes
+from .remote import REMOTE, RemoteCommits
 from .reports import ReportService
 from .storage import open_storage
 from .sync_ws import CTX, REPORTS, sync_handler
@@ -75,7 +77,10 @@ def create_app(config: ServerConfig) -> web.Application:
         writer.add_listener(reports)
         writer.add_listener(LiveFanout(hub))
         writer.start()
+        app[REMOTE] = remote = RemoteCommits.attach(storage, writer)  # several processes
         yield
+        if remote is not None:
+            remote.close()
         app[REPORTS].close()
         await ctx.hub.close_all()
         await writer.stop()
@@ -88,6 +93,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app.cleanup_ctx.append(context)
     app.router.add_get("/api/v1/sync", sync_handler)
     app.add_routes(routes)
+    app.add_routes(readiness_routes)
     return app
 
 

@@ -43,6 +43,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     _store_arguments(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run N server processes sharing the port (SO_REUSEPORT); needs --database-url",
+    )
+    # a worker of `--workers`: bind with SO_REUSEPORT beside the others
+    p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler="server.cli:run_server")
 
     a = sub.add_parser("admin", help="administer a server's store")
@@ -77,8 +85,16 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
     )
     location = store_location(args)
     url = location if isinstance(location, str) else None
+    if args.workers != 1:
+        return run_workers(args, url)
     data_dir = args.data_dir if args.data_dir is not None else Path(".")
-    config = ServerConfig(data_dir=data_dir, database_url=url, host=args.host, port=args.port)
+    config = ServerConfig(
+        data_dir=data_dir,
+        database_url=url,
+        host=args.host,
+        port=args.port,
+        reuse_port=args.reuse_port,
+    )
     ready = asyncio.Event()
 
     async def main() -> None:
@@ -103,6 +119,41 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
         await task
 
     asyncio.run(main())
+    return None
+
+
+def run_workers(args: argparse.Namespace, url: str | None) -> None:
+    """`--workers N`: N server processes behind one port (``server.workers``)."""
+    import asyncio
+    import logging
+
+    from .workers import Workers, child_argv
+
+    if not 1 <= args.workers <= 64:
+        raise ValueError(f"--workers {args.workers}: give 1 to 64")
+    if url is None:
+        raise StartupError(
+            "workers_need_a_database",
+            "--workers needs --database-url: several processes cannot share one SQLite file",
+        )
+    if args.port == 0:
+        raise ValueError("--workers needs a fixed --port (each worker binds the same one)")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from .storage import migrate_store
+
+    migrate_store(url)  # once, before the workers race to
+    workers = Workers(child_argv(database_url=url, host=args.host, port=args.port), args.workers)
+
+    def ready(pids: list[int]) -> None:
+        print(
+            f"wedsync server listening on http://{args.host}:{args.port} "
+            f"({len(pids)} workers: {', '.join(map(str, pids))})",
+            flush=True,
+        )
+
+    asyncio.run(workers.run(on_ready=ready))
     return None
 
 

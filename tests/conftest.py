@@ -138,18 +138,25 @@ def test_keyring():
 
 
 async def start_server_process(
-    data_dir: Path, port: int, env: dict[str, str] | None = None
+    data_dir: Path | str,
+    port: int,
+    env: dict[str, str] | None = None,
+    *extra: str,
 ) -> asyncio.subprocess.Process:
-    """`wedsync server` in its own process, as in production; returns once it listens."""
+    """`wedsync server` in its own process, as in production; returns once it listens.
+    ``data_dir``: a data directory, or a PostgreSQL URL (``--database-url``)."""
+    store = (
+        ["--database-url", data_dir] if isinstance(data_dir, str) else ["--data-dir", str(data_dir)]
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "wedsync",
         "server",
-        "--data-dir",
-        str(data_dir),
+        *store,
         "--port",
         str(port),
+        *extra,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
