@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -171,17 +172,25 @@ def _reason(exc: BaseException) -> str:
 
 
 def _named(view: dict[str, Any], campaign: dict[str, Any]) -> dict[str, Any]:
-    """Add the campaign's name and the local words for its steps and variants: the server's
-    step label when it gave one, the builder's description otherwise, and variant letters."""
-    from .step_text import numbered_steps
+    """Add the campaign's name and words for its steps and variants: this replica's
+    description of the step at that place when it is of the same kind (``Send email: Variant
+    A: …``), else the server's label without its number; variant letters; and, for a step that
+    sends one chosen variant, only that variant's figures."""
+    from .step_text import STEP_TITLES, numbered_steps
 
     view["name"] = campaign.get("name") or "Untitled campaign"
     local = numbered_steps(campaign)
     labels = {v.get("id"): v.get("label") for v in campaign.get("variants") or []}
     for step in view["steps"]:
         mine = local[step["index"]] if 0 <= step["index"] < len(local) else None
-        if not step["label"]:
-            step["label"] = mine["label"] if mine else step["kind"].replace("_", " ").capitalize()
+        if mine is not None and mine["kind"] == step["kind"]:
+            step["label"] = mine["label"]
+            chosen = mine["config"].get("variant", "auto")
+            if step["kind"] == "send_email" and chosen != "auto":
+                step["variants"] = [v for v in step["variants"] if v["id"] == chosen]
+        else:
+            server_words = re.sub(r"^\s*\d+\.\s*", "", step["label"])
+            step["label"] = server_words or STEP_TITLES.get(step["kind"], step["kind"] or "Step")
         for variant in step["variants"]:
             variant["label"] = labels.get(variant["id"]) or ""
     return view

@@ -301,3 +301,29 @@ def test_steps_in_the_engines_other_forms_and_the_new_campaign_fields(tmp_path, 
     assert code == 1 and "[bad_holdout]" in err
     code, _, err = cli(capsys, p, "set", cid, "reentry", '"sometimes"')
     assert code == 1 and "[bad_reentry]" in err
+
+
+async def test_steps_are_named_from_this_replica_and_else_by_the_servers_words(
+    tmp_path, capsys, automation
+):
+    p = tmp_path / "p"
+    cid, variants = two_variant_campaign(capsys, p)
+    chosen = json.dumps({"variant": variants[1]["id"]})
+    cli_json(capsys, p, "step", "add", cid, "send_email", "--config", chosen)
+    await login(capsys, p, automation)
+    view = run_view(cid, variants, as_of_ms=1_767_000_000_000)
+    fixed = {**view["steps"][0], "index": 2, "label": "3. Send email"}
+    extra = {**view["steps"][1], "index": 3, "kind": "goal", "label": "4. Goal: conversion"}
+    view["steps"] = [*view["steps"], fixed, extra]
+    automation.runs[cid] = view
+
+    answer = json.loads((await asyncio.to_thread(cli, capsys, p, "run", cid, "--json"))[1])
+    labels = [s["label"] for s in answer["steps"]]
+    assert labels == [
+        "Send email: the best variant",
+        "Wait 2 days",
+        "Send email: Variant B: Your date, our meadow",
+        "Goal: conversion",  # not in this replica (yet): the server's words, without its number
+    ]
+    assert [v["label"] for v in answer["steps"][0]["variants"]] == ["A", "B"]
+    assert [v["label"] for v in answer["steps"][2]["variants"]] == ["B"]  # the one it sends
