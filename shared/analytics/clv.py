@@ -48,19 +48,30 @@ class BGNBD:
     def expected_purchases(
         self, t: float, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray
     ) -> np.ndarray:
-        """Expected purchases in (T, T + t] given each customer's history."""
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        if abs(a - 1.0) < 1e-6:  # the closed form divides by a − 1; its limit is continuous
-            a = 1.0 + 1e-6
+        """Expected purchases in (T, T + t] given each customer's history. The closed form
+        has removable singularities (a = 1; a + b + x − 1 a non-positive integer, where
+        ₂F₁'s c is): there the value is the limit, taken a millionth away."""
         x = np.asarray(x, float)
         t_x = np.asarray(t_x, float)
         big_t = np.asarray(big_t, float)
+        out = self._expected(self.a, t, x, t_x, big_t)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            out[bad] = self._expected(self.a * (1 + 1e-6) + 1e-9, t, x, t_x, big_t)[bad]
+        return out
+
+    def _expected(self, a, t, x, t_x, big_t):
+        r, alpha, b = self.r, self.alpha, self.b
+        if abs(a - 1.0) < 1e-9:
+            a = 1.0 + 1e-6
         z = t / (alpha + big_t + t)
-        head = (a + b + x - 1) / (a - 1)
-        body = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
-            r + x, b + x, a + b + x - 1, z
-        )
-        return head * body / self._alive_denominator(x, t_x, big_t)
+        c = a + b + x - 1
+        with np.errstate(all="ignore"):
+            head = c / (a - 1)
+            body = 1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp2f1(
+                r + x, b + x, c, z
+            )
+            return np.asarray(head * body / self._alive_denominator(x, t_x, big_t), float)
 
     def p_alive(self, x: np.ndarray, t_x: np.ndarray, big_t: np.ndarray) -> np.ndarray:
         return 1.0 / self._alive_denominator(
@@ -95,11 +106,11 @@ class GammaGamma:
 def _minimize(nll, start, bounds):
     """Nelder-Mead, restarted from its optimum until a restart gains nothing (a simplex can
     stall on a ridge; a fresh one around the same point moves on)."""
-    options = {"xatol": 1e-6, "fatol": 1e-7, "maxiter": 4000}
+    options = {"xatol": 1e-6, "fatol": 1e-7, "maxiter": 1500}
     res = minimize(nll, start, method="Nelder-Mead", bounds=bounds, options=options)
-    for _ in range(5):
+    for _ in range(3):
         again = minimize(nll, res.x, method="Nelder-Mead", bounds=bounds, options=options)
-        if again.fun >= res.fun - 1e-7:
+        if again.fun >= res.fun - 1e-6:
             break
         res = again
     return res
@@ -216,14 +227,29 @@ def _expected(bg: BGNBD, t: float, data: dict) -> np.ndarray:
 
 
 def _fit_segment(frame: EventFrame, role: int, cutoff_ms: int) -> dict | None:
+    """The segment's data and fits as of the start of ``cutoff_ms``'s day (whole days: a
+    report later the same day reuses them). The fits are kept by the data they were fitted
+    on (``EventFrame.carried``), so a frame with new events that leave it unchanged reuses
+    them too."""
+    cutoff_ms = cutoff_ms // DAY_MS * DAY_MS
+
     def build():
         data = rfm(frame, role=role, cutoff_ms=cutoff_ms)
         if len(data["x"]) < 20 or not (data["x"] > 0).any():
             return None
-        bg = fit_bgnbd(data["x"], data["t_x"], data["T"])
-        gg = None
-        if int(((data["x"] > 0) & (data["mean_value"] > 0)).sum()) >= 20:
-            gg = fit_gamma_gamma(data["x"], data["mean_value"])
+        key = (
+            "clv_fit",
+            np.column_stack([data["x"], data["t_x"], data["T"], data["mean_value"]]).tobytes(),
+        )
+
+        def fit():
+            bg = fit_bgnbd(data["x"], data["t_x"], data["T"])
+            gg = None
+            if int(((data["x"] > 0) & (data["mean_value"] > 0)).sum()) >= 20:
+                gg = fit_gamma_gamma(data["x"], data["mean_value"])
+            return bg, gg
+
+        bg, gg = frame.carried(key, fit)
         return data, bg, gg
 
     return frame.cached(("clv_fit", role, cutoff_ms), build)
@@ -284,7 +310,7 @@ def segment_value(
 def backtest(frame: EventFrame, *, role: int, cutoff_ms: int, holdout_days: int) -> dict:
     """Fit up to ``cutoff − holdout_days``; predict each customer's repeat purchases in the
     holdout; compare with the purchases that happened (and with the naive rate x ÷ T)."""
-    split = cutoff_ms - holdout_days * DAY_MS
+    split = cutoff_ms // DAY_MS * DAY_MS - holdout_days * DAY_MS
     fitted = _fit_segment(frame, role, split)
     if fitted is None:
         return {"available": False, "reason": "too little history before the holdout period"}

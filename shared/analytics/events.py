@@ -88,6 +88,8 @@ def conversion_type_code(payload: Any) -> int:
 Row = tuple[str, str, int, "str | None", "str | None", "str | None", "int | None", "dict[str, Any]"]
 
 _EMPTY: dict[str, Any] = {}
+#: values kept by ``EventFrame.carried``
+CARRY_MAX = 32
 
 
 def _encode(values: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
@@ -183,6 +185,8 @@ class EventFrame:
     #: enrolment rows: 1 held out, 0 treated; -1 elsewhere (or no holdout flag).
     holdout: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: values keyed by their own inputs (``carried``), handed on to appended frames
+    _carry: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.time_ms)
@@ -206,6 +210,19 @@ class EventFrame:
         except KeyError:
             value = self._cache[key] = build()
             return value
+
+    def carried(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``build()`` for a ``key`` that holds every input of the value (e.g. the bytes of
+        the data a model is fitted on), so it stays right for any frame: kept across
+        ``append``, most recent first, at most ``CARRY_MAX`` values."""
+        try:
+            value = self._carry.pop(key)
+        except KeyError:
+            value = build()
+        self._carry[key] = value
+        while len(self._carry) > CARRY_MAX:
+            self._carry.pop(next(iter(self._carry)))
+        return value
 
     def rows_of(self, *kinds: str, lo: int | None = None, hi: int | None = None) -> np.ndarray:
         """Row indices (ascending, so in time order) of the rows of ``kinds`` with
@@ -443,6 +460,7 @@ class EventFrame:
             unresolved_rows=unresolved_rows,
             unresolved_names=unresolved_names,
             holdout=merge(self.holdout, new.holdout),
+            _carry=dict(self._carry),
         )
 
     def conversion_class(self) -> np.ndarray:

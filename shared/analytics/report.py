@@ -68,6 +68,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _memo(frame: EventFrame, key: tuple, build):
+    """A section that depends on the frame and ``key`` alone, computed once per frame (its
+    value is shared: callers copy before adding to it)."""
+    return frame.cached(("report",) + key, build)
+
+
 def _conversion_types(frame: EventFrame, rows: np.ndarray) -> dict:
     codes = frame.conv_type[rows]
     cls = frame.conversion_class()[rows]
@@ -135,7 +141,11 @@ def build_roi_report(
     )
     channels = channel_performance(by_channel, costs=costs, roi_model=roi_model)
     names = {c["id"]: c.get("name") for c in campaigns}
-    viral = viral_metrics(frame, from_ms=from_ms, to_ms=to_ms, campaign_names=names, top=top)
+    viral = _memo(
+        frame,
+        ("viral", from_ms, to_ms, top, tuple(sorted(names.items(), key=str))),
+        lambda: viral_metrics(frame, from_ms=from_ms, to_ms=to_ms, campaign_names=names, top=top),
+    )
 
     conv = frame.rows_of("conversion", lo=from_ms, hi=to_ms)
     cls = frame.conversion_class()[conv]
@@ -155,8 +165,11 @@ def build_roi_report(
     data_from = int(frame.time_ms[0]) if len(frame) else None
     data_to = int(frame.time_ms[-1]) + 1 if len(frame) else None
 
-    churn = churn_model(frame, cutoff_ms=to_ms)
-    propensity = conversion_model(frame, cutoff_ms=to_ms)
+    # fitted once per frame and cutoff; copied, as the report adds to them
+    churn = dict(_memo(frame, ("churn", to_ms), lambda: churn_model(frame, cutoff_ms=to_ms)))
+    propensity = dict(
+        _memo(frame, ("conversion", to_ms), lambda: conversion_model(frame, cutoff_ms=to_ms))
+    )
     at_risk: list[dict] = []
     if churn.get("trained"):
         who, risk = churn["_scores"]
@@ -225,8 +238,12 @@ def build_roi_report(
             "new_customers": new,
             "cac": seg_cost / new if new else None,
         }
-    supplier = supplier_ltv(frame, to_ms=to_ms, margin=margin)
-    couple = couple_ltv(frame, to_ms=to_ms)
+    supplier = _memo(
+        frame,
+        ("supplier_ltv", to_ms, margin),
+        lambda: supplier_ltv(frame, to_ms=to_ms, margin=margin),
+    )
+    couple = _memo(frame, ("couple_ltv", to_ms), lambda: couple_ltv(frame, to_ms=to_ms))
     segments["suppliers"]["ltv"] = supplier["ltv"]
     segments["couples"]["ltv"] = couple["ltv"] * margin if couple["ltv"] is not None else None
     for seg in segments.values():
@@ -234,12 +251,18 @@ def build_roi_report(
             seg["ltv"] / seg["cac"] if seg["ltv"] is not None and seg["cac"] else None
         )
     repeat = {
-        name: segment_value(frame, role=role, cutoff_ms=to_ms, margin=margin)
+        name: _memo(
+            frame,
+            ("segment_value", role, to_ms, margin),
+            lambda role=role: segment_value(frame, role=role, cutoff_ms=to_ms, margin=margin),
+        )
         for name, role in (("suppliers", 1), ("couples", 2))
     }
     total_ratio = campaign_revenue / marketing_cost if marketing_cost else None
     incremental_total = sum(t["lift"].incremental_revenue_cents for t in tests) / 100
-    fc = forecast(frame, to_ms=to_ms, data_start_ms=data_from)
+    fc = _memo(
+        frame, ("forecast", to_ms), lambda: forecast(frame, to_ms=to_ms, data_start_ms=data_from)
+    )
 
     if not len(frame.rows_of("conversion", lo=from_ms, hi=to_ms)):
         notes.append("no conversion in the window: attribution, ROI and LTV have nothing to credit")
@@ -360,7 +383,11 @@ def build_roi_report(
             "segments": segments,
             "repeat_purchase": repeat,
         },
-        "growth": monthly_growth(frame, from_ms=from_ms, to_ms=to_ms, data_end_ms=data_to),
+        "growth": _memo(
+            frame,
+            ("growth", from_ms, to_ms),
+            lambda: monthly_growth(frame, from_ms=from_ms, to_ms=to_ms, data_end_ms=data_to),
+        ),
         "predictions": {"churn": churn, "conversion": propensity},
         "insights": {"forecast": fc},
         "recommendations": recs,

@@ -23,6 +23,8 @@ KINDS = [
     "touchpoint",
     "click",
     "send",
+    "enrolment",
+    "spend",
 ]
 
 
@@ -37,7 +39,23 @@ def a_row(draw, event_id: str):
         key = "invitee" if kind == "invite_sent" else "inviter"
         payload = {key: draw(st.sampled_from(NAMES))}
     elif kind == "conversion":
-        payload = {"type": draw(st.sampled_from(["booking", "subscription", "gift"]))}
+        payload = draw(
+            st.sampled_from(
+                [
+                    {"type": "booking"},
+                    {"type": "subscription"},
+                    {"type": "gift"},
+                    {"conversion_type": "renewal"},
+                    {"conversion_type": "new_booking", "type": "subscription"},
+                    {"conversion_type": "gift"},
+                    None,
+                ]
+            )
+        )
+    elif kind == "enrolment":
+        payload = {"enrolment": "e", "holdout": draw(st.none() | st.booleans())}
+    elif kind == "spend":
+        payload = {"days": draw(st.none() | st.integers(0, 30))}
     elif kind in ("health_score", "survey"):
         payload = {"score" if kind == "health_score" else "nps": draw(st.integers(0, 10))}
     return (
@@ -65,7 +83,7 @@ def batches(draw):
 
 def assert_same(a: EventFrame, b: EventFrame) -> None:
     for f in dataclasses.fields(EventFrame):
-        if f.name == "_cache":
+        if f.name in ("_cache", "_carry"):
             continue
         x, y = getattr(a, f.name), getattr(b, f.name)
         if isinstance(x, list):

@@ -120,3 +120,41 @@ def test_segment_value_on_our_data_fits_and_backtests():
     couples = segment_value(frame, role=2, cutoff_ms=data.end_ms)
     # couples book once on this generator: nothing to fit, and the report says why
     assert not couples["fitted"] and "repeat" in couples["reason"]
+
+
+def test_fits_are_carried_over_an_append_that_leaves_their_data_unchanged():
+    data = generate(seed=12, suppliers=80, couples=300, campaigns=3, days=120, events=False)
+    frame = EventFrame.from_rows(data.rows)
+    before = segment_value(frame, role=1, cutoff_ms=data.end_ms)
+    touch = (
+        "zz-new",
+        "touchpoint",
+        data.end_ms - 1000,
+        "supplier1@example.com",
+        None,
+        "direct",
+        None,
+        {},
+    )
+    after_touch = frame.append([touch])
+    assert segment_value(after_touch, role=1, cutoff_ms=data.end_ms) == before
+    key = next(k for k in after_touch._carry if k[0] == "clv_fit")
+    fitted = after_touch._carry[key]
+    segment_value(after_touch, role=1, cutoff_ms=data.end_ms)
+    assert after_touch._carry[key] is fitted  # reused, not refitted
+    # a payment in the fitted period changes the data: a new fit, equal to a fresh frame's
+    pay = (
+        "zz-pay",
+        "conversion",
+        data.end_ms - 40 * 86_400_000,
+        "supplier1@example.com",
+        None,
+        None,
+        4900,
+        {"conversion_type": "renewal"},
+    )
+    appended = frame.append([pay])
+    fresh = EventFrame.from_rows([*data.rows, pay])
+    assert segment_value(appended, role=1, cutoff_ms=data.end_ms) == segment_value(
+        fresh, role=1, cutoff_ms=data.end_ms
+    )
