@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from .automation.wiring import start_automation, stop_automation
+from .automation_api import routes as automation_routes
 from .campaigns import CampaignDocs
 from .config import ServerConfig
 from .conflicts import ConflictDetector
@@ -20,11 +22,13 @@ from .fanout import LiveFanout
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
 from .logs import get_logger
+from .monitoring import install_monitoring
 from .readiness import routes as readiness_routes
 from .remote import REMOTE, RemoteCommits
 from .reports import ReportService
 from .storage import open_storage
 from .sync_ws import CTX, REPORTS, sync_handler
+from .tracking_api import routes as tracking_routes
 from .writer import PriorityWriter
 
 log = get_logger(__name__)
@@ -77,12 +81,14 @@ def create_app(config: ServerConfig) -> web.Application:
         writer.add_listener(reports)
         writer.add_listener(LiveFanout(hub))
         writer.start()
+        await start_automation(app, ctx)  # a commit listener with tasks of its own
         app[REMOTE] = remote = RemoteCommits.attach(storage, writer)  # several processes
         yield
         if remote is not None:
             remote.close()
         app[REPORTS].close()
         await ctx.hub.close_all()
+        await stop_automation(app)
         await writer.stop()
         ctx.reader_executor.shutdown(wait=True)
         ctx.auth_executor.shutdown(wait=True)
@@ -93,7 +99,10 @@ def create_app(config: ServerConfig) -> web.Application:
     app.cleanup_ctx.append(context)
     app.router.add_get("/api/v1/sync", sync_handler)
     app.add_routes(routes)
+    app.add_routes(automation_routes)
+    app.add_routes(tracking_routes)  # public: authenticated by their signed tokens
     app.add_routes(readiness_routes)
+    install_monitoring(app, config)  # after the context: starts once the writer runs
     return app
 
 

@@ -20,6 +20,8 @@ class ServerConfig:
     reuse_port: bool = False
     host: str = "127.0.0.1"
     port: int = 8765
+    #: the base of tracking links in sent mail (``--public-url``); None: http://host:port
+    public_url: str | None = None
     max_frame_bytes: int = MAX_FRAME_BYTES
     hello_timeout_s: float = 10.0
     max_inflight_per_connection: int = 16

@@ -230,13 +230,23 @@ class SmtpSender:
         envelope_from = sender or parseaddr(str(email["From"] or ""))[1]
         envelope_to = recipient or parseaddr(str(email["To"] or ""))[1]
         message_id = str(email["Message-ID"]) if email["Message-ID"] else None
-        raw = to_wire(email)
+        return await self.send_raw(
+            to_wire(email), sender=envelope_from, recipient=envelope_to, message_id=message_id
+        )
+
+    async def send_raw(
+        self, raw: bytes, *, sender: str, recipient: str, message_id: str | None = None
+    ) -> SendResult:
+        """Send a message's bytes as they are (a retry after a crash sends the very bytes the
+        first attempt had, Message-ID included); never raises for an SMTP outcome."""
+        if message_id is None:
+            message_id = _message_id_of(raw)
         async with self._lock:
             attempt = 0
             while True:
                 attempt += 1
                 try:
-                    code, detail = await self._attempt(envelope_from, envelope_to, raw)
+                    code, detail = await self._attempt(sender, recipient, raw)
                     return SendResult(SendStatus.SENT, code, detail, attempt, message_id)
                 except _Temporary as temporary:
                     await self._drop()
@@ -292,6 +302,15 @@ class SmtpSender:
             raise _Temporary(None, f"{type(exc).__name__}: {exc}") from None
         except aiosmtplib.SMTPException as exc:  # e.g. STARTTLS required but not offered
             raise _Permanent(SendStatus.FAILED, None, f"{type(exc).__name__}: {exc}") from None
+
+
+def _message_id_of(raw: bytes) -> str | None:
+    """The Message-ID header of a message's bytes (the header block only is read)."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    for line in head.split(b"\r\n"):
+        if line[:11].lower() == b"message-id:":
+            return line[11:].strip().decode("ascii", "replace") or None
+    return None
 
 
 class _Permanent(Exception):

@@ -35,6 +35,7 @@ import hmac
 import json
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -275,3 +276,21 @@ def classify_clicks(
                 for j in burst:
                     flags[j] = SCANNER
     return flags
+
+
+class RecentClicks:
+    """Each recent send's clicks (in memory, the last ``per_send`` of the last ``sends``
+    sends), so a scanner's burst over every link is recognised as the clicks arrive."""
+
+    def __init__(self, sends: int = 10_000, per_send: int = 50) -> None:
+        self._sends: OrderedDict[str, list[Click]] = OrderedDict()
+        self._limit, self._per_send = sends, per_send
+
+    def add(self, send_id: str, click: Click) -> list[Click]:
+        """Note a click; the send's recent clicks, this one last."""
+        clicks = self._sends.pop(send_id, [])
+        clicks.append(click)
+        self._sends[send_id] = clicks = clicks[-self._per_send :]
+        while len(self._sends) > self._limit:
+            self._sends.popitem(last=False)
+        return clicks

@@ -304,11 +304,32 @@ class SQLiteAutomation(SQLiteHandle):
         return cursor.rowcount
 
     def wake_campaign(self, campaign_id: str, at_ms: int) -> int:
-        """Make every enrolment of a campaign that is not exited due at once (its status
-        changed: a resumed campaign continues, an archived one exits them)."""
+        """Make every enrolment of a campaign that is not exited due at once, and its sends
+        held by a pause due again (its status changed: a resumed campaign continues, an
+        archived one exits them); how many enrolments."""
         cursor = self.db.execute(
             "UPDATE automation_enrolments SET due_ms = ?, version = version + 1, "
             "updated_at_ms = ? WHERE campaign_id = ? AND status != 'exited'",
+            (at_ms, at_ms, campaign_id),
+        )
+        self.db.execute(
+            "UPDATE automation_sends SET due_ms = ?, updated_at_ms = ? WHERE campaign_id = ? "
+            "AND status = 'queued' AND due_ms IS NULL",
+            (at_ms, at_ms, campaign_id),
+        )
+        return cursor.rowcount
+
+    def wake_held(self, campaign_id: str, at_ms: int) -> int:
+        """Make a campaign's held enrolments (and sends held by a pause) due at once: at start,
+        when the engine cannot know whether the campaign was resumed while it was down."""
+        cursor = self.db.execute(
+            "UPDATE automation_enrolments SET due_ms = ?, version = version + 1, "
+            "updated_at_ms = ? WHERE campaign_id = ? AND status = 'held'",
+            (at_ms, at_ms, campaign_id),
+        )
+        self.db.execute(
+            "UPDATE automation_sends SET due_ms = ?, updated_at_ms = ? WHERE campaign_id = ? "
+            "AND status = 'queued' AND due_ms IS NULL",
             (at_ms, at_ms, campaign_id),
         )
         return cursor.rowcount

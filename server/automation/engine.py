@@ -1,0 +1,263 @@
+"""The automation engine: a commit listener that wakes its own tasks, and those tasks.
+
+``AutomationEngine.committed`` is a writer commit listener (``server.commits``): on the loop
+thread, after each commit, it only sets events (no reading, no writing), so it never blocks a
+device's ack. Its tasks do the work, each as writer jobs (``rounds``, ``mailer``):
+
+* **events**: reads committed events after its durable cursor and runs triggers, wake-ups,
+  suppressions (``Rounds.events``), round after round while there are more;
+* **due**: advances the enrolments whose time has come (``Rounds.due``), sleeping until the
+  earliest due time or until woken (a new enrolment, a wake-up, a campaign's status);
+* **mail**: drains each org's due sends through its SMTP server (``Mailer.drain``), one lane per
+  org, sleeping until the next send is due or one is queued;
+* **dates**: pages through contacts for date-relative triggers (``Rounds.scan``).
+
+Everything the engine knows is in the store: its cursor, the enrolments with their due times,
+the queued sends. A restart (or ``kill -9``) loses nothing: the cursor resumes at the first event
+not handled, due enrolments are due, claims of the dead process are taken back (``reclaim_sends``
+at start: one server process serves a SQLite store), and a poll every ``idle_poll_s`` covers
+anything another process wrote.
+
+Time comes from ``now_ms`` (the simulator passes its virtual clock); every wait is an asyncio
+timer, so virtual time drives the engine as it drives the rest of the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.protocol.ids import new_id
+
+from ..commits import Changes, Commit, Outcome
+from ..delivery.smtp import RetryPolicy, SmtpSender
+from ..delivery.tracking import RecentClicks
+from ..storage import Storage
+from .index import CampaignIndex
+from .mailer import Mailer
+from .rounds import Round, Rounds
+from .secrets import SecretBox
+
+log = logging.getLogger(__name__)
+
+#: writer queue class of the engine's jobs (its own events are marketing class)
+PRIORITY = 1
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    public_url: str  # the base of tracking links
+    default_tz: str = "UTC"  # contacts without a time zone
+    event_batch: int = 500
+    due_batch: int = 200
+    send_batch: int = 50
+    lease_s: int = 600
+    smtp_rate_per_s: float | None = 20.0  # per org; None: no limit
+    retry: RetryPolicy = RetryPolicy()
+    scan_interval_s: int = 900
+    idle_poll_s: float = 60.0
+
+
+class AutomationEngine:
+    def __init__(
+        self,
+        *,
+        writer: Any,
+        box: SecretBox,
+        config: EngineConfig,
+        now_ms: Callable[[], int] | None = None,
+        sender_factory: Callable[..., SmtpSender] = SmtpSender,
+        render_executor: Any = None,
+    ) -> None:
+        self._writer = writer
+        self.box = box
+        self.config = config
+        self.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
+        self.worker = new_id()
+        self.index = CampaignIndex()
+        self.rounds = Rounds(
+            self.index,
+            default_tz=config.default_tz,
+            event_batch=config.event_batch,
+            due_batch=config.due_batch,
+            scan_interval_s=config.scan_interval_s,
+        )
+        self.mailer = Mailer(
+            submit=self.submit,
+            rounds=self.rounds,
+            box=box,
+            public_url=config.public_url,
+            now_ms=self.now_ms,
+            worker=self.worker,
+            batch=config.send_batch,
+            lease_s=config.lease_s,
+            rate_per_s=config.smtp_rate_per_s,
+            retry=config.retry,
+            sender_factory=sender_factory,
+            render_executor=render_executor,
+        )
+        self._events = asyncio.Event()
+        self._due = asyncio.Event()
+        self._mail = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._lanes: dict[str, asyncio.Task] = {}
+        self.stats = {"rounds": 0, "events": 0, "enrolled": 0, "advanced": 0, "queued": 0}
+        #: seconds spent matching each triggering event against its org's campaigns
+        self.trigger_timings: list[float] = []
+        self.keep_timings = False
+        #: what the tracking routes keep between requests: orgs' keys, recent clicks
+        self.tracking_keys_cache: dict[str, list[bytes]] = {}
+        self.recent_clicks = RecentClicks()
+
+    # ------------------------------------------------------------------ the listener
+
+    def committed(self, commit: Commit) -> None:
+        """A commit listener: note that there is work (never reads or writes here)."""
+        if not commit.events_known or any(
+            changes.events is None or changes.events or changes.campaigns
+            for changes in commit.orgs.values()
+        ):
+            self._events.set()
+
+    def nudge(self) -> None:
+        """Look at everything now (a test, an admin change made outside the writer)."""
+        for event in (self._events, self._due, self._mail):
+            event.set()
+
+    # ------------------------------------------------------------------ running
+
+    async def submit(self, job: Callable[[Storage, int], Any]) -> Any:
+        return await self._writer.submit(PRIORITY, 1, job)
+
+    async def start(self) -> None:
+        await self.submit(self._start_job)
+        self._tasks = [
+            asyncio.create_task(self._loop("events", self._events, self._events_round)),
+            asyncio.create_task(self._loop("due", self._due, self._due_round)),
+            asyncio.create_task(self._loop("mail", self._mail, self._mail_round)),
+            asyncio.create_task(self._loop("dates", asyncio.Event(), self._scan_round)),
+        ]
+        self.nudge()
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *self._lanes.values()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks, self._lanes = [], {}
+        await self.mailer.close()
+
+    def _start_job(self, storage: Storage, seq: int) -> None:
+        self.rounds.device_id(storage)
+        self.rounds.cursor(storage)
+        taken = storage.reclaim_sends(now_ms=self.now_ms(), worker=self.worker)
+        if taken:
+            log.info("took back %d sends claimed before the restart", taken)
+
+    async def _loop(self, name: str, wake: asyncio.Event, work: Callable[[], Any]) -> None:
+        """Run ``work`` (returns seconds until it should run again, or None for the idle poll)
+        whenever woken or due; an error is logged and retried after a pause, never fatal."""
+        while True:
+            wake.clear()
+            try:
+                delay = await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("automation %s round failed; trying again shortly", name)
+                delay = 5.0
+            if delay is not None and delay <= 0:
+                continue
+            timeout = (
+                self.config.idle_poll_s if delay is None else min(delay, self.config.idle_poll_s)
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout)
+
+    def _job(self, run: Callable[[Storage, int, int], Round]) -> Callable[[Storage, int], Any]:
+        def job(storage: Storage, seq: int) -> Any:
+            done = run(storage, seq, self.now_ms())
+            if not done.events or done.org_id is None:
+                return done
+            stored, duplicates = storage.insert_events(
+                org_id=done.org_id,
+                device_id=self.rounds.device_id(storage),
+                events=done.events,
+                priority=PRIORITY,
+                commit_seq=seq,
+            )
+            declared = tuple(done.events) if not duplicates else None
+            return Outcome(done, Changes(done.org_id, events=declared))
+
+        return job
+
+    def _after(self, done: Round) -> None:
+        self.stats["rounds"] += 1
+        self.stats["events"] += done.read
+        self.stats["enrolled"] += done.enrolled
+        self.stats["advanced"] += done.advanced
+        self.stats["queued"] += done.queued
+        if self.keep_timings:
+            self.trigger_timings.extend(t for _, t in done.timings)
+        if done.queued:
+            self._mail.set()
+
+    async def _events_round(self) -> float | None:
+        done: Round = await self.submit(
+            self._job(lambda st, seq, now: self.rounds.events(st, seq, now))
+        )
+        self._after(done)
+        if done.read:
+            self._due.set()  # wake-ups may have made enrolments due
+        return 0 if done.more else None
+
+    async def _due_round(self) -> float | None:
+        def run(storage: Storage, seq: int, now: int) -> Round:
+            done = self.rounds.due(storage, now)
+            done.next_due_ms = storage.next_due_ms()
+            return done
+
+        done: Round = await self.submit(self._job(run))
+        self._after(done)
+        if done.more:
+            return 0
+        if done.next_due_ms is None:
+            return None
+        return max(0.0, (done.next_due_ms - self.now_ms()) / 1000)
+
+    async def _scan_round(self) -> float | None:
+        done: Round = await self.submit(self._job(lambda st, seq, now: self.rounds.scan(st, now)))
+        self._after(done)
+        return 0 if done.more else float(self.config.scan_interval_s) / 4
+
+    async def _mail_round(self) -> float | None:
+        now = self.now_ms()
+
+        def due(storage: Storage, seq: int) -> tuple[list[str], int | None]:
+            return storage.orgs_with_due_sends(now), storage.next_send_due_ms()
+
+        orgs, next_due = await self.submit(due)
+        for org_id in orgs:
+            lane = self._lanes.get(org_id)
+            if lane is None or lane.done():
+                self._lanes[org_id] = asyncio.create_task(self._drain(org_id))
+        if next_due is None:
+            return None
+        return max(0.5, (next_due - now) / 1000) if next_due > now else 0.5
+
+    async def _drain(self, org_id: str) -> None:
+        try:
+            await self.mailer.drain(org_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("mail lane of org %s failed; its sends stay queued", org_id)
+        finally:
+            self._mail.set()  # look again: more may have become due meanwhile
