@@ -30,7 +30,7 @@ from shared.protocol.ids import new_id
 from .automation.mailer import DEFAULT_FALLBACKS, personal_fields, send_test
 from .automation.run_view import build_run_view
 from .automation.settings import OrgSmtp, load_smtp, save_smtp
-from .automation.wiring import AUTOMATION
+from .automation.wiring import engine_of
 from .delivery.errors import DeliveryCode, DeliveryError
 from .delivery.message import check_address, html_from_text
 from .delivery.render import render_variant
@@ -100,7 +100,7 @@ def _error(result: SendResult) -> dict[str, Any] | None:
 
 
 async def _smtp(request: web.Request, org_id: str) -> OrgSmtp:
-    ctx, engine = request.app[CTX], request.app[AUTOMATION]
+    ctx, engine = request.app[CTX], engine_of(request.app)
     smtp = await ctx.read(lambda st: load_smtp(st, engine.box, org_id))
     if smtp is None:
         raise SmtpNotConfigured(
@@ -153,7 +153,7 @@ async def campaign_test_send(request: web.Request) -> web.Response:
     row = await campaign_of_org(ctx, p, request.match_info["campaign_id"], "test_send")
     variant = _pick_variant(row.snapshot, _optional_text(body, "variant", 100))
     smtp = await _smtp(request, p.org_id)
-    engine = request.app[AUTOMATION]
+    engine = engine_of(request.app)
     message_id, result = await send_test(
         smtp,
         to=to,
@@ -180,7 +180,7 @@ async def campaign_test_send(request: web.Request) -> web.Response:
 @routes.get("/api/v1/smtp")
 async def smtp_get(request: web.Request) -> web.Response:
     p = await _admin(request, "read_smtp")
-    ctx, engine = request.app[CTX], request.app[AUTOMATION]
+    ctx, engine = request.app[CTX], engine_of(request.app)
     smtp = await ctx.read(lambda st: load_smtp(st, engine.box, p.org_id))
     return web.json_response(smtp.public() if smtp is not None else {"configured": False})
 
@@ -188,7 +188,7 @@ async def smtp_get(request: web.Request) -> web.Response:
 @routes.put("/api/v1/smtp")
 async def smtp_put(request: web.Request) -> web.Response:
     p = await _admin(request, "set_smtp")
-    ctx, engine = request.app[CTX], request.app[AUTOMATION]
+    ctx, engine = request.app[CTX], engine_of(request.app)
     body = await json_body(request)
     unknown = set(body) - {"host", "port", "security", "user", "password", "from"}
     if unknown:
@@ -229,7 +229,7 @@ async def smtp_put(request: web.Request) -> web.Response:
 @routes.post("/api/v1/smtp/test")
 async def smtp_test(request: web.Request) -> web.Response:
     p = await _admin(request, "test_smtp")
-    ctx, engine = request.app[CTX], request.app[AUTOMATION]
+    ctx, engine = request.app[CTX], engine_of(request.app)
     body = await json_body(request)
     to = _optional_text(body, "to")
     if to is None:

@@ -51,6 +51,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     # a worker of `--workers`: bind with SO_REUSEPORT beside the others
     p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--public-url",
+        default=None,
+        metavar="URL",
+        help="the base of tracking links in sent mail, as recipients reach this server "
+        "(e.g. https://mail.example.com; default: http://HOST:PORT)",
+    )
     p.set_defaults(handler="server.cli:run_server")
 
     a = sub.add_parser("admin", help="administer a server's store")
@@ -68,6 +75,34 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "migrate", parents=[common], help="bring the store's schema up to this version"
     )
     mg.set_defaults(handler="server.admin:migrate_command")
+    _register_smtp(asub, common)
+
+
+def _register_smtp(asub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`wedsync admin ... smtp set|show|test`: an org's mail server (``server.automation``)."""
+    sm = asub.add_parser("smtp", help="an organisation's mail server for campaign email")
+    ssub = sm.add_subparsers(dest="smtp_command", required=True, metavar="ACTION")
+    ss = ssub.add_parser("set", parents=[common], help="set the org's SMTP server")
+    ss.add_argument("--org", required=True, help="organisation name")
+    ss.add_argument("--host", required=True)
+    ss.add_argument("--port", type=int, required=True)
+    ss.add_argument("--security", choices=("starttls", "tls", "none"), default="starttls")
+    ss.add_argument("--user", default=None, help="login name (with --password-file)")
+    ss.add_argument(
+        "--password-file",
+        default=None,
+        metavar="FILE",
+        help="a file whose first line is the password ('-': standard input); never an argument",
+    )
+    ss.add_argument("--from", dest="from_address", required=True, metavar="ADDRESS")
+    ss.set_defaults(handler="server.automation.commands:smtp_set_command")
+    sw = ssub.add_parser("show", parents=[common], help="the org's SMTP server (no password)")
+    sw.add_argument("--org", required=True, help="organisation name")
+    sw.set_defaults(handler="server.automation.commands:smtp_show_command")
+    st = ssub.add_parser("test", parents=[common], help="send a test message through it")
+    st.add_argument("--org", required=True, help="organisation name")
+    st.add_argument("--to", required=True, metavar="ADDRESS")
+    st.set_defaults(handler="server.automation.commands:smtp_test_command")
 
 
 def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -94,6 +129,7 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
         host=args.host,
         port=args.port,
         reuse_port=args.reuse_port,
+        public_url=public_url(args.public_url),
     )
     ready = asyncio.Event()
 
@@ -155,6 +191,20 @@ def run_workers(args: argparse.Namespace, url: str | None) -> None:
 
     asyncio.run(workers.run(on_ready=ready))
     return None
+
+
+def public_url(text: str | None) -> str | None:
+    """``--public-url``: an http(s) URL with a host and no query, without its trailing slash."""
+    if text is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ValueError(
+            f"--public-url {text!r} must be an http(s) URL like https://mail.example.com"
+        )
+    return text.strip().rstrip("/")
 
 
 class StartupError(Exception):

@@ -37,7 +37,7 @@ from aiohttp import web
 
 from .automation import records
 from .automation.settings import org_tracking_keys
-from .automation.wiring import AUTOMATION
+from .automation.wiring import engine_of
 from .commits import Changes, Outcome
 from .delivery.errors import DeliveryCode, DeliveryError
 from .delivery.tracking import (
@@ -72,7 +72,7 @@ def _org_of(text: str) -> str:
 
 
 async def _verified(request: web.Request, kind: TokenKind) -> tuple[TrackingToken, SendRow]:
-    ctx, engine = request.app[CTX], request.app[AUTOMATION]
+    ctx, engine = request.app[CTX], engine_of(request.app)
     text = request.match_info["token"]
     org_id = _org_of(text)
     keys = engine.tracking_keys_cache.get(org_id)
@@ -134,7 +134,7 @@ def _track(
 
 
 async def _record(request: web.Request, send: SendRow, **job: Any) -> None:
-    ctx, engine = request.app[CTX], request.app[AUTOMATION]
+    ctx, engine = request.app[CTX], engine_of(request.app)
     await ctx.writer.submit(
         1, 1, partial(_track, engine=engine, send=send, at_ms=ctx.now_ms(), **job)
     )
@@ -158,7 +158,7 @@ async def click_redirect(request: web.Request) -> web.Response:
         url = resolve_click(token, send.links)
     except DeliveryError as exc:
         return _page(exc.http_status, "This link does not work", f"{exc.code}: {exc.message}")
-    ctx, engine = request.app[CTX], request.app[AUTOMATION]
+    ctx, engine = request.app[CTX], engine_of(request.app)
     click = Click(
         link=token.link or 0,
         at_ms=ctx.now_ms(),

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..errors import ServerError
 from .engine import AutomationEngine, EngineConfig
 from .secrets import SecretBox, load_secret
 
@@ -37,9 +38,13 @@ def create_engine(ctx: Any, **overrides: Any) -> AutomationEngine:
     return AutomationEngine(writer=ctx.writer, box=box, config=engine_config, now_ms=ctx.now_ms)
 
 
-async def start_automation(app: web.Application, ctx: Any) -> AutomationEngine:
+async def start_automation(app: web.Application, ctx: Any) -> AutomationEngine | None:
     """Create the engine, follow the writer's commits, start it (inside the app's context,
-    after the writer started)."""
+    after the writer started). A store without the automation's rows yet (the PostgreSQL
+    backend, for now) runs without it: its routes answer ``automation_unavailable``."""
+    if not hasattr(ctx.storage, "claim_sends"):
+        log.warning("this store has no automation yet: campaigns will not run here")
+        return None
     app[AUTOMATION] = engine = create_engine(ctx)
     ctx.writer.add_listener(engine)
     await engine.start()
@@ -50,3 +55,15 @@ async def start_automation(app: web.Application, ctx: Any) -> AutomationEngine:
 async def stop_automation(app: web.Application) -> None:
     if AUTOMATION in app:
         await app[AUTOMATION].stop()
+
+
+class AutomationUnavailable(ServerError):
+    code = "automation_unavailable"  # type: ignore[assignment]
+    http_status = 503
+
+
+def engine_of(app: web.Application) -> AutomationEngine:
+    """The app's engine, or AutomationUnavailable (503) when this store runs none."""
+    if AUTOMATION not in app:
+        raise AutomationUnavailable("this server's store does not run the automation yet")
+    return app[AUTOMATION]
