@@ -41,6 +41,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "resolve_conflicts": ("admin",),
     "manage_users": ("admin",),
     "read_audit": ("admin",),
+    "read_health": ("admin",),
 }
 
 

@@ -30,6 +30,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,11 +64,33 @@ class _Queued:
 
 @dataclass
 class WriterStats:
+    """What the writer did so far; read on the loop's thread (the monitor, ``/api/v1/stats``)."""
+
     commits: int = 0
     jobs: int = 0
     items: int = 0
     busy_s: float = 0.0
     queued_items: dict[int, int] = field(default_factory=lambda: dict.fromkeys(range(4), 0))
+    #: jobs per priority class since start
+    jobs_by_class: dict[int, int] = field(default_factory=lambda: dict.fromkeys(range(4), 0))
+    #: the last commit: its class, items, how long its transaction took and how long its
+    #: oldest job had waited in the queue (what listeners read in ``committed``)
+    last_priority: int = 0
+    last_items: int = 0
+    last_commit_s: float = 0.0
+    last_wait_s: float = 0.0
+    #: per class, when each queued job arrived (``time.monotonic``), oldest first: a class's
+    #: jobs leave the queue in arrival order, so the head is its oldest waiting job
+    _arrived: dict[int, deque[float]] = field(
+        default_factory=lambda: {c: deque() for c in range(4)}, repr=False
+    )
+
+    def oldest_wait_s(self, priority: int, now: float | None = None) -> float:
+        """How long the oldest queued job of ``priority`` has waited (0: none waits)."""
+        arrived = self._arrived.get(priority)
+        if not arrived:
+            return 0.0
+        return max(0.0, (time.monotonic() if now is None else now) - arrived[0])
 
 
 class PriorityWriter:
@@ -127,6 +150,7 @@ class PriorityWriter:
         resolves after the transaction holding it committed (``submit`` awaits it)."""
         future = asyncio.get_running_loop().create_future()
         self.stats.queued_items[priority] += size
+        self.stats._arrived.setdefault(priority, deque()).append(time.monotonic())
         self._queue.put_nowait(_Queued(priority, next(self._arrivals), size, run, future))
         return future
 
@@ -150,6 +174,11 @@ class PriorityWriter:
                 batch.append(nxt)
                 items += nxt.size
             seq = self._commit_seq + 1
+            arrived = self.stats._arrived.setdefault(first.priority, deque())
+            waited = time.monotonic() - arrived[0] if arrived else 0.0
+            for _ in batch:
+                if arrived:
+                    arrived.popleft()
             started = time.perf_counter()
             try:
                 results, commit = await loop.run_in_executor(
@@ -158,6 +187,7 @@ class PriorityWriter:
                 seq = self._commit_seq = commit.seq
             except BaseException as exc:  # the transaction failed as a whole: fail every job
                 log.exception("commit %s failed", seq)
+                self.stats.queued_items[first.priority] -= items  # they left the queue too
                 if self._on_rollback is not None:
                     self._on_rollback()
                 for job in batch:
@@ -168,11 +198,19 @@ class PriorityWriter:
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
-            self.stats.busy_s += time.perf_counter() - started
+            took = time.perf_counter() - started
+            self.stats.busy_s += took
             self.stats.commits += 1
             self.stats.jobs += len(batch)
+            self.stats.jobs_by_class[first.priority] = self.stats.jobs_by_class.get(
+                first.priority, 0
+            ) + len(batch)
             self.stats.items += items
             self.stats.queued_items[first.priority] -= items
+            self.stats.last_priority = first.priority
+            self.stats.last_items = items
+            self.stats.last_commit_s = took
+            self.stats.last_wait_s = waited
             for listener in self.listeners:
                 try:
                     listener.committed(commit)
