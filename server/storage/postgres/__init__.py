@@ -1,7 +1,8 @@
 """The PostgreSQL backend: the server's store shared by several server processes.
 
 ``PostgresStorage`` implements ``server.storage.Storage`` by composing one class per aggregate
-(``accounts``, ``events``, ``campaigns``, ``conflicts``, ``audit``, ``contacts``, ``stats``) and
+(``accounts``, ``events``, ``campaigns``, ``conflicts``, ``audit``, ``contacts``, ``stats``,
+``automation``) and
 the inter-process ``bus`` (LISTEN/NOTIFY), each running its SQL through ``connection``'s pooled
 handle; the schema is ``migrations``. Driver: psycopg 3, synchronous, with ``psycopg_pool``: the
 storage protocols are synchronous and called from the writer's and readers' threads, which a
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from .accounts import PostgresAccounts
 from .audit import PostgresAudit
+from .automation import PostgresAutomation
 from .bus import PostgresBus
 from .campaigns import PostgresCampaigns
 from .conflicts import PostgresConflicts
@@ -47,6 +49,7 @@ class PostgresStorage(
     PostgresAudit,
     PostgresContacts,
     PostgresStats,
+    PostgresAutomation,
     PostgresBus,
 ):
     """The ``Storage`` protocol on one PostgreSQL database, through a pool of connections."""

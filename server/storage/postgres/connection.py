@@ -191,6 +191,23 @@ def migrate(settings: PgSettings) -> list[str]:
 # --------------------------------------------------------------------------------- the handle
 
 
+class Result:
+    """What a statement returned, kept: its rows (if any) and its row count."""
+
+    def __init__(self, cursor: psycopg.Cursor) -> None:
+        self.rowcount = cursor.rowcount
+        self._rows = cursor.fetchall() if cursor.description is not None else []
+
+    def fetchone(self) -> tuple | None:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[tuple]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self._rows)
+
+
 class PgHandle:
     """What every aggregate's methods run their SQL through: ``_one``, ``_all``, ``_run``.
 
@@ -232,6 +249,11 @@ class PgHandle:
     def _run(self, sql: str, params: Any = None) -> int:
         with self._connection() as conn:
             return conn.execute(sql, params).rowcount
+
+    def _exec(self, sql: str, params: Any = None) -> Result:
+        """A statement's rows and row count, read before the connection goes back."""
+        with self._connection() as conn:
+            return Result(conn.execute(sql, params))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -78,6 +78,57 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX conflicts_open ON conflicts (campaign_id, field, kind, status);
         """,
     ),
+    Migration(
+        3,
+        "automation",
+        """
+        CREATE TABLE automation_meta (key text PRIMARY KEY, value text NOT NULL);
+        CREATE TABLE automation_enrolments (
+            id text PRIMARY KEY, org_id text NOT NULL, campaign_id text NOT NULL,
+            contact text NOT NULL, status text NOT NULL, held_out integer NOT NULL,
+            node text, due_ms bigint, wake_on text NOT NULL DEFAULT '', state text NOT NULL,
+            entered_at_ms bigint NOT NULL, exited_at_ms bigint, exit_reason text,
+            converted_at_ms bigint, version integer NOT NULL DEFAULT 0,
+            updated_at_ms bigint NOT NULL);
+        CREATE INDEX automation_enrolments_due ON automation_enrolments (due_ms)
+            WHERE status <> 'exited';
+        CREATE INDEX automation_enrolments_by_contact
+            ON automation_enrolments (org_id, contact, campaign_id);
+        CREATE INDEX automation_enrolments_by_campaign ON automation_enrolments (campaign_id);
+        CREATE TABLE automation_sends (
+            id text PRIMARY KEY, key text NOT NULL UNIQUE, org_id text NOT NULL,
+            campaign_id text NOT NULL, enrolment_id text NOT NULL, contact text NOT NULL,
+            step text NOT NULL, step_index integer NOT NULL, variant text,
+            held_out integer NOT NULL DEFAULT 0, status text NOT NULL, reason text,
+            due_ms bigint, attempts integer NOT NULL DEFAULT 0, message_id text, links text,
+            raw bytea, created_at_ms bigint NOT NULL, sent_at_ms bigint, smtp_code integer,
+            opened_at_ms bigint, proxy_opened_at_ms bigint, clicked_at_ms bigint,
+            scanner_clicked_at_ms bigint, unsubscribed_at_ms bigint, claimed_by text,
+            lease_until_ms bigint, updated_at_ms bigint NOT NULL);
+        CREATE INDEX automation_sends_queue ON automation_sends (org_id, status, due_ms);
+        CREATE INDEX automation_sends_by_contact
+            ON automation_sends (org_id, contact, created_at_ms);
+        CREATE INDEX automation_sends_by_campaign ON automation_sends (campaign_id);
+        CREATE TABLE automation_suppressions (
+            org_id text NOT NULL, contact text NOT NULL, reason text NOT NULL,
+            at_ms bigint NOT NULL, source text NOT NULL, PRIMARY KEY (org_id, contact, reason));
+        CREATE TABLE automation_smtp (
+            org_id text PRIMARY KEY, host text NOT NULL, port integer NOT NULL,
+            security text NOT NULL, username text, password_sealed bytea,
+            from_address text NOT NULL, updated_at_ms bigint NOT NULL);
+        CREATE TABLE automation_tracking_keys (
+            key_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, org_id text NOT NULL,
+            key_sealed bytea NOT NULL, created_at_ms bigint NOT NULL);
+        CREATE INDEX automation_tracking_keys_by_org ON automation_tracking_keys (org_id);
+        CREATE TABLE automation_history (
+            org_id text NOT NULL, contact text NOT NULL, occurred_at_ms bigint NOT NULL,
+            id text NOT NULL, kind text NOT NULL, hlc bigint NOT NULL, campaign text,
+            channel text, value_cents bigint, payload bytea,
+            PRIMARY KEY (org_id, contact, occurred_at_ms, id));
+        -- the engine's cursor over committed events (cheap: commit seqs only grow)
+        CREATE INDEX events_by_commit ON events (commit_seq, id);
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -1,5 +1,6 @@
-"""The automation's rows on a real SQLite file: idempotent inserts, optimistic saves, send claims
-with leases and their reclaim, wake-ups by event kind, suppressions, settings."""
+"""The automation's rows on a real SQLite file and a real PostgreSQL database: idempotent
+inserts, optimistic saves, send claims with leases and their reclaim, wake-ups by event kind,
+suppressions, settings."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ ORG = "org-1"
 ANA = "ana@example.com"
 
 
+pytestmark = pytest.mark.backends
+
+
 @pytest.fixture
-def store(tmp_path):
-    storage = open_storage(tmp_path)
+def store(store_location):
+    storage = open_storage(store_location)
     yield storage
     storage.close()
 
