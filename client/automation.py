@@ -315,11 +315,23 @@ def smtp_body(
         "port": int(port),
         "security": security,
         "user": (user or "").strip(),
-        "from": check_address(sender),
+        "from": _sender(sender),
     }
     if password is not None:
         body["password"] = password
     return body
+
+
+def _sender(text: str) -> str:
+    """``hello@venue.test`` or ``Venue Team <hello@venue.test>``, as typed."""
+    from email.utils import parseaddr
+
+    text = text.strip()
+    name, address = parseaddr(text)
+    if not address or (not name and address != text.strip("<>")):
+        raise InvalidInput(f"send as {text!r}: an address, or a name and <address>")
+    check_address(address)
+    return text
 
 
 async def save_smtp_settings(engine: SyncEngine, body: dict[str, Any]) -> dict[str, Any]:

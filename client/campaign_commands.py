@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -292,7 +293,9 @@ def run_lines(view: dict[str, Any], width: int | None = None) -> str:
             rows.append((f"   {name}: {v['subject']}", cells + ["", "", ""]))
     widths = [max(len(h), *(len(cells[i]) for _, cells in rows)) for i, h in enumerate(headers)]
     numbers = sum(widths) + 2 * len(widths)
-    columns = width or shutil.get_terminal_size((120, 24)).columns
+    if width is None:  # a terminal's width; written to a file or a pipe, nothing is cut
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 100_000
+    columns = width
     label_width = max(30, min(max(len(r[0]) for r in rows), columns - numbers))
 
     def fit(text: str) -> str:
