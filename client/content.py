@@ -36,6 +36,7 @@ from shared.content import (
     chat_request,
     fit,
     offline,
+    outcomes_from_events,
     parse_answer,
 )
 
@@ -210,3 +211,16 @@ async def generate_variants(
     if recorder is not None:
         recorder.record(result.record)
     return result
+
+
+def audience_of(campaign: dict[str, Any]) -> str:
+    """Suppliers when the campaign's audience asks for them by role or supplier kind."""
+    seg = campaign.get("audience_segment")
+    text = json.dumps(seg).lower() if seg else ""
+    return "suppliers" if "supplier" in text else "couples"
+
+
+def profile_history(replica: Any) -> list[SubjectOutcome]:
+    """Per-subject outcomes of the sends this profile's replica holds."""
+    campaigns = {c["id"]: (c.get("type") or "nurture", audience_of(c)) for c in replica.campaigns()}
+    return outcomes_from_events(replica.event_rows(), campaigns)

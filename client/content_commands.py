@@ -18,7 +18,6 @@ from shared.content import (
     ContentError,
     SubjectOutcome,
     outcome_from_dict,
-    outcomes_from_events,
     parse_request,
 )
 
@@ -29,6 +28,7 @@ from .content import (
     forget_endpoint,
     generate_variants,
     load_endpoint,
+    profile_history,
     read_key,
     save_endpoint,
 )
@@ -68,19 +68,6 @@ def read_history(path: str) -> list[SubjectOutcome]:
                     ContentCode.HISTORY_INVALID, f"{path}:{number}: {message}"
                 ) from None
     return out
-
-
-def audience_of(campaign: dict[str, Any]) -> str:
-    """Suppliers when the campaign's audience asks for them by role or supplier kind."""
-    seg = campaign.get("audience_segment")
-    text = json.dumps(seg).lower() if seg else ""
-    return "suppliers" if "supplier" in text else "couples"
-
-
-def profile_history(replica: Any) -> list[SubjectOutcome]:
-    """Per-subject outcomes of the sends this profile's replica holds."""
-    campaigns = {c["id"]: (c.get("type") or "nurture", audience_of(c)) for c in replica.campaigns()}
-    return outcomes_from_events(replica.event_rows(), campaigns)
 
 
 def generate(args: argparse.Namespace) -> dict[str, Any]:
