@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .events import EventFrame
+from .events import KIND_CODE, EventFrame
 from .paths import DAY_MS
 
 MONTH_MS = 30 * DAY_MS
@@ -126,8 +126,6 @@ def channel_touches(frame: EventFrame, *, from_ms: int, to_ms: int) -> tuple[dic
         labels = list(frame.channels)
         missing = codes < 0
         if missing.any():
-            from .events import KIND_CODE
-
             for kind, name in _DEFAULT_CHANNEL.items():
                 m = missing & (frame.kind[rows] == KIND_CODE[kind])
                 if m.any():

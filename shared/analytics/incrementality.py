@@ -33,9 +33,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.stats import norm
 
 from .errors import AnalyticsError
+from .events import ACQUISITION, EXPANSION, RETENTION, EventFrame
+from .paths import DAY_MS
 
 #: fewer contacts than this in either arm: no verdict (the intervals are still reported)
 MIN_CONTACTS_PER_ARM = 50
@@ -253,7 +256,7 @@ DEFAULT_WINDOW_DAYS = 30
 
 
 def holdout_tests(
-    frame,
+    frame: EventFrame,
     campaigns: list[dict],
     *,
     from_ms: int,
@@ -269,13 +272,6 @@ def holdout_tests(
     ``conversion_window_days`` (``DEFAULT_WINDOW_DAYS`` if it has none), before ``to_ms``;
     its revenue is the value of those conversions. Enrolments whose window is still open at
     ``to_ms`` are counted (both arms alike) and reported as ``open_windows``."""
-    import numpy as np
-
-    from .events import ACQUISITION, EXPANSION, KIND_CODE, RETENTION
-    from .paths import DAY_MS
-
-    if "enrolment" not in KIND_CODE:
-        return []
     rows = frame.rows_of("enrolment", lo=from_ms, hi=to_ms)
     rows = rows[
         (frame.contact[rows] >= 0) & (frame.campaign[rows] >= 0) & (frame.holdout[rows] >= 0)
