@@ -66,6 +66,17 @@ def stats_command(args: argparse.Namespace) -> dict[str, Any]:
     return stats(store_location(args))
 
 
+def copy_command(args: argparse.Namespace) -> dict[str, Any]:
+    """`wedsync admin copy --from A --to B`: every table of store A into the empty store B,
+    then verified (``server.storage.copy``)."""
+    from .storage.copy import copy_store
+
+    def location(text: str) -> Path | str:
+        return text if "://" in text else Path(text)
+
+    return copy_store(location(args.source), location(args.target))
+
+
 def migrate_command(args: argparse.Namespace) -> dict[str, Any]:
     """`wedsync admin migrate`: apply the migrations the store lacks; refuses a store migrated
     by a newer version (``schema_too_new``)."""

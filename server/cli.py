@@ -38,6 +38,17 @@ def store_location(args: argparse.Namespace) -> Path | str:
     return args.data_dir
 
 
+def default_state_dir() -> Path:
+    """Where a server whose data is in a database keeps its few local files (the server
+    secret's file unless ``WEDSYNC_SERVER_SECRET`` is set, monitoring state) when no
+    ``--data-dir`` is given: ``$XDG_STATE_HOME/wedsync/server``, shared by the workers of a
+    host."""
+    import os
+
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "wedsync" / "server"
+
+
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("server", parents=[common], help="run the sync server")
     _store_arguments(p)
@@ -75,7 +86,37 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "migrate", parents=[common], help="bring the store's schema up to this version"
     )
     mg.set_defaults(handler="server.admin:migrate_command")
+    cp = asub.add_parser(
+        "copy",
+        parents=[common],
+        help="copy a whole store to an empty one (SQLite <-> PostgreSQL) and verify it",
+    )
+    cp.add_argument("--from", dest="source", required=True, help="a data directory or a URL")
+    cp.add_argument("--to", dest="target", required=True, help="a data directory or a URL")
+    cp.set_defaults(handler="server.admin:copy_command")
     _register_smtp(asub, common)
+    _register_backup(asub, common)
+
+
+def _register_backup(asub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`wedsync admin backup|restore`: a data directory's store to a file and back
+    (``server.backup``)."""
+    bk = asub.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the store to a file, consistent while the server runs (SQLite)",
+    )
+    bk.add_argument("--to", type=Path, required=True, metavar="FILE", help="a new file")
+    bk.set_defaults(handler="server.backup:backup_command")
+    rs = asub.add_parser(
+        "restore",
+        parents=[common],
+        help="replace the store by a backup (server stopped); devices re-pull what changed",
+    )
+    rs.add_argument(
+        "--from", dest="source", type=Path, required=True, metavar="FILE", help="a backup"
+    )
+    rs.set_defaults(handler="server.backup:restore_command")
 
 
 def _register_smtp(asub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -122,7 +163,7 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
     url = location if isinstance(location, str) else None
     if args.workers != 1:
         return run_workers(args, url)
-    data_dir = args.data_dir if args.data_dir is not None else Path(".")
+    data_dir = args.data_dir if args.data_dir is not None else default_state_dir()
     config = ServerConfig(
         data_dir=data_dir,
         database_url=url,
@@ -180,7 +221,8 @@ def run_workers(args: argparse.Namespace, url: str | None) -> None:
     from .storage import migrate_store
 
     migrate_store(url)  # once, before the workers race to
-    workers = Workers(child_argv(database_url=url, host=args.host, port=args.port), args.workers)
+    argv = child_argv(database_url=url, host=args.host, port=args.port, data_dir=args.data_dir)
+    workers = Workers(argv, args.workers)
 
     def ready(pids: list[int]) -> None:
         print(

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import signal
 import sys
+from pathlib import Path
 
 log = logging.getLogger("wedsync.server.workers")
 RESTART_PAUSE_S = (0.5, 5.0)  # first pause before restarting a dead child, and the longest
@@ -97,5 +98,6 @@ class Workers:
                     proc.kill()
 
 
-def child_argv(*, database_url: str, host: str, port: int) -> list[str]:
-    return ["--database-url", database_url, "--host", host, "--port", str(port)]
+def child_argv(*, database_url: str, host: str, port: int, data_dir: Path | None) -> list[str]:
+    state = ["--data-dir", str(data_dir)] if data_dir is not None else []
+    return ["--database-url", database_url, *state, "--host", host, "--port", str(port)]

@@ -57,6 +57,8 @@ class InMemoryKeyring(keyring.backend.KeyringBackend):
 
 
 PG_URL_ENV = "WEDSYNC_TEST_POSTGRES_URL"
+#: the server secret of test servers that share a database (never a real deployment's)
+SECRET_ENV = {"WEDSYNC_SERVER_SECRET": "11" * 32}
 PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgres")
 
@@ -148,6 +150,8 @@ async def start_server_process(
     store = (
         ["--database-url", data_dir] if isinstance(data_dir, str) else ["--data-dir", str(data_dir)]
     )
+    if isinstance(data_dir, str):  # processes sharing a database share the server secret
+        env = {**(env if env is not None else os.environ), **SECRET_ENV}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -250,6 +254,7 @@ async def start_server(
     tmp_path: Path, *, database_url: str | None = None, **config
 ) -> RunningServer:
     data_dir = tmp_path / "server"
+    data_dir.mkdir(parents=True, exist_ok=True)  # the server secret's file, whatever the store
     add_users(database_url or data_dir)
     port = config.pop("port", None) or free_port()
     app = create_app(

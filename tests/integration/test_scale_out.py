@@ -20,7 +20,14 @@ import pytest
 from client.credentials import MemoryTokens
 from client.store import Replica
 from client.sync import SyncEngine, SyncError
-from tests.conftest import PASSWORD, USERS, add_users, free_port, start_server_process
+from tests.conftest import (
+    PASSWORD,
+    SECRET_ENV,
+    USERS,
+    add_users,
+    free_port,
+    start_server_process,
+)
 
 pytestmark = pytest.mark.slow
 N = 20_000
@@ -37,7 +44,8 @@ class Cluster:
 
     async def start(self, name: str) -> None:
         port = self.ports.setdefault(name, free_port())
-        self.procs[name] = await start_server_process(self.url, port)
+        state = ("--data-dir", str(self.tmp / "state"))  # one host's local files, shared
+        self.procs[name] = await start_server_process(self.url, port, None, *state)
 
     def http(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -212,8 +220,11 @@ async def test_workers_share_one_port_and_a_killed_worker_is_replaced(pg_url, tm
         str(port),
         "--workers",
         "2",
+        "--data-dir",
+        str(tmp_path / "state"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **SECRET_ENV},
     )
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 120)).decode()
