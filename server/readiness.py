@@ -1,7 +1,8 @@
 """``GET /readyz``: whether this server process can do its work now, for a load balancer.
 
-Ready means the store answers (``Storage.reachable``: a connection of its own, never one the
-writer or a pool holds, within ``TIMEOUT_S``). While the database is unreachable the answer is
+Ready means the writer runs (it commits what devices push) and the store answers
+(``Storage.reachable``: a connection of its own, never one the writer or a pool holds, within
+``TIMEOUT_S``). While the database is unreachable the answer is
 503 with the reason, so a load balancer sends devices to a process that can commit; devices
 already connected keep their queue (nothing is acked that was not committed). ``/readyz`` is
 outside ``/api/``: no token needed, and it says nothing about any org.
@@ -22,7 +23,12 @@ routes = web.RouteTableDef()
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    storage = request.app[CTX].storage
+    ctx = request.app.get(CTX)
+    if ctx is None or not ctx.writer.running:  # starting, stopping, or its loop died
+        return web.json_response(
+            {"ready": False, "reason": "the writer is not running"}, status=503
+        )
+    storage = ctx.storage
     try:
         ok = await asyncio.wait_for(asyncio.to_thread(storage.reachable, TIMEOUT_S), TIMEOUT_S + 1)
     except TimeoutError:

@@ -124,6 +124,11 @@ class PriorityWriter:
     def add_listener(self, listener: CommitListener) -> None:
         self.listeners.append(listener)
 
+    @property
+    def running(self) -> bool:
+        """Whether the writer takes jobs now (started, not stopped, its loop alive)."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="priority-writer")
 

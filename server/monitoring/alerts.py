@@ -95,7 +95,7 @@ def alert_of(check: Check, kind: str, *, at_ms: int, org_name: str | None) -> Al
 
 class AlertHistory:
     """Alerts, newest last, in memory and in a JSON-lines file (one alert or one outcome
-    update per line). File writes run on ``executor`` (one thread: they stay in order)."""
+    update per line). File writes run on ``executor``, one at a time in the order asked."""
 
     def __init__(self, path: Path | None, *, keep: int = 5000, executor: Executor | None = None):
         self.path = path
@@ -104,6 +104,7 @@ class AlertHistory:
         self._alerts: dict[str, Alert] = {}
         self._order: deque[str] = deque()
         self._lines = 0
+        self._writing = asyncio.Lock()  # one write at a time, in the order they were asked for
 
     def load(self) -> list[Alert]:
         """Read the file (synchronously: at start-up, off the loop)."""
@@ -161,8 +162,9 @@ class AlertHistory:
     async def _write(self, line: str) -> None:
         if self.path is None:
             return
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._write_sync, line)
+        async with self._writing:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._write_sync, line)
 
     def _write_sync(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -300,7 +302,10 @@ class AlertRouter:
             return channel.name, outcome
 
         results = dict(await asyncio.gather(*(one(c) for c in self.channels)))
-        await self.history.set_channels(alert.id, results)
+        try:
+            await self.history.set_channels(alert.id, results)
+        except OSError:  # the outcome stays in memory; the next rewrite of the file keeps it
+            log.exception("alert history: could not record the outcome of %s", alert.id)
         log.info(
             "alert %s %s delivered",
             alert.kind,

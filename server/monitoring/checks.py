@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import CHECKS, CLASS_NAMES, MonitorConfig
-from .probes import BacklogReading, SmtpProbe, StoreReading
+from .probes import BACKLOG_COUNT_LIMIT, BacklogReading, SmtpProbe, StoreReading
 from .recorders import ContentFigures, DeliveryFigures
 from .status import Check, Status, Trend, format_value, graded
 from .trends import make_trend
@@ -162,13 +162,14 @@ def backlog_check(cfg: MonitorConfig, reading: BacklogReading | None, now_ms: in
     oldest = reading.oldest_due_ms
     overdue_s = max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0
     count = reading.overdue_enrolments
-    more = "+" if count >= 1000 else ""
     orgs = len(reading.orgs_with_overdue_sends)
-    says = (
-        f"{count}{more} enrolments due, queued sends overdue in {orgs} org{'s' if orgs != 1 else ''}"
-        if overdue_s > 0
-        else "nothing overdue"
-    )
+    parts = []
+    if count:
+        more = "+" if count >= BACKLOG_COUNT_LIMIT else ""
+        parts.append(f"{count}{more} enrolment{'s' if count != 1 else ''} due")
+    if orgs:
+        parts.append(f"queued sends overdue in {orgs} org{'s' if orgs != 1 else ''}")
+    says = ", ".join(parts) if overdue_s > 0 and parts else "nothing overdue"
     return _check(
         cfg,
         "delivery.scheduler_backlog_s",

@@ -196,6 +196,9 @@ class Monitor:
             self._seeded.add(org)
             if seeded and org not in self._last_sync_ms:
                 self._last_sync_ms[org] = self._started_ms
+        for org in names:
+            if self._hub.count_org(org):  # a connected device is in sync (live)
+                self._last_sync_ms[org] = now
         for org in sorted(names):
             found.append(
                 c.silence_check(

@@ -11,7 +11,6 @@ on the admin port when one is configured. Everything stops before the writer doe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -139,8 +138,12 @@ def install_monitoring(
             yield
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # it ended on its own error: the server stops all the same
+                log.exception("the health monitor's loop had stopped")
             if monitor in ctx.writer.listeners:
                 ctx.writer.listeners.remove(monitor)
             await router.drain()

@@ -124,7 +124,7 @@ async def test_a_scheduler_backlog_turns_warning_then_critical_and_clears(
     )
     backlog = _check(await monitor.evaluate(business=False), "delivery.scheduler_backlog_s")
     assert backlog.status is Status.WARNING
-    assert "1 enrolments due" in backlog.message and backlog.value >= 120
+    assert "1 enrolment due" in backlog.message and backlog.value >= 120
 
     await server.ctx.writer.run_exclusive(
         lambda st: st.insert_enrolment(enrolment(2, 400), at_ms=now)
