@@ -174,6 +174,14 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p = csub.add_parser("audit", parents=[common], help="admins: resolutions and refused attempts")
     p.add_argument("--limit", type=int, default=200)
     p.set_defaults(handler="client.commands:audit")
+    p = csub.add_parser(
+        "health", parents=[common], help="admins: the server's health checks and the overall status"
+    )
+    p.add_argument("--refresh", action="store_true", help="have the server read them now")
+    p.set_defaults(handler="client.monitoring:health")
+    p = csub.add_parser("alerts", parents=[common], help="admins: health alerts, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler="client.monitoring:alerts")
 
     p = csub.add_parser("sync", parents=[common], help="push the queue by priority, pull campaigns")
     p.add_argument("--batch-size", type=int, default=1000, help="events per frame (1..5000)")

@@ -185,6 +185,46 @@ async def budget_conflict(server_url: str, anna: SyncEngine, campaign_id: str) -
 DEFAULT_SIZE = (1280, 800)
 
 
+async def stalled_scheduler(server_app, engine: SyncEngine) -> None:  # noqa: ANN001
+    """The Health page's story: content generations the app reported, and a scheduler that
+    stopped with a step seven minutes overdue, which the server's monitor alerts on."""
+    from server.automation.wiring import stop_automation
+    from server.monitoring.routes import MONITOR
+    from server.storage import EnrolmentRow
+    from server.sync_ws import CTX
+
+    rng = random.Random(7)
+    generations = [
+        {
+            "requested": "offline",
+            "source": "offline",
+            "ok": rng.random() > 0.02,
+            "latency_ms": rng.uniform(300, 1600),
+        }
+        for _ in range(60)
+    ]
+    await engine.api("POST", "/api/v1/monitor/generations", {"generations": generations})
+    ctx = server_app[CTX]
+    await stop_automation(server_app)
+    now = ctx.now_ms()
+    org = ctx.storage.org_id("Demo Weddings")
+    late = EnrolmentRow(
+        id="late-step",
+        org_id=org,
+        campaign_id="spring",
+        contact="ella.james@example.com",
+        status="waiting",
+        held_out=False,
+        node="s1",
+        due_ms=now - 420_000,
+        wake_on=(),
+        state={},
+        entered_at_ms=now - 3_600_000,
+    )
+    await ctx.writer.run_exclusive(lambda st: st.insert_enrolment(late, at_ms=now))
+    await server_app[MONITOR].evaluate(business=True)
+
+
 async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -> None:
     from server import admin
     from server.app import create_app
@@ -208,7 +248,8 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
         org="Demo Weddings",
     )
     port = _port()
-    runner = web.AppRunner(create_app(ServerConfig(data_dir=base / "server", port=port)))
+    server_app = create_app(ServerConfig(data_dir=base / "server", port=port))
+    runner = web.AppRunner(server_app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     replica = Replica(base / "anna")
@@ -237,6 +278,17 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
             raise RuntimeError("the server reported no open conflict")
         window.conflicts.group.button(0).setChecked(True)
         window.conflicts.comment.setPlainText("Anna's figure was signed off on Monday.")
+
+    async def health_with_an_alert() -> None:
+        await stalled_scheduler(server_app, engine)
+        window.go("health")
+        for _ in range(100):
+            await settle(window)
+            if window.health.alerts.rowCount():
+                break
+        else:
+            raise RuntimeError("no health alert reached the app")
+        window.health.reload()
 
     async def offline_with_a_queue() -> None:
         # the other views show a laptop that is working offline with a few captures queued
@@ -272,6 +324,7 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
 
     shots = [
         ("conflicts", conflicts_loaded),
+        ("health", health_with_an_alert),
         ("campaigns", lambda: window.go("campaigns")),
         ("builder", lambda: (window.go("campaigns"), window.campaigns.open_campaign(spring))),
         ("notes", notes_tab),
@@ -282,7 +335,7 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
     ]
     went_offline = False
     for name, show in shots:
-        if name != "conflicts" and not went_offline:
+        if name not in ("conflicts", "health") and not went_offline:
             await offline_with_a_queue()
             went_offline = True
         if views and name not in views:
@@ -316,7 +369,7 @@ if __name__ == "__main__":
         "--views",
         nargs="*",
         default=[],
-        help="campaigns builder notes start content capture sync conflicts (default: all)",
+        help="campaigns builder notes start content capture sync conflicts health (default: all)",
     )
     parser.add_argument(
         "--size",

@@ -33,6 +33,7 @@ from .bridge import StoreBridge
 from .campaigns_view import CampaignsPage
 from .capture_view import CapturePage
 from .conflicts_view import ConflictsPage
+from .health_view import HealthPage
 from .ops import Ops
 from .sync_controller import SyncController
 from .sync_view import SyncPage
@@ -102,6 +103,8 @@ class MainWindow(QMainWindow):
         self.add_page("capture", "Capture", "capture", self.capture)
         self.add_page("conflicts", "Conflicts", "conflicts", self.conflicts)
         self.add_page("sync", "Sync", "sync", self.sync_page)
+        self.health = HealthPage(self.ops)
+        self.add_page("health", "Health", "chart", self.health)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
 
@@ -135,7 +138,13 @@ class MainWindow(QMainWindow):
         self.conflicts.counts_changed.connect(self.campaigns.set_conflicts)
         self.conflicts.open_campaign.connect(self.open_campaign)
         self.engine.notice_callbacks.append(self._notice)
-        for i in range(4):
+        self.health.alert_arrived.connect(
+            lambda alert: self.show_message(
+                f"{'Critical' if alert.get('kind') == 'critical' else 'Recovered'}: "
+                f"{alert.get('title', '')}"
+            )
+        )
+        for i in range(min(9, len(self._keys))):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self).activated.connect(
                 lambda i=i: self.go(self._keys[i])
             )
@@ -206,6 +215,7 @@ class MainWindow(QMainWindow):
             self._clock,
             self.capture._refresh,
             self.sync_page._refresh,
+            self.health._timer,
         ):
             timer.stop()
         self.campaigns.builder.flush()
@@ -235,6 +245,7 @@ class MainWindow(QMainWindow):
         self.capture.on_changes(changes)
         self.sync_page.on_changes(changes)
         self.conflicts.on_changes(changes)
+        self.health.on_changes(changes)
         if changes.campaigns:
             self.ops.read(self.replica.campaigns, success=self.capture.set_campaigns)
         if changes.outbox or changes.sync or changes.settings:
@@ -295,6 +306,7 @@ class MainWindow(QMainWindow):
 
     def _notice(self, kind: str, body: dict) -> None:
         self.conflicts.on_notice(kind, body)
+        self.health.on_notice(kind, body)
         if kind == "campaign_invalid" and body.get("message"):  # the builder's banner says more
             self.show_message(f"{body.get('name') or 'A campaign'}: {body['message']}")
 
