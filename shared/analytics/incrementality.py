@@ -255,6 +255,20 @@ RETENTION_CAMPAIGN_TYPES = ("churn_prevention", "win_back", "premium")
 DEFAULT_WINDOW_DAYS = 30
 
 
+def window_days(campaign: dict) -> float:
+    """The campaign's conversion window: its first goal step's ``within_days`` (or
+    ``within_s``), else ``conversion_window_days``, else ``DEFAULT_WINDOW_DAYS``."""
+    for step in campaign.get("steps") or ():
+        if isinstance(step, dict) and step.get("kind") == "goal":
+            config = step.get("config") or {}
+            if isinstance(config.get("within_days"), int | float) and config["within_days"] > 0:
+                return float(config["within_days"])
+            if isinstance(config.get("within_s"), int | float) and config["within_s"] > 0:
+                return config["within_s"] / 86_400
+    days = campaign.get("conversion_window_days")
+    return float(days) if isinstance(days, int | float) and days > 0 else DEFAULT_WINDOW_DAYS
+
+
 def holdout_tests(
     frame: EventFrame,
     campaigns: list[dict],
@@ -268,8 +282,8 @@ def holdout_tests(
 
     A contact's first enrolment of the window puts it in one arm; it *converts* when it has a
     conversion of the campaign's outcome class (acquisition; retention and expansion for
-    ``RETENTION_CAMPAIGN_TYPES``) after the enrolment and within the campaign's
-    ``conversion_window_days`` (``DEFAULT_WINDOW_DAYS`` if it has none), before ``to_ms``;
+    ``RETENTION_CAMPAIGN_TYPES``) after the enrolment and within the campaign's window
+    (``window_days``: its goal step's, as the automation engine counts goals), before ``to_ms``;
     its revenue is the value of those conversions. Enrolments whose window is still open at
     ``to_ms`` are counted (both arms alike) and reported as ``open_windows``."""
     rows = frame.rows_of("enrolment", lo=from_ms, hi=to_ms)
@@ -307,7 +321,7 @@ def holdout_tests(
         c_meta = meta.get(cid, {})
         ctype = c_meta.get("type")
         outcome = "existing_customers" if ctype in RETENTION_CAMPAIGN_TYPES else "acquisition"
-        days = c_meta.get("conversion_window_days") or DEFAULT_WINDOW_DAYS
+        days = window_days(c_meta)
         window_ms = int(float(days) * DAY_MS)
         r = rows[camp_codes == code]
         who = frame.contact[r].astype(np.int64)

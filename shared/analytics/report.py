@@ -208,12 +208,10 @@ def build_roi_report(
         {m: calibrate(tests, by_campaign[m], by_channel[m]) for m in MODELS} if tests else {}
     )
 
-    channel_of = {}
-    for c in campaigns:
-        channel_of[c["id"]] = "email"
+    # campaigns reach contacts by their sends, which are email touches
     channel_tiers: dict[str, list[str]] = {}
     for row in roi_rows:
-        row["channel"] = channel_of.get(row["campaign"], "email")
+        row["channel"] = "email"
         channel_tiers.setdefault(row["channel"], []).append(row["tier"])
     cycle_k = viral["cycle"]["k"]
     enrolled = _enrolled(

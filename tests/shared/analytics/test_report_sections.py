@@ -258,3 +258,24 @@ def test_empty_and_sparse_windows_give_a_valid_report_that_says_what_is_missing(
     assert all(c["ok"] for c in report["checks"]), report["checks"]
     if not any(r[1] == "conversion" for r in rows):
         assert any("no conversion" in n for n in report["notes"])
+
+
+def test_the_conversion_window_is_the_campaigns_goal_window():
+    from shared.analytics.incrementality import DEFAULT_WINDOW_DAYS, window_days
+
+    goal = {"id": "g", "kind": "goal", "config": {"event": "conversion", "within_days": 14}}
+    assert window_days({"steps": [{"id": "s", "kind": "wait", "config": {}}, goal]}) == 14
+    seconds = {"kind": "goal", "config": {"event": "conversion", "within_s": 3 * 86_400}}
+    assert window_days({"steps": [seconds]}) == 3
+    assert window_days({"conversion_window_days": 45}) == 45
+    assert window_days({}) == DEFAULT_WINDOW_DAYS
+    # a 14-day goal: the conversions 15–29 days after enrolment no longer count
+    rows, campaigns = holdout_rows(5, treated=1000, held=1000, lift=0.0)
+    frame = EventFrame.from_rows(rows)
+    wide = build_roi_report(frame, from_ms=T0, to_ms=T0 + 90 * DAY_MS, campaigns=campaigns)
+    narrow = build_roi_report(
+        frame, from_ms=T0, to_ms=T0 + 90 * DAY_MS, campaigns=[{**campaigns[0], "steps": [goal]}]
+    )
+    (w,), (n,) = wide["incrementality"]["tests"], narrow["incrementality"]["tests"]
+    assert n["window_days"] == 14
+    assert n["treated"]["converters"] < w["treated"]["converters"]
