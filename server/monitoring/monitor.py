@@ -62,8 +62,11 @@ class Monitor:
         alerts: AlertRouter | None = None,
         metrics: Metrics | None = None,
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        trigger_timings: Callable[[], list[float]] | None = None,
     ) -> None:
-        """``storage``: a read handle of the monitor's own, used on ``executor`` only."""
+        """``storage``: a read handle of the monitor's own, used on ``executor`` only.
+        ``trigger_timings``: takes the trigger evaluations (seconds) made since it was last
+        called (the automation engine's)."""
         self.config = config
         self._storage = storage
         self._data_dir = data_dir
@@ -76,6 +79,7 @@ class Monitor:
         self.alerts = alerts
         self._metrics = metrics
         self._now_ms = now_ms
+        self._trigger_timings = trigger_timings
         self.checks: dict[tuple[str, str | None], Check] = {}
         self.org_names: dict[str, str] = {}
         self.readings = Readings()
@@ -172,6 +176,9 @@ class Monitor:
         found: list[Check] = []
         found += c.storage_checks(cfg, store, now)
         found.append(c.backlog_check(cfg, backlog, now))
+        if self._trigger_timings is not None:
+            for seconds in self._trigger_timings():
+                self.delivery.trigger_evaluated("", seconds)
         p99, n = self.delivery.trigger_p99_ms(cfg.delivery_window_s)
         found.append(c.trigger_check(cfg, p99, n, now))
         probes = await self._probe_smtp(smtp)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,7 @@ def install_monitoring(
             alerts=router,
             metrics=metrics,
             now_ms=ctx.now_ms,
+            trigger_timings=_engine_timings(app),
         )
         app[MONITOR] = monitor
         ctx.writer.add_listener(monitor)
@@ -155,6 +156,23 @@ def install_monitoring(
 
     app.cleanup_ctx.append(monitoring)
     return settings
+
+
+def _engine_timings(app: web.Application) -> Callable[[], list[float]] | None:
+    """The automation engine's trigger evaluations since the last call (its public
+    ``keep_timings``/``trigger_timings``), or None when no engine runs."""
+    from ..automation.wiring import AUTOMATION
+
+    engine = app.get(AUTOMATION)
+    if engine is None:
+        return None
+    engine.keep_timings = True
+
+    def take() -> list[float]:
+        taken, engine.trigger_timings = engine.trigger_timings, []
+        return taken
+
+    return take
 
 
 def _secret_box(app: web.Application) -> Any:

@@ -120,7 +120,9 @@ def mailbox():
     box.stop()
 
 
-def monitoring_file(data_dir: Path, receiver: Receiver | None, extra: str = "") -> None:
+def monitoring_file(
+    data_dir: Path, receiver: Receiver | None, extra: str = "", monitor: str = ""
+) -> None:
     """``monitoring.toml`` in the data directory: readings only when a test asks (the loop's
     own rhythm is an hour), the webhook with a short backoff."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -132,12 +134,14 @@ def monitoring_file(data_dir: Path, receiver: Receiver | None, extra: str = "") 
     )
     (data_dir / "monitoring.toml").write_text(
         "[monitor]\ninterval_s = 3600\nbusiness_interval_s = 3600\nsmtp_probe_timeout_s = 3\n"
-        f"\n[alerts]\n{hook}webhook_backoff_s = 0.05\nwebhook_attempts = 3\n{extra}"
+        f"{monitor}\n[alerts]\n{hook}webhook_backoff_s = 0.05\nwebhook_attempts = 3\n{extra}"
     )
 
 
-async def monitored_server(tmp_path: Path, receiver: Receiver | None, extra: str = "", **config):
-    monitoring_file(tmp_path / "server", receiver, extra)
+async def monitored_server(
+    tmp_path: Path, receiver: Receiver | None, extra: str = "", monitor: str = "", **config
+):
+    monitoring_file(tmp_path / "server", receiver, extra, monitor)
     server = await start_server(tmp_path, **config)
     monitor = server.app[MONITOR]
     await asyncio.wait_for(monitor.evaluated.wait(), 60)  # the loop's first reading is done
