@@ -9,6 +9,7 @@ module only puts them in words.
 from __future__ import annotations
 
 import argparse
+from collections import deque
 from typing import Any
 
 from .human import local_time
@@ -113,3 +114,32 @@ def generation_reports(records: list[Any]) -> list[dict[str, Any]]:
         }
         for r in records[-MAX_REPORTED:]
     ]
+
+
+class GenerationReporter:
+    """Reports this device's content generations to the server's monitor (their success and
+    latency are the Health page's content checks). A report that cannot go now (offline, the
+    server out of reach, signed out) waits, with the newest ``MAX_REPORTED``, for the next one;
+    reports the server refuses (an older server, a viewer's profile) are dropped: resending
+    them would be refused again."""
+
+    def __init__(self) -> None:
+        self.pending: deque[Any] = deque(maxlen=MAX_REPORTED)
+        self.sent = 0
+
+    async def report(self, engine: Any, record: Any) -> bool:
+        """Queue ``record`` and send everything queued; whether it went."""
+        from .sync import OfflineError, RemoteError, ServerUnreachable, SyncError
+
+        self.pending.append(record)
+        body = {"generations": generation_reports(list(self.pending))}
+        try:
+            await engine.api("POST", "/api/v1/monitor/generations", body)
+        except RemoteError:
+            self.pending.clear()
+            return False
+        except (OfflineError, ServerUnreachable, SyncError):
+            return False  # kept for the next report
+        self.sent += len(self.pending)
+        self.pending.clear()
+        return True

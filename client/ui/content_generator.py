@@ -35,6 +35,7 @@ from client.content import (
     profile_history,
 )
 from client.credentials import KeyringTokens
+from client.monitoring import GenerationReporter
 from shared.content import Generation, GenerationRecorder, parse_request
 
 from . import components
@@ -111,6 +112,8 @@ class VariantGenerator(QWidget):
         super().__init__(parent)
         self.ops = ops
         self.recorder = GenerationRecorder()
+        #: tells the server's health monitor how each generation went
+        self.reporter = GenerationReporter()
         self.campaign_type = "nurture"
         self.result: dict[str, Any] | None = None
         self.running = False
@@ -288,6 +291,9 @@ class VariantGenerator(QWidget):
             row.show()
         self.scroll.verticalScrollBar().setValue(0)
         self.generated.emit(generation)
+        if self.ops is not None:
+            engine, record = self.ops.engine, generation.record
+            self.ops.call(lambda: self.reporter.report(engine, record))
 
     def _use(self, index: int) -> None:
         if self.result is not None:
