@@ -231,7 +231,11 @@ def query_store(store: Path | str, sql: str, args: tuple = ()) -> list[tuple]:
     if isinstance(store, str):
         import psycopg
 
-        with psycopg.connect(store, autocommit=True) as conn:
+        from server.storage.postgres import PgSettings
+
+        settings = PgSettings.from_url(store)  # without the store's own settings (pool_*, ...)
+        extra = {"options": settings.options} if settings.options else {}
+        with psycopg.connect(settings.conninfo, autocommit=True, **extra) as conn:
             return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), args).fetchall()]
     import sqlite3
 

@@ -14,7 +14,8 @@ writer's, the campaign update log) take ``COMMIT_LOCK``, a transaction-scoped ad
 
 Settings ride on the URL's query and are taken off before it reaches libpq: ``pool_min``,
 ``pool_max`` (connections per process, default 2 and 10), ``pool_timeout_s`` (how long a thread
-waits for a connection, default 30), ``statement_timeout_ms`` (default 30,000: no statement holds
+waits for a connection, default 10: with the database down, a batch fails, unacked, after that
+long and the device retries later), ``statement_timeout_ms`` (default 30,000: no statement holds
 a connection or a lock longer).
 """
 
@@ -52,7 +53,7 @@ class PgSettings:
     conninfo: str  # what libpq gets
     pool_min: int = 2
     pool_max: int = 10
-    pool_timeout_s: float = 30.0
+    pool_timeout_s: float = 10.0
     statement_timeout_ms: int = 30_000
     options: str = ""  # the URL's own ``options`` (e.g. a search_path), kept beside ours
 
@@ -85,7 +86,7 @@ class PgSettings:
                 conninfo,
                 pool_min=int(ours.get("pool_min", 2)),
                 pool_max=int(ours.get("pool_max", 10)),
-                pool_timeout_s=float(ours.get("pool_timeout_s", 30)),
+                pool_timeout_s=float(ours.get("pool_timeout_s", 10)),
                 statement_timeout_ms=int(ours.get("statement_timeout_ms", 30_000)),
                 options=ours.get("options", ""),
             )
@@ -140,7 +141,6 @@ def open_pool(settings: PgSettings) -> ConnectionPool:
         max_size=max(settings.pool_max, settings.pool_min),
         timeout=settings.pool_timeout_s,
         kwargs={"autocommit": True, "connect_timeout": 10, **_session_options(settings)},
-        check=ConnectionPool.check_connection,  # a connection broken by a restart is replaced
         reconnect_timeout=24 * 3600,
         name="wedsync",
         open=False,
@@ -230,8 +230,19 @@ class PgHandle:
             yield self._conn
             return
         try:
-            with self._pool.connection() as conn:
-                yield conn
+            for _attempt in range(self.settings.pool_max + 2):
+                with self._pool.connection() as conn:
+                    try:
+                        # a connection a database restart broke fails here, not in the
+                        # caller's statement; given back broken, the pool drops and replaces it
+                        conn.execute("SELECT 1")
+                    except psycopg.OperationalError:
+                        continue
+                    yield conn
+                    return
+            raise StoreUnavailable(
+                f"PostgreSQL connections keep failing ({redacted(self.settings.conninfo)})"
+            )
         except PoolTimeout as exc:
             raise StoreUnavailable(
                 f"no PostgreSQL connection within {self.settings.pool_timeout_s:g} s "
@@ -286,7 +297,11 @@ class PgHandle:
 
     def reachable(self, timeout_s: float = 2.0) -> bool:
         """Whether the database answers now, on a connection of its own (never waits for the
-        pool: a readiness probe must answer while every pooled connection is busy)."""
+        pool: a readiness probe must answer while every pooled connection is busy), and the pool
+        holds a connection again (after an outage it reconnects with a growing pause: until it
+        has one, the server cannot commit)."""
+        if self._pool.get_stats().get("pool_size", 0) == 0:
+            return False
         try:
             conn = psycopg.connect(
                 self.settings.conninfo,
