@@ -66,6 +66,10 @@ SUBSCRIPTION_CENTS = (4_900, 9_900)
 CHURN_SCORE = 35.0
 #: suppliers who join during the history (the rest subscribed before it starts)
 NEW_SUPPLIER_SHARE = 0.3
+#: share of the couples each campaign would enrol that it holds out (no send)
+HOLDOUT_PCT = 10.0
+#: the window after enrolment in which a conversion counts for a campaign's lift
+LIFT_WINDOW_MS = 30 * DAY_MS
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +130,7 @@ def generate(
     effects: dict[str, float] | None = None,
     popularity: dict[str, float] | None = None,
     events: bool = True,
+    holdout_pct: float = HOLDOUT_PCT,
 ) -> SyntheticData:
     """Generate campaigns, events and the ground truth. ``events=False`` skips building
     ``Event`` objects and fills only ``rows`` (faster, for benchmarks)."""
@@ -180,6 +185,15 @@ def generate(
     )
     t_touch = t_touch.astype(np.int64)
     fires = rng.random(total) < eff[ch]
+    # email touches are sends of a campaign; a campaign holds out ``holdout_pct`` % of the
+    # couples it would enrol: their sends are not made, so they cannot persuade
+    is_email = ch == ch_index.get("email", -1)
+    touch_camp = np.full(total, -1, dtype=np.int64)
+    touch_camp[is_email] = rng.integers(0, n_campaigns, int(is_email.sum()))
+    held_pair = rng.random(couples * n_campaigns) < holdout_pct / 100.0
+    pair = owner * n_campaigns + np.maximum(touch_camp, 0)
+    held_touch = is_email & held_pair[pair]
+    fires &= ~held_touch
     big = np.iinfo(np.int64).max
     fire_pos = np.minimum.reduceat(np.where(fires, pos, big), first)
     converted = fire_pos < big
@@ -188,10 +202,45 @@ def generate(
     extra = rng.integers(0, 2, couples)
     conv_pos = np.where(converted, np.minimum(fire_pos + extra, n_touch - 1), n_touch - 1)
     keep = (pos <= np.repeat(conv_pos, n_touch)) | ~np.repeat(converted, n_touch)
-    conv_t = t_touch[first + conv_pos] + rng.integers(DAY_MS // 24, 2 * DAY_MS, couples)
+    delay = rng.integers(DAY_MS // 24, 2 * DAY_MS, couples)
+    conv_t = t_touch[first + conv_pos] + delay
     converted &= conv_t < end_ms
     value = np.round(rng.lognormal(np.log(1500), 0.5, couples) * 100).astype(np.int64)
+    holdouts, enrol = _holdout_truth(
+        n_campaigns=n_campaigns,
+        touch_camp=touch_camp,
+        keep=keep,
+        held_touch=held_touch,
+        fires=fires,
+        pos=pos,
+        first=first,
+        n_touch=n_touch,
+        owner=owner,
+        t_touch=t_touch,
+        extra=extra,
+        delay=delay,
+        end_ms=end_ms,
+        converted=converted,
+        conv_t=conv_t,
+    )
+    cols.add(
+        "enrolment",
+        enrol["t"],
+        couple0 + enrol["couple"],
+        campaign=enrol["campaign"],
+        payload=[
+            {"enrolment": f"synthetic-{c}-{k}", "holdout": bool(h), "step": 0}
+            for c, k, h in zip(
+                enrol["couple"].tolist(),
+                enrol["campaign"].tolist(),
+                enrol["held"].tolist(),
+                strict=True,
+            )
+        ],
+    )
 
+    send_camp = touch_camp[keep & ~held_touch]
+    keep &= ~held_touch  # a held-out send is not made
     t_touch, ch, owner = t_touch[keep], ch[keep], owner[keep]
     email = ch == ch_index.get("email", -1)
     referral = ch == ch_index.get("referral", -1)
@@ -204,7 +253,7 @@ def generate(
     )
     # email touches are campaign sends, sometimes opened and clicked
     e_t, e_who = t_touch[email], couple0 + owner[email]
-    e_camp = rng.integers(0, n_campaigns, len(e_t))
+    e_camp = send_camp[email]
     opened = rng.random(len(e_t)) < open_rate[e_camp]
     clicked = opened & (rng.random(len(e_t)) < 0.3)
     cols.add("send", e_t, e_who, campaign=e_camp, channel="email")
@@ -350,9 +399,68 @@ def generate(
             zip(channels, (caused_value / max(caused_value.sum(), 1e-9)).tolist(), strict=True)
         ),
         "churned_suppliers": int((churn_week <= weeks).sum()),
+        "holdouts": {camp_ids[k]: v for k, v in holdouts.items()},
         "new_suppliers": int(joins.sum()),
     }
     return SyntheticData(campaign_list, event_list, truth, start_ms, end_ms, rows)
+
+
+def _holdout_truth(
+    *,
+    n_campaigns,
+    touch_camp,
+    keep,
+    held_touch,
+    fires,
+    pos,
+    first,
+    n_touch,
+    owner,
+    t_touch,
+    extra,
+    delay,
+    end_ms,
+    converted,
+    conv_t,
+):
+    """Enrolments (one per couple and campaign, just before its first send, made or held out)
+    and, per campaign, the truth of its lift: among the enrolled couples who were sent its
+    emails, the conversions within ``LIFT_WINDOW_MS`` of enrolling that would not have happened
+    without that campaign's sends (the same journeys, the same draws, its touches removed)."""
+    big = np.iinfo(np.int64).max
+    mail = np.flatnonzero(touch_camp >= 0)
+    mail = mail[keep[mail] | held_touch[mail]]  # touches of the journey as it ran
+    key = owner[mail] * n_campaigns + touch_camp[mail]
+    order = np.lexsort((t_touch[mail], key))
+    mail, key = mail[order], key[order]
+    uniq, at = np.unique(key, return_index=True)
+    t = t_touch[mail[at]] - 60_000
+    inside = t < end_ms  # enrolments after the history are not in it
+    enrol = {
+        "couple": (uniq // n_campaigns)[inside],
+        "campaign": (uniq % n_campaigns)[inside],
+        "t": t[inside],
+        "held": held_touch[mail[at]][inside],
+    }
+    truth = {}
+    for k in range(n_campaigns):
+        sel = (enrol["campaign"] == k) & ~enrol["held"]
+        who, start = enrol["couple"][sel], enrol["t"][sel]
+        without = np.minimum.reduceat(np.where(fires & (touch_camp != k), pos, big), first)[who]
+        fired = without < big
+        cf_pos = np.minimum(np.where(fired, without, 0) + extra[who], n_touch[who] - 1)
+        cf_t = np.where(fired, t_touch[first[who] + cf_pos] + delay[who], big)
+        window_end = start + LIFT_WINDOW_MS
+        actual = converted[who] & (conv_t[who] > start) & (conv_t[who] <= window_end)
+        actual &= conv_t[who] < end_ms
+        counterfactual = fired & (cf_t > start) & (cf_t <= window_end) & (cf_t < end_ms)
+        held = int(((enrol["campaign"] == k) & enrol["held"]).sum())
+        truth[k] = {
+            "treated": int(sel.sum()),
+            "held_out": held,
+            "incremental_conversions": int(actual.sum()) - int(counterfactual.sum()),
+        }
+    return truth, enrol
 
 
 def _materialise(cols: _Columns, rng, contacts, camp_ids, end_ms, build_events):

@@ -95,7 +95,11 @@ async def test_http_report_separates_renewals_and_passes_its_checks(tmp_path):
         )
         assert s["retention_conversions"] > 0 and s["attribution_scope"] == "acquisition"
         assert [c["name"] for c in report["checks"] if not c["ok"]] == []
-        assert report["incrementality"]["tests"] == []  # seed-demo has no enrolments
+        # seed-demo's campaigns hold out 10 % of the couples they enrol: one test each
+        tests = report["incrementality"]["tests"]
+        assert {t["campaign"] for t in tests} <= {c["campaign"] for c in report["campaigns"]}
+        assert tests and all(t["holdout"]["contacts"] > 0 for t in tests)
+        assert all(t["treated"]["contacts"] > t["holdout"]["contacts"] for t in tests)
         first_day = await viewer.api(
             "GET",
             f"/api/v1/reports/roi?from={seeded['from'] - 30 * DAY_MS}&to={seeded['from']}",

@@ -71,9 +71,11 @@ def test_every_model_beats_a_uniform_split_against_the_generators_truth(seeded):
     bar = acc["uniform_total_variation"]
     assert bar > 0.15  # the bar is a real one on this generator
     for model, figures in acc["models"].items():
-        # a useless model (uniform) fails this; each model must clear it with a margin
-        assert figures["total_variation"] < 0.9 * bar, (model, figures, bar)
+        # a useless model (the uniform split itself, or anything no better) fails this
+        assert figures["total_variation"] < bar, (model, figures, bar)
         assert figures["beats_uniform"]
+    best = acc["models"][acc["best_model"]]["total_variation"]
+    assert best < 0.5 * bar
     assert acc["best_model"] in MODELS
     spread = report["attribution"]["disagreement"]
     assert spread["max_pairwise_total_variation"] > 0
