@@ -98,6 +98,32 @@ def main() -> None:
         "recommendations": [
             {k: v for k, v in rec.items() if k != "evidence"} for rec in r["recommendations"]
         ],
+        "incrementality": {
+            "tests": [
+                {
+                    "campaign": t["campaign"],
+                    "treated": t["treated"]["contacts"],
+                    "held_out": t["holdout"]["contacts"],
+                    "incremental_conversions": t["incremental_conversions"],
+                    "ci": t["incremental_conversions_ci"],
+                    "verdict": t["verdict"],
+                    "true_incremental_conversions": data.truth["holdouts"][t["campaign"]][
+                        "incremental_conversions"
+                    ],
+                }
+                for t in r["incrementality"]["tests"]
+            ],
+            "estimated_total": sum(
+                t["incremental_conversions"] for t in r["incrementality"]["tests"]
+            ),
+            "ci_total": [
+                sum(t["incremental_conversions_ci"][i] for t in r["incrementality"]["tests"])
+                for i in (0, 1)
+            ],
+            "true_total": sum(
+                v["incremental_conversions"] for v in data.truth["holdouts"].values()
+            ),
+        },
         "checks": r["checks"],
         "notes": r["notes"],
         "truth": {k: v for k, v in data.truth.items() if k not in ("effects", "popularity")},
