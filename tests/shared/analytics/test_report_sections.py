@@ -309,3 +309,42 @@ def test_generators_holdouts_measure_its_known_incremental_conversions():
     cal = report["attribution"]["calibration"]["markov"]
     assert cal["calibrated"] and cal["factor_ci"][0] <= cal["factor"] <= cal["factor_ci"][1]
     assert all(c["ok"] for c in report["checks"])
+
+
+def test_couple_ltv_counts_referred_revenue_once_and_cac_is_per_segment():
+    r = Rows()
+    for who, role in (("ann", "couple"), ("bob", "couple"), ("sue", "supplier")):
+        r.add("contact", T0, who, payload={"fields": {"role": role}})
+    r.add("touchpoint", T0 + DAY_MS, "ann", channel="wedding_fair")
+    r.add("conversion", T0 + 2 * DAY_MS, "ann", value=200_000, payload=BOOKING)
+    r.add("invite_sent", T0 + 3 * DAY_MS, "ann", payload={"invitee": "bob"})
+    for day in (4, 4.5):  # one acceptance, captured twice
+        r.add("invite_accepted", T0 + day * DAY_MS, "bob", payload={"inviter": "ann"})
+    r.add("conversion", T0 + 6 * DAY_MS, "bob", value=100_000, payload=BOOKING)
+    r.add("send", T0 + DAY_MS, "sue", campaign="01HCAMPAIGNDDDDDDDDDDDDDDD", channel="email")
+    r.add(
+        "conversion",
+        T0 + 2 * DAY_MS,
+        "sue",
+        value=4_900,
+        payload={"conversion_type": "subscription_start"},
+    )
+    report = build_roi_report(
+        EventFrame.from_rows(r.rows),
+        from_ms=T0,
+        to_ms=T0 + 10 * DAY_MS,
+        campaigns=[{"id": "01HCAMPAIGNDDDDDDDDDDDDDDD", "type": "nurture", "budget_cents": 1000}],
+        cost_model=CostModel(spend=(SpendEntry("wedding_fair", 5_000, T0, T0 + 10 * DAY_MS),)),
+    )
+    couples = report["ltv"]["couples"]
+    # $2,000 and $1,000 bookings: LTV is a couple's own revenue; ann's referral of bob is
+    # reported beside it, once, however many acceptance rows there are
+    assert couples["ltv"] == pytest.approx(1500.0)
+    assert couples["referral_value"] == pytest.approx(1000.0 / 2)
+    seg = report["ltv"]["segments"]
+    assert seg["couples"]["new_customers"] == 2 and seg["suppliers"]["new_customers"] == 1
+    # the fair's $50 reached couples only (its touches); the send and the budget, the supplier
+    assert seg["couples"]["cost"] == pytest.approx(50.0)
+    assert seg["suppliers"]["cost"] == pytest.approx(0.02 + 10.0)
+    assert seg["couples"]["cac"] == pytest.approx(25.0)
+    assert seg["couples"]["ltv_to_cac"] == pytest.approx(1500.0 * 0.8 / 25.0)
