@@ -259,14 +259,34 @@ def _band(daily: np.ndarray, horizon_days: int) -> dict:
     }
 
 
-def _daily(frame: EventFrame, lo: int, days: int, classes: tuple[int, ...] | None):
-    m = frame.rows_of("conversion", lo=lo, hi=lo + days * DAY_MS)
-    if classes is not None:
-        m = m[np.isin(frame.conversion_class()[m], classes)]
-    day = (frame.time_ms[m] - lo) // DAY_MS
-    counts = np.bincount(day, minlength=days)[:days].astype(float)
-    revenue = np.bincount(day, weights=frame.value_cents[m] / 100.0, minlength=days)[:days]
-    return counts, revenue
+def _daily(
+    frame: EventFrame, lo: int, days: int, classes: tuple[int, ...] | None, end_ms: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Conversions and revenue per day of ``[lo, lo + days)``, where ``lo`` is a whole number
+    of days before ``end_ms``: a slice of the per-day history before ``end_ms`` (built once per
+    frame, end and classes; each day's rows are added in the same order as a direct count)."""
+
+    def history() -> tuple[np.ndarray, np.ndarray]:
+        m = frame.rows_of("conversion", hi=end_ms)
+        if classes is not None:
+            m = m[np.isin(frame.conversion_class()[m], classes)]
+        back = (end_ms - 1 - frame.time_ms[m]) // DAY_MS  # 0: the last day before end_ms
+        counts = np.bincount(back).astype(float)
+        revenue = np.bincount(back, weights=frame.value_cents[m] / 100.0)
+        return counts, revenue
+
+    counts, revenue = frame.cached(("daily_history", end_ms, classes), history)
+    j = (end_ms - lo) // DAY_MS  # days from lo to end_ms
+    a, b = max(j - days, 0), min(j, len(counts))
+
+    def window(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(days)
+        part = values[a:b][::-1]  # oldest first
+        start = max(days - j, 0) + (j - b if b < j else 0)
+        out[start : start + len(part)] = part
+        return out
+
+    return window(counts), window(revenue)
 
 
 FORECAST_CLASSES = {
@@ -296,15 +316,15 @@ def forecast(
     ]
     classes: dict = {}
     for name, codes in FORECAST_CLASSES.items():
-        counts, revenue = _daily(frame, lo, history_days, codes)
+        counts, revenue = _daily(frame, lo, history_days, codes, to_ms)
         entry = {
             "conversions": _band(counts, horizon_days),
             "revenue": _band(revenue, horizon_days),
         }
         runs = []
         for cut in cutoffs:
-            c, r = _daily(frame, cut - history_days * DAY_MS, history_days, codes)
-            ac, ar = _daily(frame, cut, horizon_days, codes)
+            c, r = _daily(frame, cut - history_days * DAY_MS, history_days, codes, to_ms)
+            ac, _ = _daily(frame, cut, horizon_days, codes, to_ms)
             pc = _band(c, horizon_days)
             runs.append(
                 {

@@ -10,7 +10,7 @@ from shared.analytics.attribution import HEURISTICS, credit_from_weights, weight
 from shared.analytics.events import EventFrame
 from shared.analytics.markov import _solve, build_chain, markov, removal_effects
 from shared.analytics.models import MODELS, run_model
-from shared.analytics.paths import build_paths
+from shared.analytics.paths import DAY_MS, build_paths
 from shared.analytics.report import build_roi_report
 from shared.analytics.synthetic import generate
 
@@ -190,3 +190,24 @@ def test_from_rows_equals_building_one_row_at_a_time(data):
             assert np.array_equal(got, np.array(values), equal_nan=name == "score"), name
     with pytest.raises(ValueError):
         EventFrame.from_rows([("x", "contact", 1, "a@x", None, None, None)])
+
+
+def test_forecast_days_are_slices_of_one_history_equal_to_direct_counts(data):
+    from shared.analytics.predict import _daily
+
+    frame = EventFrame.from_rows(data.rows)
+    end = data.end_ms - 12_345
+    for back_days in (0, 30, 60, 100, 400):
+        for days in (30, 90):
+            lo = end - (back_days + days) * DAY_MS
+            for classes in (None, (1,), (2,)):
+                m = frame.rows_of("conversion", lo=lo, hi=lo + days * DAY_MS)
+                if classes is not None:
+                    m = m[np.isin(frame.conversion_class()[m], classes)]
+                day = (frame.time_ms[m] - lo) // DAY_MS
+                counts = np.bincount(day, minlength=days)[:days].astype(float)
+                revenue = np.bincount(day, weights=frame.value_cents[m] / 100.0, minlength=days)[
+                    :days
+                ]
+                got = _daily(frame, lo, days, classes, end)
+                assert np.array_equal(got[0], counts) and np.array_equal(got[1], revenue)
