@@ -32,9 +32,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import norm
 
 from .errors import AnalyticsError
 from .events import ACQUISITION, EXPANSION, RETENTION, EventFrame
@@ -151,6 +152,12 @@ class Lift:
         }
 
 
+@lru_cache(maxsize=16)
+def _quantile(p: float) -> float:
+    """The standard normal quantile (cached: reports ask for the same few)."""
+    return NormalDist().inv_cdf(p)
+
+
 def wilson_interval(successes: int, n: int, z: float) -> tuple[float, float]:
     """Wilson score interval for a proportion; (0, 1) when n is 0."""
     if n == 0:
@@ -185,7 +192,7 @@ def estimate_lift(*, treated: Arm, holdout: Arm, confidence: float = 0.95) -> Li
     revenue, each with its interval, and a verdict (see the module docstring)."""
     if not 0 < confidence < 1:
         raise IncrementalityError(f"confidence must be in (0, 1), got {confidence}")
-    z = float(norm.ppf(0.5 + confidence / 2))
+    z = _quantile(0.5 + confidence / 2)
     nt, nh = treated.contacts, holdout.contacts
     xt, xh = treated.converters, holdout.converters
 
@@ -209,7 +216,7 @@ def estimate_lift(*, treated: Arm, holdout: Arm, confidence: float = 0.95) -> Li
     mdd = None
     if nt and nh:
         p = holdout.rate
-        z_power = float(norm.ppf(POWER))
+        z_power = _quantile(POWER)
         mdd = (z + z_power) * math.sqrt(max(p * (1 - p), 1e-12) * (1 / nt + 1 / nh))
 
     if nt < MIN_CONTACTS_PER_ARM or nh < MIN_CONTACTS_PER_ARM:
@@ -269,6 +276,38 @@ def window_days(campaign: dict) -> float:
     return float(days) if isinstance(days, int | float) and days > 0 else DEFAULT_WINDOW_DAYS
 
 
+def _first_enrolments(frame: EventFrame, from_ms: int, to_ms: int) -> np.ndarray:
+    """Rows of each (campaign, contact)'s first enrolment with a holdout flag in the window."""
+    rows = frame.rows_of("enrolment", lo=from_ms, hi=to_ms)
+    rows = rows[
+        (frame.contact[rows] >= 0) & (frame.campaign[rows] >= 0) & (frame.holdout[rows] >= 0)
+    ]
+    n = max(frame.n_contacts, 1)
+    key = frame.campaign[rows].astype(np.int64) * n + frame.contact[rows]
+    _, first = np.unique(key, return_index=True)  # time-sorted: the first enrolment
+    return rows[np.sort(first)]
+
+
+def _outcomes(frame: EventFrame, to_ms: int, span: int, base: int) -> dict:
+    """Per outcome, conversions before ``to_ms`` keyed contact × span + time, sorted, with
+    the running sum of their values (a range of them is a searchsorted pair)."""
+    cls = frame.conversion_class()
+    conv = frame.rows_of("conversion", hi=to_ms)
+    conv = conv[frame.contact[conv] >= 0]
+    t = frame.time_ms
+    outcomes = {}
+    for name, classes in (
+        ("acquisition", (ACQUISITION,)),
+        ("existing_customers", (RETENTION, EXPANSION)),
+    ):
+        c = conv[np.isin(cls[conv], classes)]
+        comp = frame.contact[c].astype(np.int64) * span + (t[c] - base)
+        order = np.argsort(comp, kind="stable")
+        value = np.r_[0.0, np.cumsum(frame.value_cents[c][order].astype(float))]
+        outcomes[name] = (comp[order], value)
+    return outcomes
+
+
 def holdout_tests(
     frame: EventFrame,
     campaigns: list[dict],
@@ -286,33 +325,18 @@ def holdout_tests(
     (``window_days``: its goal step's, as the automation engine counts goals), before ``to_ms``;
     its revenue is the value of those conversions. Enrolments whose window is still open at
     ``to_ms`` are counted (both arms alike) and reported as ``open_windows``."""
-    rows = frame.rows_of("enrolment", lo=from_ms, hi=to_ms)
-    rows = rows[
-        (frame.contact[rows] >= 0) & (frame.campaign[rows] >= 0) & (frame.holdout[rows] >= 0)
-    ]
+    rows = frame.cached(
+        ("first_enrolments", from_ms, to_ms), lambda: _first_enrolments(frame, from_ms, to_ms)
+    )
     if not len(rows):
         return []
-    n = max(frame.n_contacts, 1)
-    key = frame.campaign[rows].astype(np.int64) * n + frame.contact[rows]
-    _, first = np.unique(key, return_index=True)  # time-sorted: the first enrolment
-    rows = rows[np.sort(first)]
     meta = {c["id"]: c for c in campaigns}
-    cls = frame.conversion_class()
-    conv = frame.rows_of("conversion", hi=to_ms)
-    conv = conv[frame.contact[conv] >= 0]
     t = frame.time_ms
     span = int(t[-1] - t[0]) + 2 if len(t) else 1
     base = int(t[0]) if len(t) else 0
-    outcomes = {}
-    for name, classes in (
-        ("acquisition", (ACQUISITION,)),
-        ("existing_customers", (RETENTION, EXPANSION)),
-    ):
-        c = conv[np.isin(cls[conv], classes)]
-        comp = frame.contact[c].astype(np.int64) * span + (t[c] - base)
-        order = np.argsort(comp, kind="stable")
-        value = np.r_[0.0, np.cumsum(frame.value_cents[c][order].astype(float))]
-        outcomes[name] = (comp[order], value)
+    outcomes = frame.cached(
+        ("holdout_outcomes", to_ms), lambda: _outcomes(frame, to_ms, span, base)
+    )
 
     out = []
     camp_codes = frame.campaign[rows]
