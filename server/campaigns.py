@@ -31,7 +31,7 @@ from shared.protocol import campaign_limits as limits
 from shared.protocol import campaign_rules as rules
 
 from .auth import Principal
-from .errors import BadUpdate, Forbidden, NotFoundError, TooLarge
+from .errors import BadUpdate, NotFoundError, TooLarge
 from .storage import Storage
 
 EMPTY_UPDATE = b"\x00\x00"
@@ -50,26 +50,29 @@ class CampaignDocs:
     """The writer-side cache and merge of campaign docs (writer thread only)."""
 
     def __init__(self, capacity: int = 2_000) -> None:
-        self._docs: OrderedDict[str, pycrdt.Doc] = OrderedDict()
+        # keyed by (org, campaign id): a campaign id is a key within its org only
+        self._docs: OrderedDict[tuple[str, str], pycrdt.Doc] = OrderedDict()
         self._capacity = capacity
         self.hooks: list = []  # callables(storage, principal, campaign_id, doc, before, meta) -> notices
 
-    def _load(self, storage: Storage, campaign_id: str, state: bytes | None) -> pycrdt.Doc:
-        doc = self._docs.get(campaign_id)
+    def _load(self, key: tuple[str, str], state: bytes | None) -> pycrdt.Doc:
+        doc = self._docs.get(key)
         if doc is None:
             doc = schema.doc_from_state(state)
-            self._docs[campaign_id] = doc
+            self._docs[key] = doc
             if len(self._docs) > self._capacity:
                 self._docs.popitem(last=False)
         else:
-            self._docs.move_to_end(campaign_id)
+            self._docs.move_to_end(key)
         return doc
 
     def clear(self) -> None:
         self._docs.clear()
 
-    def evict(self, campaign_id: str) -> None:
-        self._docs.pop(campaign_id, None)
+    def evict(self, campaign_id: str, org_id: str | None = None) -> None:
+        """Drop a cached doc (of ``org_id``; None: of every org)."""
+        for key in [k for k in self._docs if k[1] == campaign_id and org_id in (None, k[0])]:
+            del self._docs[key]
 
     def apply(
         self,
@@ -81,10 +84,9 @@ class CampaignDocs:
     ) -> AppliedUpdate:
         """Merge one update from a device; call inside the writer's transaction."""
         principal.require("edit_campaigns")
-        row = storage.campaign(campaign_id)
-        if row is not None and row.org_id != principal.org_id:
-            raise Forbidden(f"campaign {campaign_id} belongs to another organisation")
-        doc = self._load(storage, campaign_id, row.state if row else None)
+        org_id = principal.org_id
+        row = storage.campaign(campaign_id, org_id=org_id)
+        doc = self._load((org_id, campaign_id), row.state if row else None)
         before_state = doc.get_state()
         before_bytes = doc.get_update()
         before = schema.snapshot(doc) if row else {}
@@ -92,7 +94,7 @@ class CampaignDocs:
         try:
             doc.apply_update(update)
         except BaseException as exc:  # ValueError, or a pyo3 panic on a hostile update
-            self.evict(campaign_id)
+            self.evict(campaign_id, org_id)
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             raise BadUpdate(f"campaign {campaign_id}: update cannot be applied ({exc})") from None
@@ -103,7 +105,7 @@ class CampaignDocs:
         if len(after_bytes) > len(before_bytes):  # it grew: within the hard limits?
             problem = limits.oversized(schema.snapshot(doc), len(after_bytes))
             if problem is not None:
-                self.evict(campaign_id)
+                self.evict(campaign_id, org_id)
                 raise TooLarge(f"campaign {campaign_id}: {problem}")
         return self._commit(
             storage, principal, campaign_id, doc, before_state, before, revs_before, meta, update
@@ -118,19 +120,17 @@ class CampaignDocs:
     ) -> AppliedUpdate:
         """A change made by the server on a user's behalf (an admin's resolution): an ordinary
         campaign update, stored, logged and fanned out like any device's."""
-        row = storage.campaign(campaign_id)
+        row = storage.campaign(campaign_id, org_id=principal.org_id)
         if row is None:
             raise NotFoundError(f"no campaign {campaign_id}")
-        if row.org_id != principal.org_id:
-            raise Forbidden(f"campaign {campaign_id} belongs to another organisation")
-        doc = self._load(storage, campaign_id, row.state)
+        doc = self._load((principal.org_id, campaign_id), row.state)
         before_state, before_bytes = doc.get_state(), doc.get_update()
         before, revs_before = schema.snapshot(doc), schema.revisions(doc)
         try:
             with doc.transaction(origin="server"):
                 change(doc)
         except BaseException:
-            self.evict(campaign_id)
+            self.evict(campaign_id, principal.org_id)
             raise
         if doc.get_update() == before_bytes:
             return AppliedUpdate(campaign_id, principal.org_id, b"", changed=False)
@@ -174,7 +174,8 @@ class CampaignDocs:
                 at_ms=now,
             )
         except BaseException:
-            self.evict(campaign_id)  # the transaction rolls back: so must the cached doc
+            # the transaction rolls back: so must the cached doc
+            self.evict(campaign_id, principal.org_id)
             raise
         return AppliedUpdate(campaign_id, principal.org_id, change, changed=True, notices=notices)
 

@@ -135,11 +135,11 @@ class ConflictDetector:
 
     def _concurrent(self, storage, org_id, campaign_id, key, edit_ids, provisional, now):
         kind = "concurrent_edit"
-        record = storage.open_conflict(campaign_id, key, kind) or storage.open_conflict(
-            campaign_id, key, "status_race"
-        )
+        record = storage.open_conflict(
+            campaign_id, key, kind, org_id=org_id
+        ) or storage.open_conflict(campaign_id, key, "status_race", org_id=org_id)
         have = {c["edit"] for c in record["candidates"]} if record else set()
-        edits = storage.guarded_edits([e for e in edit_ids if e not in have])
+        edits = storage.guarded_edits([e for e in edit_ids if e not in have], org_id=org_id)
         candidates = (record["candidates"] if record else []) + [
             _candidate(edits.get(e), e) for e in sorted(edit_ids) if e not in have
         ]
@@ -161,7 +161,7 @@ class ConflictDetector:
         return None if record and len(candidates) == len(record["candidates"]) else conflict
 
     def _archived(self, storage, principal, campaign_id, before, now):
-        if storage.open_conflict(campaign_id, "status", "archived_edit"):
+        if storage.open_conflict(campaign_id, "status", "archived_edit", org_id=principal.org_id):
             return None
         conflict = {
             "id": new_id(),
@@ -215,7 +215,7 @@ class ConflictDetector:
             if not shared:
                 continue
             pair = ":".join(sorted((campaign_id, other.id)))
-            if storage.open_conflict(campaign_id, pair, "audience_overlap"):
+            if storage.open_conflict(campaign_id, pair, "audience_overlap", org_id=org_id):
                 continue
             conflict = {
                 "id": new_id(),
@@ -256,12 +256,11 @@ def _windows_overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def conflict_for(storage: ConflictStore, principal: Principal, conflict_id: str) -> dict[str, Any]:
-    """The conflict if it is the caller's org's; another org's is refused (caller audits)."""
+    """The conflict if it is the caller's org's. Another org's is not found, as one that does
+    not exist: the answer never tells that an id exists elsewhere."""
     conflict = storage.conflict(conflict_id)
-    if conflict is None:
+    if conflict is None or conflict["org_id"] != principal.org_id:
         raise NotFoundError(f"no conflict {conflict_id}")
-    if conflict["org_id"] != principal.org_id:
-        raise Forbidden(f"conflict {conflict_id} belongs to another organisation")
     return conflict
 
 
@@ -351,7 +350,7 @@ class ResolveConflict:
         except BaseException:
             # the job's savepoint rolls back: so must the docs it changed in the writer's cache
             for campaign_id in _campaigns_of(conflict):
-                self.docs.evict(campaign_id)
+                self.docs.evict(campaign_id, p.org_id)
             raise
         resolved = Notice("conflict_resolved", {"conflict": record}, roles=ADMINS)
         changes = campaign_changes(p.org_id, applied, device_id=None)  # every device lacks it

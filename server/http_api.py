@@ -21,7 +21,7 @@ from shared.protocol.ids import is_id
 from . import conflicts
 from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
 from .context import ServerContext
-from .errors import AuthError, BadRequest, Forbidden, NotFoundError, ServerError
+from .errors import AlreadyExists, AuthError, BadRequest, Forbidden, NotFoundError, ServerError
 from .fair import TURN
 from .logs import get_logger
 from .sync_ws import CTX, REPORTS
@@ -172,12 +172,23 @@ async def login(request: web.Request) -> web.Response:
     password = _str_field(body, "password", limit=1024)
     device_name = _str_field(body, "device_name", required=False, limit=200) or "device"
     device_hint = body.get("device_id") if is_id(body.get("device_id")) else None
-    user = await ctx.read(lambda st: st.user_by_email(email))
-    ok = user is not None and await asyncio.get_running_loop().run_in_executor(
-        None, verify_password, password, user.password_hash
-    )
-    if not ok:
+    org = body.get("org") if isinstance(body.get("org"), str) else None
+    # Emails are unique within an org only: the user is the one whose password matches (of
+    # the org named, when one is).
+    candidates = await ctx.auth_read(lambda st: st.users_by_email(email))
+    if org is not None:
+        candidates = [u for u in candidates if org in (u.org_name, u.org_id)]
+    loop = asyncio.get_running_loop()
+    matches = [
+        u
+        for u in candidates
+        if await loop.run_in_executor(None, verify_password, password, u.password_hash)
+    ]
+    if len(matches) > 1:
+        raise AlreadyExists("this email and password open several organisations: name one ('org')")
+    if not matches:
         raise AuthError("wrong email or password")
+    user = matches[0]
     token = new_token()
     device_id = await ctx.writer.run_exclusive(
         lambda st: st.create_device(
@@ -250,16 +261,13 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def campaign_of_org(ctx: ServerContext, p: Principal, campaign_id: str, action: str):
-    """The campaign, or NOT_FOUND; another org's campaign is refused and audited."""
+    """The caller's org's campaign, or NOT_FOUND (ids are keys within an org: another org's
+    campaign of the same id is not looked at, and the answer is the same as for none)."""
     if not is_id(campaign_id):
         raise BadRequest(f"{campaign_id!r} is not a campaign id")
-    row = await ctx.read(lambda st: st.campaign(campaign_id))
+    row = await ctx.read(lambda st: st.campaign(campaign_id, org_id=p.org_id))
     if row is None:
         raise NotFoundError(f"no campaign {campaign_id}")
-    if row.org_id != p.org_id:
-        exc = Forbidden(f"campaign {campaign_id} belongs to another organisation")
-        await ctx.refuse(p, exc, action=action, target=campaign_id)
-        raise exc
     return row
 
 
@@ -334,7 +342,7 @@ async def _conflict_or_refuse(ctx: ServerContext, p: Principal, conflict_id: str
 async def get_conflict(request: web.Request) -> web.Response:
     ctx, p = request.app[CTX], principal_of(request)
     conflict = await _conflict_or_refuse(ctx, p, request.match_info["conflict_id"], "read_conflict")
-    row = await ctx.read(lambda st: st.campaign(conflict["campaign_id"]))
+    row = await ctx.read(lambda st: st.campaign(conflict["campaign_id"], org_id=p.org_id))
     return web.json_response(
         _conflict_view(conflict, {row.id: row.snapshot.get("name")} if row else {})
     )

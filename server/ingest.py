@@ -74,6 +74,6 @@ class ApplyCampaignUpdates:
         except BaseException:
             # the batch's savepoint rolls back: so must the docs merged before the failing one
             for campaign_id, _update, _meta in self.updates:
-                self.docs.evict(campaign_id)
+                self.docs.evict(campaign_id, p.org_id)
             raise
         return Outcome(applied, campaign_changes(p.org_id, applied, device_id=p.device_id))

@@ -105,7 +105,7 @@ def test_random_interleavings_converge_and_flag_exactly_the_concurrent_edits(scr
             for _ in range(2):
                 for i in range(3):
                     h.sync(i)
-            server_state = h.storage.campaign(cid).state
+            server_state = h.storage.campaign(cid, org_id=h.org).state
             assert {r.campaign_state(cid) for r in h.replicas} == {server_state}
             flagged = {
                 c["field"]

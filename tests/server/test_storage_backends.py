@@ -41,6 +41,11 @@ def test_accounts_orgs_users_and_devices(storage, backend):
         storage.create_user(org_id=org, email="ana@A.TEST", password_hash="h", role="viewer")
     row = storage.user_by_email("ANA@a.test")
     assert (row.id, row.org_name, row.role) == (user, "Org A", "admin")
+    # emails are unique within an org only
+    other = storage.create_user(
+        org_id=storage.ensure_org("Org 0"), email="ana@a.test", password_hash="h2", role="viewer"
+    )
+    assert [u.id for u in storage.users_by_email("ANA@A.test")] == [user, other]
     assert [u.email for u in storage.users(org)] == ["Ana@a.test", "bo@a.test"]
     mine = new_id()
     assert (
@@ -165,8 +170,9 @@ def test_the_campaign_log_is_per_org_in_seq_order_and_moves_the_data_version(sto
             ("c0", b"\x02", "n2"),
             ("c1", b"\x01", "n1"),
         ]
-        assert reader.campaign("c0").snapshot == {"name": "n2", "budget_cents": 100.0}
-        assert reader.campaign("nope") is None
+        assert reader.campaign("c0", org_id=org).snapshot == {"name": "n2", "budget_cents": 100.0}
+        assert reader.campaign("nope", org_id=org) is None
+        assert reader.campaign("c0", org_id="other") is None  # ids are keys within an org
     finally:
         reader.close()
 
@@ -187,7 +193,8 @@ def test_conflicts_and_guarded_edits(storage):
     }
     storage.record_guarded_edit(edit)
     storage.record_guarded_edit({**edit, "value": 999})  # once per edit id
-    assert storage.guarded_edits(["e1", "zz"]) == {
+    assert storage.guarded_edits(["e1"], org_id="p") == {}  # another org's edit of that id
+    assert storage.guarded_edits(["e1", "zz"], org_id="o") == {
         "e1": {
             "edit": "e1",
             "field": "budget_cents",
@@ -199,7 +206,7 @@ def test_conflicts_and_guarded_edits(storage):
             "device_name": None,
         }
     }
-    assert storage.guarded_edits([]) == {}
+    assert storage.guarded_edits([], org_id="o") == {}
     conflict = {
         "id": "k1",
         "org_id": "o",
@@ -213,11 +220,12 @@ def test_conflicts_and_guarded_edits(storage):
         "updated_at_ms": 1,
     }
     storage.save_conflict(conflict)
-    assert storage.open_conflict("c", "budget_cents", "concurrent_edit")["candidates"] == [
-        {"edit": "e1", "value": 500}
-    ]
+    assert storage.open_conflict("c", "budget_cents", "concurrent_edit", org_id="o")[
+        "candidates"
+    ] == [{"edit": "e1", "value": 500}]
+    assert storage.open_conflict("c", "budget_cents", "concurrent_edit", org_id="p") is None
     storage.save_conflict({**conflict, "status": "resolved", "resolution": {"value": 500}})
-    assert storage.open_conflict("c", "budget_cents", "concurrent_edit") is None
+    assert storage.open_conflict("c", "budget_cents", "concurrent_edit", org_id="o") is None
     assert storage.conflict("k1")["resolution"] == {"value": 500}
     assert [c["id"] for c in storage.conflicts("o")] == ["k1"]
     assert storage.conflicts("o", "open") == []

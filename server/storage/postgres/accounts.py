@@ -43,16 +43,21 @@ class PostgresAccounts(PgHandle):
                     (user_id, org_id, email, password_hash, role, now_ms()),
                 )
         except psycopg.errors.UniqueViolation:
-            raise AlreadyExists(f"a user with email {email} already exists") from None
+            raise AlreadyExists(f"a user with email {email} already exists in this org") from None
         return user_id
 
     def user_by_email(self, email: str) -> UserRow | None:
-        row = self._one(
+        users = self.users_by_email(email)
+        return users[0] if users else None
+
+    def users_by_email(self, email: str) -> list[UserRow]:
+        rows = self._all(
             "SELECT u.id, u.org_id, o.name, u.email, u.role, u.password_hash FROM users u "
-            "JOIN orgs o ON o.id = u.org_id WHERE lower(u.email) = lower(%s)",
+            "JOIN orgs o ON o.id = u.org_id WHERE lower(u.email) = lower(%s) "
+            'ORDER BY u.created_at_ms, u.id COLLATE "C"',
             (email,),
         )
-        return UserRow(*row) if row else None
+        return [UserRow(*row) for row in rows]
 
     def users(self, org_id: str) -> list[UserSummary]:
         rows = self._all(

@@ -20,9 +20,10 @@ from .connection import PgHandle
 
 
 class PostgresCampaigns(PgHandle):
-    def campaign(self, campaign_id: str) -> CampaignRow | None:
+    def campaign(self, campaign_id: str, *, org_id: str) -> CampaignRow | None:
         row = self._one(
-            "SELECT id, org_id, state, snapshot FROM campaigns WHERE id = %s", (campaign_id,)
+            "SELECT id, org_id, state, snapshot FROM campaigns WHERE org_id = %s AND id = %s",
+            (org_id, campaign_id),
         )
         return CampaignRow(row[0], row[1], bytes(row[2]), json.loads(row[3])) if row else None
 
@@ -40,7 +41,7 @@ class PostgresCampaigns(PgHandle):
         self._run(
             "INSERT INTO campaigns (id, org_id, state, snapshot, updated_at_ms) "
             "VALUES (%s, %s, %s, %s, %s) "
-            "ON CONFLICT (id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
+            "ON CONFLICT (org_id, id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
             "updated_at_ms = excluded.updated_at_ms",
             (campaign_id, org_id, state, json.dumps(snapshot, sort_keys=True), at_ms),
         )

@@ -50,7 +50,7 @@ class PostgresConflicts(PgHandle):
         self._run(
             "INSERT INTO guarded_edits (edit, org_id, campaign_id, field, bases, value, "
             "user_id, author, device_id, hlc, at_ms) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (edit) DO NOTHING",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (org_id, edit) DO NOTHING",
             (
                 edit["edit"],
                 edit["org_id"],
@@ -66,14 +66,14 @@ class PostgresConflicts(PgHandle):
             ),
         )
 
-    def guarded_edits(self, edit_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def guarded_edits(self, edit_ids: list[str], *, org_id: str) -> dict[str, dict[str, Any]]:
         if not edit_ids:
             return {}
         rows = self._all(
             "SELECT g.edit, g.field, g.value, g.author, g.device_id, g.hlc, g.at_ms, d.name "
             "FROM guarded_edits g LEFT JOIN devices d ON d.id = g.device_id "
-            "WHERE g.edit = ANY(%s)",
-            (list(edit_ids),),
+            "AND d.org_id = g.org_id WHERE g.org_id = %s AND g.edit = ANY(%s)",
+            (org_id, list(edit_ids)),
         )
         return {
             r[0]: {
@@ -89,10 +89,13 @@ class PostgresConflicts(PgHandle):
             for r in rows
         }
 
-    def open_conflict(self, campaign_id: str, field: str, kind: str) -> dict[str, Any] | None:
+    def open_conflict(
+        self, campaign_id: str, field: str, kind: str, *, org_id: str
+    ) -> dict[str, Any] | None:
         row = self._one(
-            f"{_SELECT} WHERE campaign_id = %s AND field = %s AND kind = %s AND status = 'open'",
-            (campaign_id, field, kind),
+            f"{_SELECT} WHERE org_id = %s AND campaign_id = %s AND field = %s AND kind = %s "
+            "AND status = 'open'",
+            (org_id, campaign_id, field, kind),
         )
         return _conflict(row) if row else None
 

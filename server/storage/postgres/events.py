@@ -1,7 +1,7 @@
 """Events and the writer's commit record in PostgreSQL (``EventStore``, ``ReportReads``).
 
-Events are stored once per id: a batch goes in as one ``INSERT ... SELECT FROM unnest(...)``
-of its columns with ``ON CONFLICT (id) DO NOTHING``, and the row count says how many were new.
+Events are stored once per (org, id): a batch is COPYed into a temporary table and inserted
+from it with ``ON CONFLICT DO NOTHING``; the row count says how many were new.
 An event pushed to two server processes at once is stored by whichever commits first; the other
 insert waits on the key and then skips it.
 
@@ -23,17 +23,16 @@ from ..payloads import pack_payload, unpack_payload
 from ..rows import DataVersion
 from .connection import PgHandle, now_ms
 
-_TYPES = {
-    "occurred_at_ms": "bigint",
-    "hlc": "bigint",
-    "value_cents": "bigint",
-    "payload": "bytea",
-}
-_UNNEST = ", ".join(f"%s::{_TYPES.get(name, 'text')}[]" for name in WIRE_FIELDS)
+_TYPES = {"occurred_at_ms": "bigint", "hlc": "bigint", "value_cents": "bigint", "payload": "bytea"}
+_STAGE = ", ".join(f"{name} {_TYPES.get(name, 'text')}" for name in WIRE_FIELDS)
+#: a batch is COPYed into this per-connection temporary table, then inserted from it: about 2.5
+#: times the rate of one INSERT of unnest(...) arrays (bench/bench_postgres.py)
+_CREATE_STAGE = f"CREATE TEMPORARY TABLE IF NOT EXISTS events_in ({_STAGE}) ON COMMIT DELETE ROWS"
+_COPY = f"COPY events_in ({', '.join(WIRE_FIELDS)}) FROM STDIN"
 _INSERT = (
     f"INSERT INTO events ({', '.join(WIRE_FIELDS)}, org_id, device_id, priority, "
-    f"received_at_ms, commit_seq) SELECT *, %s, %s, %s, %s, %s FROM unnest({_UNNEST}) "
-    "ON CONFLICT (id) DO NOTHING"
+    f"received_at_ms, commit_seq) SELECT *, %s, %s, %s, %s, %s FROM events_in "
+    "ON CONFLICT DO NOTHING"
 )
 _ROWS_PER_INSERT = 10_000
 
@@ -55,14 +54,17 @@ class PostgresEvents(PgHandle):
         Call inside transaction()."""
         stored = 0
         received = now_ms()
-        with self._connection() as conn:
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.execute(_CREATE_STAGE)
             for i in range(0, len(events), _ROWS_PER_INSERT):
-                columns = [list(c) for c in zip(*events[i : i + _ROWS_PER_INSERT], strict=True)]
-                columns[WIRE_PAYLOAD] = [pack_payload(p) for p in columns[WIRE_PAYLOAD]]
-                cur = conn.execute(
-                    _INSERT, (org_id, device_id, priority, received, commit_seq, *columns)
-                )
+                with cur.copy(_COPY) as copy:
+                    for event in events[i : i + _ROWS_PER_INSERT]:
+                        row = list(event)
+                        row[WIRE_PAYLOAD] = pack_payload(row[WIRE_PAYLOAD])
+                        copy.write_row(row)
+                cur.execute(_INSERT, (org_id, device_id, priority, received, commit_seq))
                 stored += cur.rowcount
+                cur.execute("TRUNCATE events_in")
         self.events_inserted += stored
         return stored, len(events) - stored
 

@@ -6,8 +6,9 @@ whose highest recorded number is above ``LATEST`` was migrated by a newer wedsyn
 raises ``SchemaTooNew``. Migrations run under a session advisory lock, so several server
 processes starting together apply each one once.
 
-Keys match the SQLite backend's (``server.storage.sqlite.migrations``): events and campaigns are
-keyed by their id, contacts by (org, email).
+Keys match the SQLite backend's (``server.storage.sqlite.migrations``): events, campaigns and
+guarded edits are keyed by (org, id), contacts by (org, email); users' emails are unique within
+their org.
 """
 
 from __future__ import annotations
@@ -76,6 +77,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             resolution text, comment text);
         CREATE INDEX conflicts_by_org ON conflicts (org_id, status, created_at_ms);
         CREATE INDEX conflicts_open ON conflicts (campaign_id, field, kind, status);
+        """,
+    ),
+    Migration(
+        2,
+        "security_ids_by_org",
+        """
+        ALTER TABLE events DROP CONSTRAINT events_pkey, ADD PRIMARY KEY (org_id, id);
+        ALTER TABLE campaigns DROP CONSTRAINT campaigns_pkey, ADD PRIMARY KEY (org_id, id);
+        DROP INDEX campaigns_by_org;
+        ALTER TABLE guarded_edits DROP CONSTRAINT guarded_edits_pkey,
+            ADD PRIMARY KEY (org_id, edit);
+        DROP INDEX users_by_email;
+        CREATE UNIQUE INDEX users_by_org_email ON users (org_id, lower(email));
+        CREATE INDEX users_by_email ON users (lower(email));
+        DROP INDEX conflicts_open;
+        CREATE INDEX conflicts_open ON conflicts (org_id, campaign_id, field, kind, status);
         """,
     ),
     Migration(

@@ -1,6 +1,7 @@
 """Orgs, users and devices in SQLite (``AccountStore``).
 
-Emails are unique across orgs (case-insensitive); a device keeps the id it made for itself unless
+Emails are unique within an org (case-insensitive), not across orgs: creating a user never
+tells whether an email is used in another org; a device keeps the id it made for itself unless
 another device took it first. Device tokens are stored as digests only.
 """
 
@@ -45,16 +46,20 @@ class SQLiteAccounts(SQLiteHandle):
                     (user_id, org_id, email, password_hash, role, now_ms()),
                 )
         except sqlite3.IntegrityError:
-            raise AlreadyExists(f"a user with email {email} already exists") from None
+            raise AlreadyExists(f"a user with email {email} already exists in this org") from None
         return user_id
 
     def user_by_email(self, email: str) -> UserRow | None:
-        row = self.db.execute(
+        users = self.users_by_email(email)
+        return users[0] if users else None
+
+    def users_by_email(self, email: str) -> list[UserRow]:
+        rows = self.db.execute(
             "SELECT u.id, u.org_id, o.name, u.email, u.role, u.password_hash FROM users u "
-            "JOIN orgs o ON o.id = u.org_id WHERE u.email = ?",
+            "JOIN orgs o ON o.id = u.org_id WHERE u.email = ? ORDER BY u.created_at_ms, u.id",
             (email,),
-        ).fetchone()
-        return UserRow(*row) if row else None
+        )
+        return [UserRow(*row) for row in rows]
 
     def users(self, org_id: str) -> list[UserSummary]:
         rows = self.db.execute(

@@ -17,9 +17,10 @@ from .connection import SQLiteHandle
 
 
 class SQLiteCampaigns(SQLiteHandle):
-    def campaign(self, campaign_id: str) -> CampaignRow | None:
+    def campaign(self, campaign_id: str, *, org_id: str) -> CampaignRow | None:
         row = self.db.execute(
-            "SELECT id, org_id, state, snapshot FROM campaigns WHERE id = ?", (campaign_id,)
+            "SELECT id, org_id, state, snapshot FROM campaigns WHERE org_id = ? AND id = ?",
+            (org_id, campaign_id),
         ).fetchone()
         return CampaignRow(row[0], row[1], bytes(row[2]), json.loads(row[3])) if row else None
 
@@ -35,7 +36,7 @@ class SQLiteCampaigns(SQLiteHandle):
     ) -> None:
         self.db.execute(
             "INSERT INTO campaigns (id, org_id, state, snapshot, updated_at_ms) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
+            "ON CONFLICT(org_id, id) DO UPDATE SET state = excluded.state, snapshot = excluded.snapshot, "
             "updated_at_ms = excluded.updated_at_ms",
             (campaign_id, org_id, state, json.dumps(snapshot, sort_keys=True), at_ms),
         )

@@ -59,15 +59,15 @@ class SQLiteConflicts(SQLiteHandle):
             ),
         )
 
-    def guarded_edits(self, edit_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def guarded_edits(self, edit_ids: list[str], *, org_id: str) -> dict[str, dict[str, Any]]:
         if not edit_ids:
             return {}
         marks = ",".join("?" * len(edit_ids))
         rows = self.db.execute(
             f"SELECT g.edit, g.field, g.value, g.author, g.device_id, g.hlc, g.at_ms, d.name "
             f"FROM guarded_edits g LEFT JOIN devices d ON d.id = g.device_id "
-            f"WHERE g.edit IN ({marks})",
-            list(edit_ids),
+            f"AND d.org_id = g.org_id WHERE g.org_id = ? AND g.edit IN ({marks})",
+            [org_id, *edit_ids],
         )
         return {
             r[0]: {
@@ -83,10 +83,13 @@ class SQLiteConflicts(SQLiteHandle):
             for r in rows
         }
 
-    def open_conflict(self, campaign_id: str, field: str, kind: str) -> dict[str, Any] | None:
+    def open_conflict(
+        self, campaign_id: str, field: str, kind: str, *, org_id: str
+    ) -> dict[str, Any] | None:
         row = self.db.execute(
-            f"{_SELECT} WHERE campaign_id = ? AND field = ? AND kind = ? AND status = 'open'",
-            (campaign_id, field, kind),
+            f"{_SELECT} WHERE org_id = ? AND campaign_id = ? AND field = ? AND kind = ? "
+            "AND status = 'open'",
+            (org_id, campaign_id, field, kind),
         ).fetchone()
         return _conflict(row) if row else None
 

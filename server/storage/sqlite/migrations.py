@@ -188,3 +188,74 @@ def m007_automation(db: sqlite_utils.Database) -> None:
         CREATE INDEX events_by_commit ON events (commit_seq, id);
         """
     )
+
+
+def _rebuild(db: sqlite_utils.Database, table: str, create: str) -> None:
+    """Replace ``table`` by one made with ``create`` (same columns, in the same order, new keys),
+    keeping its rows and its other indexes."""
+    indexes = [
+        sql
+        for (sql,) in db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL",
+            (table,),
+        )
+    ]
+    db.execute(create.replace(f"CREATE TABLE {table} ", f"CREATE TABLE {table}_rekeyed ", 1))
+    db.execute(f"INSERT INTO {table}_rekeyed SELECT * FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}_rekeyed RENAME TO {table}")
+    for sql in indexes:
+        db.execute(sql)
+
+
+@migrations()
+def m008_security_ids_by_org(db: sqlite_utils.Database) -> None:
+    """Ids made on devices are keys within their org, not across orgs: events, campaigns and
+    guarded edits are keyed by (org, id), so another org's use of an id neither hides a push as
+    a duplicate nor tells that the id exists; users' emails are unique within their org.
+    Events stay WITHOUT ROWID: a batch's rows share the org and come in id order, so inserts
+    still append to the key's end."""
+    _rebuild(
+        db,
+        "events",
+        """CREATE TABLE events (
+            id TEXT NOT NULL, org_id TEXT NOT NULL, device_id TEXT NOT NULL,
+            kind TEXT NOT NULL, priority INTEGER NOT NULL, occurred_at_ms INTEGER NOT NULL,
+            hlc INTEGER NOT NULL, contact TEXT, campaign TEXT, channel TEXT, value_cents INTEGER,
+            payload BLOB, received_at_ms INTEGER NOT NULL, commit_seq INTEGER NOT NULL,
+            PRIMARY KEY (org_id, id)
+        ) WITHOUT ROWID""",
+    )
+    db.execute("DROP INDEX IF EXISTS campaigns_by_org")  # the key now leads with the org
+    _rebuild(
+        db,
+        "campaigns",
+        """CREATE TABLE campaigns (
+            id TEXT NOT NULL, org_id TEXT NOT NULL, state BLOB NOT NULL, snapshot TEXT NOT NULL,
+            updated_at_ms INTEGER NOT NULL, PRIMARY KEY (org_id, id)
+        )""",
+    )
+    _rebuild(
+        db,
+        "guarded_edits",
+        """CREATE TABLE guarded_edits (
+            edit TEXT NOT NULL, org_id TEXT NOT NULL, campaign_id TEXT NOT NULL,
+            field TEXT NOT NULL, bases TEXT NOT NULL, value TEXT, user_id TEXT, author TEXT,
+            device_id TEXT, hlc INTEGER, at_ms INTEGER NOT NULL, PRIMARY KEY (org_id, edit)
+        )""",
+    )
+    _rebuild(
+        db,
+        "users",
+        """CREATE TABLE users (
+            id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id),
+            email TEXT NOT NULL COLLATE NOCASE, password_hash TEXT NOT NULL,
+            role TEXT NOT NULL, created_at_ms INTEGER NOT NULL, UNIQUE (org_id, email)
+        )""",
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS users_by_email ON users (email)")
+    db.execute("DROP INDEX IF EXISTS conflicts_open")
+    db.execute(
+        "CREATE INDEX conflicts_open ON conflicts (org_id, campaign_id, field, kind, status)"
+    )
