@@ -365,13 +365,10 @@ class RunViewPage(QWidget):
             figure.set(f"{value:,}", note)
         self.model.set_view(view)
         self.tree.expandAll()
-        if view["steps"]:
+        if view["steps"] and totals["enrolled"]:
             self.stack.setCurrentIndex(0)
         else:
-            self.empty.set_text(
-                "No one has entered this campaign yet",
-                "Figures appear here once its trigger enrols someone.",
-            )
+            self.empty.set_text("No one has entered this campaign yet", _why_empty(status))
             self.stack.setCurrentWidget(self.empty)
         self.loaded.emit()
 
@@ -394,6 +391,19 @@ class RunViewPage(QWidget):
         self.empty.set_text(title, describe(exc))
         self.stack.setCurrentWidget(self.empty)
         self.loaded.emit()
+
+
+def _why_empty(status: str) -> str:
+    if status in ("draft", "scheduled"):
+        return (
+            f"It is {'a draft' if status == 'draft' else 'scheduled'}: contacts enter once it "
+            "is active and its trigger fires. Figures appear here then."
+        )
+    if status == "paused":
+        return "It is paused: nobody enters until it is active again."
+    if status == "archived":
+        return "It was archived before anyone entered."
+    return "Figures appear here once its trigger enrols someone."
 
 
 def _sentence(text: str | None) -> str:

@@ -155,14 +155,16 @@ class SmtpDialog(QDialog):
     # ------------------------------------------------------------------ actions
 
     def body(self) -> dict[str, Any]:
-        """What Save sends (checked here first; the server checks again)."""
-        password = self.password.text()
+        """What Save sends (checked here first; the server checks again). An empty password
+        keeps the saved one, unless the login is emptied too: then both go."""
+        password, user = self.password.text(), self.user.text().strip()
+        keep = self._password_set and not password and bool(user)
         return smtp_body(
             host=self.host.text(),
             port=self.port.value(),
             security=self.security.currentData(),
-            user=self.user.text(),
-            password=password if password or not self._password_set else None,
+            user=user,
+            password=None if keep else password,
             sender=self.sender.text(),
         )
 

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QPushButton
 from client import journey_edits
 from client.ui.campaign_panels import StatusPanel
 from client.ui.preview_dialog import PreviewDialog
-from tests.client.automation_server import AutomationServer, run_view, start
-from tests.client.ui.conftest import _free_port, settle, until
+from tests.client.ui.conftest import settle, until
+from tests.client.ui.live_server import live_server
 
 pytestmark = pytest.mark.ui
 
@@ -113,22 +113,19 @@ async def test_offline_the_banner_says_what_the_server_will_refuse(open_window):
 
 
 @pytest.fixture
-async def automation():
-    server = AutomationServer()
-    runner = await start(server, _free_port())
-    yield server
-    await runner.cleanup()
+async def live(tmp_path):
+    async with live_server(tmp_path) as server:
+        yield server
 
 
-async def test_preview_and_results_open_from_the_builder(automation, open_window, qtbot):
-    window = await open_window(server=automation)
+async def test_preview_and_results_open_from_the_builder(live, open_window, qtbot):
+    window = await open_window(server=live)
     cid, _ = window.replica.create_campaign(name="Spring open day")
-    variant = journey_edits.add_variant(
+    journey_edits.add_variant(
         window.replica, cid, subject="Come and see, {{ first_name }}", body="Hi"
     )
     journey_edits.add_step(window.replica, cid, "send_email")
-    automation.templates = {variant["id"]: {"subject": variant["subject"], "body": "Hi"}}
-    automation.runs[cid] = run_view(cid, [variant], as_of_ms=1_767_000_000_000)
+    await window.sync.sync_now()
     builder = await open_in_builder(window, cid)
 
     dialog = builder.show_preview()
@@ -140,7 +137,9 @@ async def test_preview_and_results_open_from_the_builder(automation, open_window
     results = window.campaigns.results
     await until(results.loaded, lambda: results.view is not None, what="the run view")
     assert window.campaigns.stack.currentWidget() is results
-    assert results.title.text() == "Spring open day"
+    assert results.title.text() == "Spring open day" and results.status.text() == "Draft"
+    assert results.empty.title.text() == "No one has entered this campaign yet"
+    assert results.empty.hint.text().startswith("It is a draft: contacts enter once it is active")
     results.back_requested.emit()
     assert window.campaigns.stack.currentWidget() is builder  # back where it was opened
     await settle(window)

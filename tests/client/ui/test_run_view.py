@@ -1,14 +1,13 @@
-"""The run view, the email preview with its test send, and the mail server dialog, against a
-server on 127.0.0.1 that answers the automation contract: figures per step and variant named in
-words, the last known ones offline with their as-of time, and every request off the GUI
-thread."""
+"""The run view's model (Qt's model tester; figures per step and variant in words) and what the
+page says when the server refuses the figures, from a server on 127.0.0.1 that answers the
+automation contract as the test tells it (the real server's figures, the preview, test sends and
+the mail server dialog are in test_automation_views.py)."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
-from client.ui.preview_dialog import PreviewDialog
 from client.ui.run_view import METRIC_ROLE, RunViewModel
 from tests.client.automation_server import AutomationServer, run_view, start
 from tests.client.ui.conftest import _free_port, settle, until
@@ -87,47 +86,6 @@ def test_the_run_view_model_passes_the_model_tester(qtmodeltester):
     assert model.rowCount() == 0
 
 
-async def test_results_show_live_figures_then_the_last_known_ones_offline(
-    automation, open_window, qtbot
-):
-    window = await open_window(server=automation)
-    cid, variants = spring_open_day(window.replica)
-    automation.runs[cid] = run_view(cid, variants, as_of_ms=AS_OF_MS)
-    await settle(window)
-    page = window.campaigns
-    page.select(cid)
-    qtbot.mouseClick(page.results_button, Qt.MouseButton.LeftButton)
-    results = page.results
-    await until(results.loaded, lambda: results.view is not None, what="the run view")
-
-    assert page.stack.currentWidget() is results
-    assert results.title.text() == "Spring open day"
-    assert results.freshness.text().startswith("Live · as of ")
-    assert results.status.text() == "Active"
-    assert results.figures["enrolled"].value.text() == "120"
-    assert results.figures["opened"].note.text() == "50\u00a0% of sent"
-    assert results.figures["held_out"].note.text() == "10\u00a0% of enrolled"
-    texts = shown_texts(results.model)
-    assert "1. Send email: the best variant" in texts and "2. Wait 2 days" in texts
-    assert "Variant A: Come and see the barn, {{ first_name }}" in texts
-    assert not any(cid in t or variants[0]["id"] in t for t in texts)  # words, not ids
-
-    window.replica.set_offline(True)
-    automation.runs[cid] = run_view(cid, variants, as_of_ms=AS_OF_MS + 60_000)  # not asked
-    results.refresh()
-    await until(results.loaded, lambda: not results.view["live"], what="the last known view")
-    assert results.freshness.text().startswith("Last known · as of ")
-    assert results.view["as_of_ms"] == AS_OF_MS
-    assert not results.notice.isHidden()
-    assert results.notice.text().startswith("Offline: these are the last figures")
-    assert "This profile works offline." in results.notice.text()
-    assert results.figures["sent"].value.text() == "104"
-
-    qtbot.mouseClick(results.back, Qt.MouseButton.LeftButton)
-    assert page.stack.currentIndex() == 0
-    await settle(window)
-
-
 async def test_without_figures_the_results_say_why(automation, open_window, qtbot):
     window = await open_window(server=automation)
     cid, _ = spring_open_day(window.replica)
@@ -146,132 +104,4 @@ async def test_without_figures_the_results_say_why(automation, open_window, qtbo
         what="the offline explanation",
     )
     assert "this profile works offline" in results.empty.hint.text()
-    await settle(window)
-
-
-async def test_the_preview_renders_on_the_server_and_sends_a_test(automation, open_window, qtbot):
-    window = await open_window(server=automation)
-    cid, variants = spring_open_day(window.replica)
-    automation.templates = {
-        v["id"]: {"subject": v["subject"], "body": "Hi {{ first_name }}"} for v in variants
-    }
-    dialog = PreviewDialog(window.ops, window.replica.campaign(cid), window)
-    qtbot.addWidget(dialog)
-    await until(dialog.rendered, lambda: "Ella" in dialog.subject.text(), what="the preview")
-    assert dialog.subject.text() == "Come and see the barn, Ella"
-    assert dialog.text.toPlainText() == "Hi Ella"
-    assert "Hi Ella" in dialog.html.toPlainText()
-    assert automation.previews[-1] == {
-        "variant": variants[0]["id"],
-        "contact": {"first_name": "Ella", "email": "ella@example.com"},
-    }
-
-    dialog.variant.setCurrentIndex(1)
-    await until(dialog.rendered, lambda: dialog.subject.text() == "Your date, our meadow")
-    assert dialog.to.text() == "admin@venue.test"  # the user's own address to start with
-    qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
-    await until(dialog.send_finished, lambda: dialog.send_result.text().startswith("Sent"))
-    assert dialog.send_result.text() == (
-        "Sent to admin@venue.test: the mail server accepted it (<1@venue.test>)."
-    )
-    assert automation.sends[-1]["variant"] == variants[1]["id"]
-
-    automation.refuse_sends["nobody@venue.test"] = "550 no such mailbox"
-    dialog.to.setText("nobody@venue.test")
-    dialog.send_test()
-    await until(dialog.send_finished, lambda: dialog.send_result.text().startswith("Not sent"))
-    assert "550 no such mailbox" in dialog.send_result.text()
-
-    window.replica.set_offline(True)
-    dialog.variant.setCurrentIndex(0)
-    await until(dialog.rendered, lambda: not dialog.notice.isHidden(), what="the notice")
-    assert dialog.subject.text() == "Come and see the barn, {{ first_name }}"
-    assert dialog.notice.text().startswith("Not rendered: the server fills in each contact")
-    dialog.close()
-    await settle(window)
-
-
-async def test_admins_set_the_mail_server_and_the_password_never_comes_back(
-    automation, open_window, qtbot
-):
-    window = await open_window(server=automation)
-    assert window.campaigns.mail_button.isVisible()
-    dialog = window.campaigns.show_mail_server()
-    qtbot.addWidget(dialog)
-    await until(dialog.loaded, lambda: bool(dialog.state.text()), what="the settings")
-    assert dialog.state.text().startswith("No mail server yet")
-
-    dialog.host.setText("smtp example")
-    dialog.save()
-    assert dialog.state.text() == "The SMTP host is a name or an address, e.g. smtp.example.com"
-    assert automation.smtp is None  # nothing was sent
-
-    dialog.host.setText("smtp.venue.test")
-    dialog.security.setCurrentIndex(1)
-    dialog._security_chosen()
-    dialog.user.setText("mailer")
-    dialog.password.setText("s3cret")
-    dialog.sender.setText("hello@venue.test")
-    dialog.save()
-    await until(dialog.saved, lambda: dialog.state.text().startswith("Saved"))
-    assert automation.smtp == {
-        "host": "smtp.venue.test",
-        "port": 465,
-        "security": "tls",
-        "user": "mailer",
-        "from": "hello@venue.test",
-    }
-    assert automation.smtp_password == "s3cret"
-    assert (
-        dialog.password.text() == ""
-        and "leave empty to keep it" in dialog.password.placeholderText()
-    )
-
-    dialog.port.setValue(2465)
-    dialog.save()  # the password field is empty: the saved one is kept
-    await until(dialog.saved, lambda: automation.smtp["port"] == 2465)
-    assert automation.smtp_password == "s3cret"
-
-    dialog.to.setText("anna@venue.test")
-    dialog.send_test()
-    await until(dialog.tested, lambda: "accepted the test" in dialog.state.text())
-    assert automation.smtp_tests == ["anna@venue.test"]
-    dialog.close()
-    await settle(window)
-
-
-async def test_the_mail_server_button_is_for_admins_only(automation, open_window):
-    automation.role = "marketer"
-    window = await open_window(server=automation, email="mia@venue.test")
-    await settle(window)
-    assert not window.campaigns.mail_button.isVisible()
-
-
-async def test_results_and_the_dialogs_fit_the_smallest_window(automation, open_window, qtbot):
-    from .test_layout_fits import problems
-
-    window = await open_window(server=automation)
-    window.resize(960, 600)
-    cid, variants = spring_open_day(window.replica)
-    automation.runs[cid] = run_view(cid, variants, as_of_ms=AS_OF_MS)
-    automation.templates = {v["id"]: {"subject": v["subject"], "body": "Hi"} for v in variants}
-    await settle(window)
-    results = window.campaigns.results
-    window.campaigns.show_results(cid)
-    await until(results.loaded, lambda: results.view is not None, what="the run view")
-    await settle(window)
-    window.message.clear()  # the sync loop's complaint: this server speaks HTTP only
-    assert problems(window) == []
-
-    preview = PreviewDialog(window.ops, window.replica.campaign(cid), window)
-    qtbot.addWidget(preview)
-    preview.show()
-    await until(preview.rendered, lambda: bool(preview.subject.text()), what="the preview")
-    assert problems(preview) == []
-    preview.close()
-    dialog = window.campaigns.show_mail_server()
-    qtbot.addWidget(dialog)
-    await until(dialog.loaded, lambda: bool(dialog.state.text()), what="the settings")
-    assert problems(dialog) == []
-    dialog.close()
     await settle(window)
