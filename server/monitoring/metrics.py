@@ -149,6 +149,8 @@ class Metrics:
         )
         self._live = _Live()
         r.register(self._live)
+        #: off: requests and commits are not observed (the benchmark's "without metrics")
+        self.enabled = True
 
     def bind(self, *, writer: PriorityWriter, hub: Hub, monitor: Monitor | None = None) -> None:
         """What the scrape-time collector reads (set once the app's context exists)."""
@@ -169,9 +171,16 @@ class Metrics:
         self,
     ) -> Callable[[web.Request, Callable[[web.Request], Awaitable[Any]]], Awaitable[Any]]:
         requests, duration, ws = self.http_requests, self.http_duration, self.ws_duration
+        # the labelled children, made once per (route, method, status): labels() costs more
+        # than the observation itself; the set is bounded as the labels are
+        children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # a route's pattern, by route: reading it costs more than everything else here
+        patterns: dict[Any, str] = {}
 
         @web.middleware
         async def metrics_middleware(request: web.Request, handler):
+            if not self.enabled:
+                return await handler(request)
             started = time.perf_counter()
             status = 500
             try:
@@ -183,14 +192,25 @@ class Metrics:
                 raise
             finally:
                 elapsed = time.perf_counter() - started
-                resource = request.match_info.route.resource
-                route = resource.canonical if resource is not None else "unmatched"
+                matched = request.match_info.route
+                route = patterns.get(matched)
+                if route is None:
+                    resource = matched.resource
+                    if resource is None:  # a 404's route is made per request: never kept
+                        route = "unmatched"
+                    else:
+                        route = patterns[matched] = resource.canonical
                 method = request.method if request.method in METHODS else "other"
-                requests.labels(route, method, str(status)).inc()
-                if route == SYNC_ROUTE and status == 101:
-                    ws.observe(elapsed)
-                else:
-                    duration.labels(route, method).observe(elapsed)
+                key = (route, method, status)
+                child = children.get(key)
+                if child is None:
+                    timing = ws if route == SYNC_ROUTE and status == 101 else None
+                    child = children[key] = (
+                        requests.labels(route, method, str(status)),
+                        timing or duration.labels(route, method),
+                    )
+                child[0].inc()
+                child[1].observe(elapsed)
 
         return metrics_middleware
 

@@ -106,7 +106,7 @@ class Monitor:
             if changes.events and stats.last_priority == MARKETING:
                 self._note_sends(org_id, changes.events)
         metrics = self._metrics
-        if metrics is None:
+        if metrics is None or not metrics.enabled:
             return
         cls = class_name(stats.last_priority)
         metrics.commit_duration.labels(cls).observe(stats.last_commit_s)

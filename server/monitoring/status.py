@@ -166,7 +166,11 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "ratio":
         return f"{value * 100:.1f} %"
     if unit == "s":
-        return f"{value:.3g} s" if value < 120 else f"{value / 60:.1f} min"
+        if value < 120:
+            return f"{value:.3g} s"
+        if value < 7_200:
+            return f"{value / 60:.1f} min"
+        return f"{value / 3_600:.1f} h" if value < 172_800 else f"{value / 86_400:.1f} days"
     if unit == "ms":
         return f"{value:.0f} ms"
     if unit == "bytes":

@@ -85,26 +85,36 @@ async def webhook():
 
 
 class _Inbox:
-    def __init__(self, mails: Collected) -> None:
-        self.mails = mails
+    def __init__(self, box: Mailbox) -> None:
+        self.box = box
 
     async def handle_DATA(self, server, session, envelope):
+        if self.box.replies:  # refused: the next reply in turn
+            self.box.refused += 1
+            return self.box.replies.pop(0)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.mails.add((list(envelope.rcpt_tos), message))
+        self.box.mails.add((list(envelope.rcpt_tos), message))
         return "250 OK"
 
 
 class Mailbox:
-    """An SMTP server that can be stopped and started again on the same port."""
+    """An SMTP server that can be stopped and started again on the same port; DATA is answered
+    with ``replies`` in turn (a refusal, say), then accepted."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.mails = Collected()
+        self.replies: list[str] = []
+        self.refused = 0
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(_Inbox(self.mails), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(_Inbox(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
+
+    def smtp_settings(self, sender: str = "Venue Team <hello@venue.test>") -> dict:
+        """The body of ``PUT /api/v1/smtp`` for this server."""
+        return {"host": "127.0.0.1", "port": self.port, "security": "none", "from": sender}
 
     def stop(self) -> None:
         if self._controller is not None:

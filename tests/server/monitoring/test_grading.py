@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from server.monitoring.checks import accuracy_check, viral_check
@@ -167,3 +169,16 @@ def test_readings_make_a_trend_over_the_window():
     readings.add(key, 4_000_000, 0.0301)  # the first reading left the hour
     trend = readings.trend(key, 4_000_000, 3600, band)
     assert trend.direction == "flat" and trend.over_s == 3000
+
+
+def test_the_documented_monitoring_file_is_valid(tmp_path, monkeypatch):
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "monitoring.md").read_text()
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "monitoring.toml").write_text(example)
+    (tmp_path / "webhook.secret").write_text("w" * 32)
+    (tmp_path / "metrics.token").write_text("m" * 32)
+    monkeypatch.setenv("HILLFARM_WEBHOOK_SECRET", "h" * 32)
+    cfg = load_config(tmp_path / "monitoring.toml")
+    assert cfg.band("viral.k", "Hill Farm Weddings") == Band(1.5, 1.1, True)
+    assert cfg.org_webhooks["Hill Farm Weddings"].secret == b"h" * 32
+    assert (cfg.metrics.port, cfg.metrics.token, cfg.log_format) == (9464, "m" * 32, "json")
