@@ -108,6 +108,38 @@ class RemoteError(SyncError):
         self.message = message
 
 
+class VersionMismatch(RemoteError):
+    """The server does not speak this app's sync protocol. Nothing was sent: the queue stays
+    as it is, and syncs again once the app (or the server) is updated."""
+
+    def __init__(self, *, ours: int, theirs: tuple[int, int] | None, queued: int, said: str):
+        items = f"{queued} queued item{' is' if queued == 1 else 's are'}"
+        if theirs is not None and ours > theirs[1]:
+            text = (
+                f"The server is older than this app (it speaks sync protocol {theirs[1]}, this "
+                f"app {ours}): ask your administrator to upgrade it; your {items} safe"
+            )
+        else:
+            text = (
+                f"Update the app to sync; your {items} safe and will sync after the update "
+                f"(the server said: {said})"
+            )
+        super().__init__(str(ErrorCode.BAD_VERSION), text)
+        self.ours, self.theirs, self.queued = ours, theirs, queued
+
+
+def _versions_said(frame: dict[str, Any]) -> tuple[int, int] | None:
+    """The range of protocol versions a refusing server speaks: ``vr`` (servers from version
+    2 on), else read from a version 1 server's message ("... this server speaks 1")."""
+    import re
+
+    given = frame.get("vr")
+    if isinstance(given, list) and len(given) == 2 and all(isinstance(v, int) for v in given):
+        return given[0], given[1]
+    found = re.search(r"this server speaks (\d+)$", frame.get("msg", ""))
+    return (int(found.group(1)), int(found.group(1))) if found else None
+
+
 @dataclass
 class SyncReport:
     pushed: dict[int, int] = field(default_factory=lambda: dict.fromkeys(PRIORITY_CLASSES, 0))
@@ -209,7 +241,10 @@ class _Session:
             if updates or cursor is not False:
                 changes = await self.engine.run_db(
                     functools.partial(
-                        self.engine.replica.apply_remote_updates, updates, cursor=cursor
+                        self.engine.replica.apply_remote_updates,
+                        updates,
+                        cursor=cursor,
+                        epoch=frame.get("e"),
                     )
                 )
                 self.pulled += len(changes.campaigns)
@@ -283,6 +318,8 @@ class SyncEngine:
         self._rng = rng
         #: the tester's network control (online / offline / flaky), consulted on every connect
         self.network: NetworkConditions | None = None
+        #: the sync protocol version this engine speaks in its HELLO (tests speak older ones)
+        self.protocol_version = m.PROTOCOL_VERSION
         self._http: aiohttp.ClientSession | None = None
 
     async def run_db(self, fn: Callable, *args: Any) -> Any:
@@ -328,6 +365,7 @@ class SyncEngine:
             ("role", data["role"]),
             ("server_device_id", data["device_id"]),
             ("pull_cursor", None),  # a cursor belongs to one server's log: pull afresh
+            ("pull_epoch", None),
             # what the last sync attempts said was about the server before this one
             ("server_reachable", None),
             ("last_error", None),
@@ -386,7 +424,9 @@ class SyncEngine:
             raise ServerUnreachable(f"cannot reach {url}: {exc}") from None
         if network is not None:
             ws = network.wrap(ws)
-        await ws.send_bytes(m.hello(token=token, device_id=self.replica.device_id))
+        await ws.send_bytes(
+            m.hello(token=token, device_id=self.replica.device_id, version=self.protocol_version)
+        )
         try:
             data = await ws.receive(timeout_s=self.timeout_s)
         except TimeoutError:
@@ -399,6 +439,14 @@ class SyncEngine:
         frame = m.decode_frame(data)
         if frame["t"] == m.MsgType.ERROR:
             await ws.close()
+            if frame["code"] == str(ErrorCode.BAD_VERSION):
+                depths = await self.run_db(self.replica.queue_depths)
+                raise VersionMismatch(
+                    ours=self.protocol_version,
+                    theirs=_versions_said(frame),
+                    queued=sum(depths.values()),
+                    said=frame["msg"],
+                )
             raise RemoteError(frame["code"], frame["msg"])
         if frame["t"] != m.MsgType.WELCOME:
             await ws.close()
@@ -540,9 +588,12 @@ class SyncEngine:
         move it (they may arrive out of order)."""
         cursor = await self.run_db(self.replica.pull_cursor)
         vectors = {} if cursor else await self.run_db(self.replica.state_vectors)
+        # the epoch of the log the cursor counts in (protocol 2): after a restore of the
+        # server's store, a cursor of the old epoch is answered by state vector
+        epoch = await self.run_db(self.replica.pull_epoch) if self.protocol_version >= 2 else None
         session.pull_items = 0
         session.pull_waiter = asyncio.get_running_loop().create_future()
-        await session.send(m.pull(vectors, cursor=cursor or None))
+        await session.send(m.pull(vectors, cursor=cursor or None, epoch=epoch))
         # asyncio.wait, not wait_for: on 3.11 wait_for swallows a cancellation that arrives as
         # the waiter completes, and a cancelled live loop would then carry on.
         done, _ = await asyncio.wait({session.pull_waiter}, timeout=self.timeout_s)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from . import log_epoch, serving_lock
 from .automation.wiring import start_automation, stop_automation
 from .automation_api import routes as automation_routes
 from .campaigns import CampaignDocs
@@ -68,6 +69,7 @@ def create_app(config: ServerConfig) -> web.Application:
             hub=hub,
             auth_reader=auth_reader,
             auth_executor=ThreadPoolExecutor(max_workers=1, thread_name_prefix="wedsync-auth"),
+            log_epoch=None if config.database_url else log_epoch.load_or_create(config.data_dir),
         )
         app[CTX] = ctx
         app[REPORTS] = reports = ReportService(
@@ -107,7 +109,15 @@ def create_app(config: ServerConfig) -> web.Application:
 
 
 async def serve(config: ServerConfig, *, ready: asyncio.Event | None = None) -> None:
-    """Run until SIGINT/SIGTERM."""
+    """Run until SIGINT/SIGTERM; a data directory is held by one server at a time."""
+    if config.database_url is None:
+        with serving_lock.hold(config.data_dir, purpose="start a second server"):
+            await _serve(config, ready=ready)
+    else:
+        await _serve(config, ready=ready)
+
+
+async def _serve(config: ServerConfig, *, ready: asyncio.Event | None) -> None:
     app = create_app(config)
     runner = web.AppRunner(app, handle_signals=False, keepalive_timeout=config.idle_timeout_s)
     await runner.setup()

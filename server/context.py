@@ -15,6 +15,7 @@ from .campaigns import CampaignDocs
 from .config import ServerConfig
 from .errors import AuthError, ServerError
 from .hub import Hub
+from .log_epoch import LogEpoch
 from .storage import Storage
 from .writer import PriorityWriter
 
@@ -38,6 +39,8 @@ class ServerContext:
     #: the reader's)
     auth_reader: Storage | None = None
     auth_executor: Executor | None = None
+    #: the epoch of the data directory's change log (None: a store without one, PostgreSQL)
+    log_epoch: LogEpoch | None = None
 
     def __post_init__(self) -> None:
         self.refusals = audit_log.RefusalLog(

@@ -128,7 +128,10 @@ async def _handshake(
     ws: Transport, ctx: ServerContext, tcp: GuardedConnection | None = None
 ) -> Principal | None:
     async def refuse(code: ErrorCode, message: str) -> None:
-        await ws.send_bytes(m.error(code, message))
+        versions = None
+        if code == ErrorCode.BAD_VERSION:  # the range this server speaks: the app says what to do
+            versions = (m.OLDEST_PROTOCOL_VERSION, m.PROTOCOL_VERSION)
+        await ws.send_bytes(m.error(code, message, versions=versions))
         await ws.close(code=4401 if code == ErrorCode.UNAUTHENTICATED else 4400)
 
     try:
@@ -165,6 +168,7 @@ async def _handshake(
             role=principal.role,
             user=principal.email,
             server_time_ms=now,
+            version=min(frame["v"], m.PROTOCOL_VERSION),
         )
     )
     with contextlib.suppress(Exception):
@@ -232,8 +236,13 @@ async def _pull(
 
 
 async def _answer_pull(ctx: ServerContext, conn: Connection, frame: dict) -> None:
+    cursor, epoch = frame.get("k"), ctx.log_epoch
+    if cursor and epoch is not None and not epoch.honours(frame.get("e")):
+        # a cursor into another history of the log (a restore since): by state vector
+        log.info("pull of device %s: cursor of another log epoch", conn.principal.device_id)
+        cursor = None
     try:
-        answer = await ctx.read(pull_changes, conn.principal.org_id, frame["s"], frame.get("k"))
+        answer = await ctx.read(pull_changes, conn.principal.org_id, frame["s"], cursor)
     except ServerError as exc:  # e.g. the org's turn is full: retry later
         conn.send(m.error(exc.code, exc.message))
         return
@@ -250,4 +259,12 @@ async def _answer_pull(ctx: ServerContext, conn: Connection, frame: dict) -> Non
             chunk, size = [], 0
         chunk.append((campaign_id, update))
         size += len(update)
-    await conn.send_wait(m.docs(chunk, done=True, cursor=answer.cursor, items=len(answer.updates)))
+    await conn.send_wait(
+        m.docs(
+            chunk,
+            done=True,
+            cursor=answer.cursor,
+            items=len(answer.updates),
+            epoch=epoch.epoch if epoch is not None else None,
+        )
+    )

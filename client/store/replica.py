@@ -57,6 +57,7 @@ docs = _lazy("client.store.campaigns")
 
 DB_FILENAME = "replica.sqlite"
 PULL_CURSOR = "pull_cursor"  # settings key of the change cursor (see ``SyncEngine.pull``)
+PULL_EPOCH = "pull_epoch"  # the epoch of the server's log that cursor counts in
 SERVER_TIME_MAX_LEAD_MS = 86_400_000  # a server clock further ahead than this is not taken in
 
 
@@ -395,11 +396,16 @@ class Replica:
             return docs.state_vectors(self.db)
 
     def apply_remote_updates(
-        self, updates: Iterable[tuple[str, bytes]], *, cursor: int | None | bool = False
+        self,
+        updates: Iterable[tuple[str, bytes]],
+        *,
+        cursor: int | None | bool = False,
+        epoch: str | None = None,
     ) -> Changes:
         """Merge updates from the server. ``cursor``: the change cursor the server gave with the
-        last frame of a pull's answer, stored in the same transaction as the updates (None
-        forgets the cursor; False, the default, leaves it as it is)."""
+        last frame of a pull's answer, stored in the same transaction as the updates with the
+        ``epoch`` of the log it counts in (None forgets the cursor; False, the default, leaves
+        it as it is)."""
         changed = set()
         with self.transaction():
             for campaign_id, update in updates:
@@ -407,6 +413,7 @@ class Replica:
                     changed.add(campaign_id)
             if cursor is not False:
                 self._put_setting(PULL_CURSOR, None if cursor is None else str(cursor))
+                self._put_setting(PULL_EPOCH, None if cursor is None else epoch)
         if not changed:
             return Changes()
         return self._emit(Changes(campaigns=frozenset(changed)))
@@ -415,6 +422,10 @@ class Replica:
         """The server's last change seq this replica has every update up to, if any."""
         value = self.get_setting(PULL_CURSOR)
         return int(value) if value is not None else None
+
+    def pull_epoch(self) -> str | None:
+        """The epoch of the server's log the change cursor counts in (None: not told)."""
+        return self.get_setting(PULL_EPOCH)
 
     # ------------------------------------------------------------------ contacts
 

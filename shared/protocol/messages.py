@@ -14,6 +14,20 @@ whole docs it has never seen. The last DOCS frame of the answer has ``done``, th
 and ``n``, the number of items of the whole answer (a device stores the cursor only if it got them
 all). The server also sends DOCS unprompted when another device's update is committed (live
 fan-out, ``live``; no cursor).
+
+Versions. HELLO carries the device's protocol version ``v``; a server speaks every version from
+``OLDEST_PROTOCOL_VERSION`` to ``PROTOCOL_VERSION`` and answers WELCOME with the version of the
+conversation (the lower of the two), or refuses with ERROR ``bad_version`` whose ``vr`` is the
+range it speaks, so an app can tell "update the app" from "the server is older". A refused
+device keeps its queue: nothing was sent. What each version adds:
+
+1. the conversation above (cursor ``k`` in PULL and DOCS);
+2. the change log's epoch ``e`` beside the cursor: DOCS tells the epoch of the log its cursor
+   counts in, PULL sends it back with the cursor. A server whose log was restored from a backup
+   starts a new epoch, and answers a cursor of another epoch by state vector, so a device whose
+   cursor is ahead of the restored log is re-pulled instead of silently missing the changes
+   logged under the same numbers since. A version 1 device sends no epoch: its cursor is
+   honoured only while the log was never restored.
 """
 
 from __future__ import annotations
@@ -29,7 +43,9 @@ from .events import WireEvent, decoded_batch_ok, validate_batch
 from .ids import is_id
 from .kinds import PRIORITY_CLASSES
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+OLDEST_PROTOCOL_VERSION = 1  # the oldest a server still speaks (the previous app's)
+MAX_EPOCH_CHARS = 64
 MAX_FRAME_BYTES = 8 * 1024 * 1024
 MAX_BATCH_EVENTS = 5_000
 MAX_UPDATE_BYTES = 2 * 1024 * 1024
@@ -55,11 +71,20 @@ def hello(*, token: str, device_id: str, version: int = PROTOCOL_VERSION) -> byt
     return encode({"t": MsgType.HELLO, "v": version, "token": token, "device": device_id})
 
 
-def welcome(*, device_id: str, org: str, role: str, user: str, server_time_ms: int) -> bytes:
+def welcome(
+    *,
+    device_id: str,
+    org: str,
+    role: str,
+    user: str,
+    server_time_ms: int,
+    version: int = PROTOCOL_VERSION,
+) -> bytes:
+    """``version``: the conversation's, the lower of the device's and the server's."""
     return encode(
         {
             "t": MsgType.WELCOME,
-            "v": PROTOCOL_VERSION,
+            "v": version,
             "device": device_id,
             "org": org,
             "role": role,
@@ -89,12 +114,17 @@ def ack(batch: int, *, stored: int, duplicates: int) -> bytes:
     return encode({"t": MsgType.ACK, "b": batch, "n": stored, "d": duplicates})
 
 
-def pull(state_vectors: dict[str, bytes], *, cursor: int | None = None) -> bytes:
+def pull(
+    state_vectors: dict[str, bytes], *, cursor: int | None = None, epoch: str | None = None
+) -> bytes:
     """A PULL: by change cursor when the device has one (``s`` is then empty but still sent, as
-    servers before the cursor require it), else by state vector per campaign."""
+    servers before the cursor require it), with the epoch of the log it counts in (version 2),
+    else by state vector per campaign."""
     frame: dict[str, Any] = {"t": MsgType.PULL, "s": state_vectors}
     if cursor is not None:
         frame["k"] = cursor
+        if epoch is not None:
+            frame["e"] = epoch
     return encode(frame)
 
 
@@ -105,9 +135,11 @@ def docs(
     live: bool = False,
     cursor: int | None = None,
     items: int | None = None,
+    epoch: str | None = None,
 ) -> bytes:
-    """A DOCS frame. The last frame of a pull's answer (``done``) carries the new ``cursor`` and
-    ``items``, the number of updates in the whole answer."""
+    """A DOCS frame. The last frame of a pull's answer (``done``) carries the new ``cursor``,
+    the ``epoch`` of the log it counts in, and ``items``, the number of updates in the whole
+    answer."""
     frame: dict[str, Any] = {
         "t": MsgType.DOCS,
         "u": [[c, u] for c, u in updates],
@@ -118,13 +150,24 @@ def docs(
         frame["k"] = cursor
     if items is not None:
         frame["n"] = items
+    if epoch is not None:
+        frame["e"] = epoch
     return encode(frame)
 
 
-def error(code: ErrorCode, message: str, *, batch: int | None = None) -> bytes:
+def error(
+    code: ErrorCode,
+    message: str,
+    *,
+    batch: int | None = None,
+    versions: tuple[int, int] | None = None,
+) -> bytes:
+    """An ERROR; a ``bad_version`` refusal carries the range of ``versions`` the server speaks."""
     frame: dict[str, Any] = {"t": MsgType.ERROR, "code": str(code), "msg": message}
     if batch is not None:
         frame["b"] = batch
+    if versions is not None:
+        frame["vr"] = list(versions)
     return encode(frame)
 
 
@@ -205,10 +248,12 @@ def decode_frame(
 
 def _check_hello(frame: dict[str, Any]) -> None:
     version = _need(frame, "v", int, "HELLO")
-    if version != PROTOCOL_VERSION:
+    if not OLDEST_PROTOCOL_VERSION <= version <= PROTOCOL_VERSION:
+        newer = "newer" if version > PROTOCOL_VERSION else "older"
         raise ProtocolError(
             ErrorCode.BAD_VERSION,
-            f"protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}",
+            f"sync protocol {version} is {newer} than this server speaks "
+            f"({OLDEST_PROTOCOL_VERSION} to {PROTOCOL_VERSION})",
         )
     _need(frame, "token", str, "HELLO")
     _need(frame, "device", str, "HELLO")
@@ -261,6 +306,15 @@ def _check_pull(frame: dict[str, Any]) -> None:
                 ErrorCode.BAD_FRAME, f"PULL state vector for {campaign!r} is invalid"
             )
     _check_count(frame, "k", "PULL", "cursor")
+    _check_epoch(frame, "PULL")
+
+
+def _check_epoch(frame: dict[str, Any], what: str) -> None:
+    """An optional log epoch: a short string."""
+    if "e" in frame and not (isinstance(frame["e"], str) and len(frame["e"]) <= MAX_EPOCH_CHARS):
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME, f"{what} epoch 'e' must be a string of at most {MAX_EPOCH_CHARS}"
+        )
 
 
 def _check_count(frame: dict[str, Any], key: str, what: str, name: str) -> None:
@@ -281,6 +335,7 @@ def _check_docs(frame: dict[str, Any]) -> None:
             raise ProtocolError(ErrorCode.BAD_FRAME, "DOCS items must be [campaign, update]")
     _check_count(frame, "k", "DOCS", "cursor")
     _check_count(frame, "n", "DOCS", "item count")
+    _check_epoch(frame, "DOCS")
 
 
 def _check_error(frame: dict[str, Any]) -> None:
