@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from shared.protocol.errors import ErrorCode, ProtocolError
-from shared.protocol.events import ms_from_iso
+from shared.protocol.events import MAX_OCCURRED_MS, MIN_OCCURRED_MS, ms_from_iso
 from shared.protocol.ids import is_id
 
 from . import conflicts
@@ -282,10 +282,7 @@ async def get_campaign(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     ctx, p = request.app[CTX], principal_of(request)
     await require(ctx, p, "read_audit", None)
-    try:
-        limit = min(int(request.query.get("limit", "200")), 5000)
-    except ValueError:
-        raise BadRequest("'limit' must be an integer") from None
+    limit = int_param(request, "limit", default=200, low=1, high=5000)
     entries = await ctx.read(lambda st: st.audit_entries(p.org_id, limit))
     return web.json_response({"entries": [asdict(e) for e in entries]})
 
@@ -294,16 +291,9 @@ async def audit_log(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     ctx, p = request.app[CTX], principal_of(request)
     await require(ctx, p, "manage_users", None)
-    body = await ctx.read(lambda st: st.stats())
-    body["connected_devices"] = ctx.hub.count()
-    w = ctx.writer.stats
-    body["writer"] = {
-        "commits": w.commits,
-        "jobs": w.jobs,
-        "items": w.items,
-        "busy_s": round(w.busy_s, 3),
-        "queued_items": {str(k): v for k, v in w.queued_items.items()},
-    }
+    # the caller's org only: server-wide figures are the operator's (`wedsync admin stats`)
+    body = await ctx.read(lambda st: st.org_stats(p.org_id))
+    body["connected_devices"] = ctx.hub.count_org(p.org_id)
     return web.json_response(body)
 
 
@@ -369,16 +359,34 @@ async def resolve_conflict(request: web.Request) -> web.Response:
     return web.json_response(_conflict_view(result.record, {}))
 
 
+def int_param(request: web.Request, key: str, *, default: int, low: int, high: int) -> int:
+    """An integer query parameter within ``low..high`` (400 otherwise)."""
+    raw = request.query.get(key)
+    if raw is None or raw == "":
+        return default
+    value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    if value is None or not low <= value <= high:
+        raise BadRequest(f"{key!r} must be an integer from {low} to {high}")
+    return value
+
+
 def _time_param(request: web.Request, key: str) -> int | None:
+    """A time (ISO-8601 or epoch milliseconds) between 2000 and 2100, like events' times: the
+    reports' windows stay within the range the analytics are sized for."""
     raw = request.query.get(key)
     if raw is None or raw == "":
         return None
-    if raw.isdigit():
-        return int(raw)
-    try:
-        return ms_from_iso(raw)
-    except ProtocolError:
-        raise BadRequest(f"{key!r} must be an ISO-8601 time or epoch milliseconds") from None
+    problem = f"{key!r} must be an ISO-8601 time or epoch milliseconds between 2000 and 2100"
+    if raw.isascii() and raw.isdigit():
+        value = int(raw) if len(raw) <= 18 else -1
+    else:
+        try:
+            value = ms_from_iso(raw)
+        except (ProtocolError, OverflowError, ValueError):
+            raise BadRequest(problem) from None
+    if not MIN_OCCURRED_MS <= value <= MAX_OCCURRED_MS + 1:
+        raise BadRequest(problem)
+    return value
 
 
 @routes.get("/api/v1/reports/roi")
@@ -394,11 +402,7 @@ async def roi_report(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/health")
 async def health(request: web.Request) -> web.Response:
-    ctx = request.app[CTX]
-    return web.json_response(
-        {
-            "status": "ok",
-            "connected_devices": ctx.hub.count(),
-            "queued_items": {str(k): v for k, v in ctx.writer.stats.queued_items.items()},
-        }
-    )
+    ctx, p = request.app[CTX], principal_of(request)
+    # what any role may see: the server is up, and its own org's connected devices (the
+    # server's queues and totals are the operator's: /readyz, `wedsync admin stats`)
+    return web.json_response({"status": "ok", "connected_devices": ctx.hub.count_org(p.org_id)})

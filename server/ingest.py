@@ -2,11 +2,16 @@
 campaign updates, each declaring what it changed (``server.commits``).
 
 Both run on the writer thread inside its transaction and act for the pushing device's principal
-only: the org is always the principal's, never one the device names.
+only: the org is always the principal's, never one the device names. Likewise the metadata of a
+device's campaign update is the device's word only on what a device may say (its hybrid clock,
+the guarded edits it made); who made it comes from the principal, and anything else in it (such
+as the marks of an update the server made itself, ``by_server_for``) is dropped
+(``device_meta``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from shared.protocol.events import event_from_row
@@ -57,6 +62,64 @@ class StoreEvents(EventsJob):
         return Outcome((stored, duplicates), Changes(principal.org_id, events=new))
 
 
+#: what a device's update metadata may hold, and its bounds
+MAX_GUARDS = 100
+MAX_BASES = 100
+MAX_GUARD_VALUE_CHARS = 100_000
+
+
+def device_meta(meta: Any, principal: Principal) -> dict[str, Any]:
+    """The metadata of a device's campaign update as the server keeps it: the device's hybrid
+    clock stamp and its guarded edits when well formed, its author and device from the
+    principal, and nothing else."""
+    meta = meta if isinstance(meta, dict) else {}
+    clean: dict[str, Any] = {"author": principal.email, "device": principal.device_id}
+    hlc = meta.get("hlc")
+    if isinstance(hlc, int) and not isinstance(hlc, bool) and 0 <= hlc < 2**63:
+        clean["hlc"] = hlc
+    guards = meta.get("guards")
+    if isinstance(guards, list):
+        clean["guards"] = [g for g in guards[:MAX_GUARDS] if _guard_ok(g)]
+    return clean
+
+
+def _guard_ok(guard: Any) -> bool:
+    if not isinstance(guard, dict):
+        return False
+    field, edit, base = guard.get("field"), guard.get("edit"), guard.get("base", [])
+    return (
+        isinstance(field, str)
+        and 0 < len(field) <= 200
+        and isinstance(edit, str)
+        and 0 < len(edit) <= 64
+        and isinstance(base, list)
+        and len(base) <= MAX_BASES
+        and all(isinstance(b, str) and len(b) <= 64 for b in base)
+        and _json_like(guard.get("value"))
+    )
+
+
+def _json_like(value: Any, depth: int = 0) -> bool:
+    """A value that can be stored as JSON within bounds (a guarded field's value)."""
+    if depth > 8:
+        return False
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= MAX_GUARD_VALUE_CHARS
+    if isinstance(value, list):
+        return len(value) <= 1_000 and all(_json_like(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return len(value) <= 1_000 and all(
+            isinstance(k, str) and _json_like(v, depth + 1) for k, v in value.items()
+        )
+    return False
+
+
 class ApplyCampaignUpdates:
     """Merge one batch of campaign updates ``(campaign id, update, meta)`` from a device."""
 
@@ -70,7 +133,10 @@ class ApplyCampaignUpdates:
     def __call__(self, storage: Storage, seq: int) -> Outcome[list[AppliedUpdate]]:
         p = self.principal
         try:
-            applied = [self.docs.apply(storage, p, c, u, meta) for c, u, meta in self.updates]
+            applied = [
+                self.docs.apply(storage, p, c, u, device_meta(meta, p))
+                for c, u, meta in self.updates
+            ]
         except BaseException:
             # the batch's savepoint rolls back: so must the docs merged before the failing one
             for campaign_id, _update, _meta in self.updates:

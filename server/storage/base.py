@@ -197,7 +197,12 @@ class ContactStore(Protocol):
 
 class StatsStore(Protocol):
     def stats(self) -> dict[str, Any]:
-        """Counts of what the store holds (a JSON document)."""
+        """Counts of what the store holds, every org's (a JSON document): for the operator
+        (`wedsync admin stats`), never for an org's users."""
+        ...
+
+    def org_stats(self, org_id: str) -> dict[str, Any]:
+        """The same counts for one org (no count of orgs)."""
         ...
 
     def stored_events(self, *, after_commit_seq: int = 0) -> list[tuple[str, str, str, int]]:

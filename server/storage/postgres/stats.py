@@ -26,6 +26,32 @@ class PostgresStats(PgHandle):
             "conflicts_open": self._count("SELECT count(*) FROM conflicts WHERE status = 'open'"),
         }
 
+    def org_stats(self, org_id: str) -> dict[str, Any]:
+        """What ``stats`` counts, for one org only (what its admins may see)."""
+
+        def rows(sql: str) -> list:
+            return list(self._org_rows(sql.replace("?", "%s"), (org_id,)))
+
+        by_kind = dict(rows("SELECT kind, count(*) FROM events WHERE org_id = ? GROUP BY kind"))
+        by_class = dict.fromkeys((str(c) for c in PRIORITY_CLASSES), 0)
+        for priority, count in rows(
+            "SELECT priority, count(*) FROM events WHERE org_id = ? GROUP BY priority"
+        ):
+            by_class[str(priority)] = count
+
+        def count(table: str, where: str = "") -> int:
+            return rows(f"SELECT count(*) FROM {table} WHERE org_id = ?{where}")[0][0]
+
+        return {
+            "events": {"total": sum(by_kind.values()), "by_kind": by_kind, "by_class": by_class},
+            "campaigns": count("campaigns"),
+            "campaign_updates": count("campaign_updates"),
+            "devices": count("devices", " AND revoked = 0"),
+            "users": count("users"),
+            "contacts": count("contacts"),
+            "conflicts_open": count("conflicts", " AND status = 'open'"),
+        }
+
     def stored_events(self, *, after_commit_seq: int = 0) -> list[tuple[str, str, str, int]]:
         rows = self._all(
             "SELECT id, device_id, kind, commit_seq FROM events WHERE commit_seq > %s",
@@ -35,6 +61,9 @@ class PostgresStats(PgHandle):
 
     def device_names(self) -> dict[str, str]:
         return dict(self._all("SELECT id, name FROM devices"))
+
+    def _org_rows(self, sql: str, args: tuple) -> list:
+        return self._all(sql, args)
 
     def _count(self, sql: str) -> int:
         return self._one(sql)[0]
