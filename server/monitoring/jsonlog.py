@@ -2,11 +2,11 @@
 
 Opt-in (``[logs] format = "json"`` in the monitoring file, or ``WEDSYNC_LOG_FORMAT=json``):
 the default stays the one-line text a person reads in a terminal. Each line holds ``time``
-(UTC, ISO 8601 with milliseconds), ``level``, ``logger``, ``event`` (the ``extra={"event": …}``
-name when the call gives one, else the message's format string, which stays the same whatever
-its arguments, so lines group by it), ``message`` (formatted), ``org_id`` and ``request_id``
-when the line was logged while serving a request, the call's other ``extra`` fields, and
-``exc`` for a traceback.
+(UTC, ISO 8601 with milliseconds), ``level``, ``logger``, ``event`` (the call's
+``extra={"event": …}`` name, ``http_request`` for aiohttp's access log, else the message's
+format string, which stays the same whatever its arguments, so lines group by it),
+``message`` (formatted), ``org_id`` and ``request_id`` when the line was logged while serving
+a request, the call's other ``extra`` fields, and ``exc`` for a traceback.
 
 What never reaches a line: a field whose name says it holds a secret or a mail body
 (``token``, ``password``, ``secret``, ``authorization``, ``body``, … — replaced by
@@ -34,6 +34,8 @@ from ..fair import TURN
 
 LOG_FORMAT_ENV = "WEDSYNC_LOG_FORMAT"
 REQUEST_ID_HEADER = "X-Request-Id"
+#: aiohttp's access log formats its line before logging it: one event name for all of them
+ACCESS_EVENT = "http_request"
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("wedsync_request", default="")
 
 _SECRET_KEY = re.compile(
@@ -71,7 +73,10 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": str(getattr(record, "event", None) or record.msg),
+            "event": str(
+                getattr(record, "event", None)
+                or (ACCESS_EVENT if record.name == "aiohttp.access" else record.msg)
+            ),
             "message": redact(record.getMessage()),
         }
         org = getattr(record, "org_id", None) or TURN.get()

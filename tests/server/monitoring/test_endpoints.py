@@ -186,3 +186,35 @@ async def test_every_answer_carries_a_request_id(tmp_path, stop_servers):
         assert r.headers["X-Request-Id"] != unsafe and len(r.headers["X-Request-Id"]) == 16
         r = await http.get(server.url + "/api/v1/me")  # refused: still carries one
         assert r.status == 401 and len(r.headers["X-Request-Id"]) == 16
+
+
+async def test_the_server_writes_json_log_lines_when_asked(tmp_path):
+    """`wedsync server` with WEDSYNC_LOG_FORMAT=json: its start-up lines are JSON objects."""
+    import asyncio
+    import os
+    import sys
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = {**os.environ, "WEDSYNC_LOG_FORMAT": "json"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wedsync", "server", "--data-dir", str(tmp_path / "srv"),
+        "--port", str(port), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert b"listening" in line
+        async with aiohttp.ClientSession() as http:
+            r = await http.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-Id": "t-77"})
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    lines = [json.loads(raw) for raw in err.decode().splitlines() if raw.strip()]
+    assert lines, "the server logged nothing"
+    assert all({"time", "level", "logger", "event", "message"} <= set(x) for x in lines)
+    assert any("wedsync server on http://" in x["message"] for x in lines)
+    (access,) = [x for x in lines if x.get("request_id") == "t-77"]
+    assert access["event"] == "http_request" and access["response_status"] == 200
