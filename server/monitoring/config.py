@@ -121,6 +121,9 @@ class Webhook:
 
 @dataclass(frozen=True)
 class AlertSettings:
+    #: false: this process records no alert and sends none (several processes on one store:
+    #: let one of them alert)
+    enabled: bool = True
     #: after an alert, the same check of the same org alerts again only once this has passed
     cooldown_s: float = 3600.0
     webhook: Webhook | None = None
@@ -374,6 +377,7 @@ def _alerts(table: Mapping[str, Any], where: str, base: Path | None) -> AlertSet
         "email_admins",
         "app_notices",
         "history_max",
+        "enabled",
     }
     _only(table, known, where, "alerts.")
     values: dict[str, Any] = {"webhook": _webhook(table, where, "alerts.", base)}
@@ -386,7 +390,7 @@ def _alerts(table: Mapping[str, Any], where: str, base: Path | None) -> AlertSet
     ):
         if key in table:
             values[key] = _number(table[key], kind, f"{where}alerts.{key}", positive=True)
-    for key in ("email_admins", "app_notices"):
+    for key in ("email_admins", "app_notices", "enabled"):
         if key in table:
             if not isinstance(table[key], bool):
                 raise ConfigError(f"{where}alerts.{key} must be true or false")

@@ -116,7 +116,7 @@ def install_monitoring(
                 on_trigger=metrics.trigger_evaluation.observe if metrics else None,
             ),
             content=ContentRecorder(on_record=metrics.observe_generation if metrics else None),
-            alerts=router,
+            alerts=router if settings.alerts.enabled else None,
             metrics=metrics,
             now_ms=ctx.now_ms,
             trigger_timings=_engine_timings(app),

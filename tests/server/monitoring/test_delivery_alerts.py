@@ -159,3 +159,34 @@ async def test_a_scheduler_backlog_turns_warning_then_critical_and_clears(
         "[WedSync] Critical",
         "[WedSync] Recovered",
     ]
+
+
+async def test_a_process_with_alerts_off_reads_the_checks_and_sends_nothing(
+    tmp_path, webhook, stop_servers
+):
+    server, monitor = await monitored_server(tmp_path, webhook, "enabled = false\n")
+    stop_servers.append(server)
+    await stop_automation(server.app)
+    now = server.ctx.now_ms()
+    late = EnrolmentRow(
+        id="late",
+        org_id=server.ctx.storage.org_id("Org A"),
+        campaign_id="c1",
+        contact="late@x.test",
+        status="waiting",
+        held_out=False,
+        node="s1",
+        due_ms=now - 900_000,
+        wake_on=(),
+        state={},
+        entered_at_ms=now - 1_000_000,
+    )
+    await server.ctx.writer.run_exclusive(lambda st: st.insert_enrolment(late, at_ms=now))
+    backlog = _check(await monitor.evaluate(business=False), "delivery.scheduler_backlog_s")
+    assert backlog.status is Status.CRITICAL and monitor.alerts is None
+    async with aiohttp.ClientSession() as http:
+        r = await http.get(
+            server.url + "/api/v1/monitor/alerts", headers=await _login(server, "admin")
+        )
+        assert (await r.json()) == {"alerts": []}
+    assert webhook.attempts == 0

@@ -116,6 +116,7 @@ def test_the_monitoring_file_sets_bands_per_org_and_names_a_wrong_key(tmp_path, 
     monkeypatch.delenv(CONFIG_ENV)
     assert locate(tmp_path) == path and locate(tmp_path / "elsewhere") is None
     assert parse_config({}) == MonitorConfig()
+    assert parse_config({"alerts": {"enabled": False}}).alerts.enabled is False
 
 
 def _report(**attribution):
