@@ -479,23 +479,19 @@ class PostgresAutomation(PgHandle):
         return cursor.rowcount == 1
 
     def reclaim_sends(self, *, now_ms: int, worker: str | None = None) -> int:
-        """Put back in the queue the claims whose lease ran out, or (``worker`` given) every
-        claim not made by ``worker``; a ``sending`` row keeps its Message-ID and bytes."""
-        if worker is None:
-            cursor = self._exec(
-                "UPDATE automation_sends SET status = 'queued', claimed_by = NULL, "
-                "lease_until_ms = NULL, due_ms = least(coalesce(due_ms, %s), %s), updated_at_ms = %s "
-                "WHERE status IN ('claimed', 'sending') AND lease_until_ms < %s",
-                (now_ms, now_ms, now_ms, now_ms),
-            )
-        else:
-            cursor = self._exec(
-                "UPDATE automation_sends SET status = 'queued', claimed_by = NULL, "
-                "lease_until_ms = NULL, due_ms = least(coalesce(due_ms, %s), %s), updated_at_ms = %s "
-                "WHERE status IN ('claimed', 'sending') AND coalesce(claimed_by, '') != %s",
-                (now_ms, now_ms, now_ms, worker),
-            )
-        return cursor.rowcount
+        """Put back in the queue the claims whose lease ran out; a ``sending`` row keeps its
+        Message-ID and bytes. ``worker`` is not used here: on SQLite a starting server takes
+        back every claim but its own (one process serves a file), but several processes share
+        this database, and another's claim that is still leased is live, not left over: taking
+        it back could send a mail twice. A dead process's claims come back when their lease
+        runs out."""
+        del worker
+        return self._exec(
+            "UPDATE automation_sends SET status = 'queued', claimed_by = NULL, "
+            "lease_until_ms = NULL, due_ms = least(coalesce(due_ms, %s), %s), updated_at_ms = %s "
+            "WHERE status IN ('claimed', 'sending') AND lease_until_ms < %s",
+            (now_ms, now_ms, now_ms, now_ms),
+        ).rowcount
 
     def cancel_contact(self, org_id: str, contact: str, *, reason: str, at_ms: int) -> int:
         """Cancel the contact's queued sends everywhere (an unsubscribe, a hard bounce); how

@@ -87,6 +87,8 @@ def test_sends_claimed_by_two_processes_are_disjoint_and_a_dead_claim_is_reclaim
             with second.transaction():
                 b = second.claim_sends("org-1", now_ms=2_000, limit=4, worker="B", lease_ms=1_000)
         assert len(a) == 4 and len(b) == 2 and not {s.id for s in a} & {s.id for s in b}
+        # a third process starting takes back no live claim of another (no double send)
+        assert second.reclaim_sends(now_ms=2_500, worker="C") == 0
         # A dies holding its claims: after the lease, they go back to the queue for B
         assert second.reclaim_sends(now_ms=2_500) == 0
         assert second.reclaim_sends(now_ms=3_001) == 6
