@@ -89,6 +89,9 @@ class Commit:
     orgs: Mapping[str, Changes]  # per org, its jobs' changes in commit order
     #: False: events were stored that no job declared; every org's events are unknown
     events_known: bool = True
+    #: made by another server process sharing the store (``server.remote``): its events are
+    #: never known, and this process's writer did not make it (its stats are not this one's)
+    remote: bool = False
 
     def new_events(self, org_id: str) -> tuple[list[Any], ...] | None:
         """The org's new events of this commit; None if not known (rebuild from the store)."""

@@ -15,7 +15,9 @@ whole state is a valid update). Nothing here is needed for correctness: a device
 live frame (a lost LISTEN connection, a full queue) gets the change by its next pull.
 
 Order: remote commits reach listeners in the order they committed, but may arrive after this
-process's own later commits (the listeners' contract says "in commit order" per process).
+process's own later commits (the listeners' contract says "in commit order" per process). They
+are marked ``Commit.remote``: a listener that reads this process's writer (its statistics, its
+last commit) skips them.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def decode(message: str, read_state: Callable[[str], bytes | None]) -> tuple[str
             events_known = False  # which events: only the store knows
         events = None if item.get("e") else ()
         orgs[org_id] = Changes(org_id, events, tuple(campaigns), notices)
-    return data["o"], Commit(int(data["s"]), orgs, events_known=events_known)
+    return data["o"], Commit(int(data["s"]), orgs, events_known=events_known, remote=True)
 
 
 class RemoteCommits:
