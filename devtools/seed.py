@@ -70,6 +70,8 @@ def seed_demo(
             )
         stored = duplicates = 0
         with storage.transaction():
+            # numbered after every commit, servers sharing the store held off until this ends
+            seq = storage.begin_commit()
             for item in data.campaigns:
                 doc = build_campaign(item)  # complete: what an active campaign must be
                 state = doc.get_update()
@@ -90,7 +92,6 @@ def seed_demo(
                     meta={"author": "seed-demo"},
                     at_ms=now,
                 )
-            seq = storage.last_commit_seq() + 1
             for priority in sorted(by_class):
                 rows = by_class[priority]
                 for i in range(0, len(rows), CHUNK):
