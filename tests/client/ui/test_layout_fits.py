@@ -101,6 +101,7 @@ async def _conflict(server, window) -> str:  # noqa: ANN001
 
     replica.edit_campaign(cid, flow)
     replica.add_campaign_note(cid, "Book stand 14 at the fair; bring the spring brochures.")
+    await window.sync.stop()  # the server keeps one connection per device: sync here only
     await window.engine.sync_once()
     mia = SyncEngine(Replica(server.data_dir.parent / "mia"), tokens=KeyringTokens())
     try:
@@ -114,6 +115,7 @@ async def _conflict(server, window) -> str:  # noqa: ANN001
     finally:
         await mia.close()
         mia.replica.close()
+    window.sync.start()
     return cid
 
 
