@@ -48,7 +48,7 @@ from shared.automation import (
     enrol,
     match_event,
 )
-from shared.automation.facts import as_fact
+from shared.automation.facts import Fact, as_fact
 from shared.automation.journey import EXITED, HELD
 from shared.automation.steps import DEFAULT_GOAL_WINDOW_S
 from shared.protocol.events import (
@@ -176,6 +176,11 @@ class Rounds:
                 commit_seq=seq,
             )
 
+    def refresh(self, storage: Storage, org_id: str, now_ms: int) -> OrgIndex:
+        """The org's campaign index, up to date; enrolments of campaigns whose status moved
+        are made due (resumed ones continue, archived ones exit, paused ones hold)."""
+        return self._refresh(storage, org_id, now_ms)
+
     def _refresh(self, storage: Storage, org_id: str, now_ms: int) -> OrgIndex:
         index, moved, fresh = self.index.refresh(storage, org_id)
         for campaign_id in moved:  # resumed: continue; archived: exit; paused: hold
@@ -256,7 +261,7 @@ class Rounds:
         if not listening:
             return
         started = self._clock()
-        fact = as_fact(event)
+        fact = Fact(*event[:WIRE_PAYLOAD], payload=payload)  # a wire array is in Fact's order
         for campaign in listening:
             self._trigger(storage, index.org_id, campaign, contacts, fact, now_ms, done)
         done.timings.append((kind, self._clock() - started))
