@@ -79,6 +79,7 @@ class AutomationEngine:
         self.config = config
         self.now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
         self.worker = new_id()
+        self.progress = asyncio.Event()
         self.index = CampaignIndex()
         self.rounds = Rounds(
             self.index,
@@ -100,13 +101,17 @@ class AutomationEngine:
             retry=config.retry,
             sender_factory=sender_factory,
             render_executor=render_executor,
+            on_progress=self.progress.set,
         )
         self._events = asyncio.Event()
+        #: orgs whose campaigns changed since the last events round (their index is refreshed)
+        self._campaigns_changed: set[str] = set()
         self._due = asyncio.Event()
         self._mail = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._lanes: dict[str, asyncio.Task] = {}
         self.stats = {"rounds": 0, "events": 0, "enrolled": 0, "advanced": 0, "queued": 0}
+        #: set after every round and every send handled (``until`` waits on it)
         #: seconds spent matching each triggering event against its org's campaigns
         self.trigger_timings: list[float] = []
         self.keep_timings = False
@@ -123,9 +128,11 @@ class AutomationEngine:
             for changes in commit.orgs.values()
         ):
             self._events.set()
+        self._campaigns_changed.update(o for o, c in commit.orgs.items() if c.campaigns)
 
     def nudge(self) -> None:
-        """Look at everything now (a test, an admin change made outside the writer)."""
+        """Look at everything now (an admin changed the mail settings, a test)."""
+        self.mailer.resting.clear()
         for event in (self._events, self._due, self._mail):
             event.set()
 
@@ -178,8 +185,11 @@ class AutomationEngine:
             timeout = (
                 self.config.idle_poll_s if delay is None else min(delay, self.config.idle_poll_s)
             )
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the event is set, and stop() would then wait out the idle poll
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await wake.wait()
 
     def _job(self, run: Callable[[Storage, int, int], Round]) -> Callable[[Storage, int], Any]:
         def job(storage: Storage, seq: int) -> Any:
@@ -198,7 +208,21 @@ class AutomationEngine:
 
         return job
 
+    async def until(self, condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+        """Wait until ``condition()`` holds, looking again after each round or send (tests,
+        benchmarks: no polling)."""
+
+        async def wait() -> None:
+            while True:
+                self.progress.clear()
+                if condition():
+                    return
+                await self.progress.wait()
+
+        await asyncio.wait_for(wait(), timeout_s)
+
     def _after(self, done: Round) -> None:
+        self.progress.set()
         self.stats["rounds"] += 1
         self.stats["events"] += done.read
         self.stats["enrolled"] += done.enrolled
@@ -210,12 +234,23 @@ class AutomationEngine:
             self._mail.set()
 
     async def _events_round(self) -> float | None:
-        done: Round = await self.submit(
-            self._job(lambda st, seq, now: self.rounds.events(st, seq, now))
-        )
+        changed, self._campaigns_changed = self._campaigns_changed, set()
+
+        def run(storage: Storage, seq: int, now: int) -> Round:
+            for org_id in sorted(changed):  # a status moved: held ones resume, archived exit
+                self.rounds.refresh(storage, org_id, now)
+            return self.rounds.events(storage, seq, now)
+
+        try:
+            done: Round = await self.submit(self._job(run))
+        except BaseException:
+            self._campaigns_changed |= changed
+            raise
         self._after(done)
-        if done.read:
+        if done.read or changed:
             self._due.set()  # wake-ups may have made enrolments due
+        if changed:
+            self._mail.set()  # a resumed campaign's held sends are due again
         return 0 if done.more else None
 
     async def _due_round(self) -> float | None:
@@ -244,13 +279,19 @@ class AutomationEngine:
             return storage.orgs_with_due_sends(now), storage.next_send_due_ms()
 
         orgs, next_due = await self.submit(due)
+        delays = []
         for org_id in orgs:
+            resting = self.mailer.resting.get(org_id, 0)
+            if resting > now:
+                delays.append((resting - now) / 1000)
+                continue
             lane = self._lanes.get(org_id)
             if lane is None or lane.done():
                 self._lanes[org_id] = asyncio.create_task(self._drain(org_id))
-        if next_due is None:
-            return None
-        return max(0.5, (next_due - now) / 1000) if next_due > now else 0.5
+        if next_due is not None and next_due > now:
+            delays.append((next_due - now) / 1000)
+        # a running lane wakes this loop when it is done
+        return min(delays) if delays else None
 
     async def _drain(self, org_id: str) -> None:
         try:

@@ -18,7 +18,8 @@ For each org, one lane (one task, one SMTP connection, one message at a time):
    ``bounce`` event, the contact suppressed, its queued sends cancelled and its enrolments ended
    everywhere; ``deferred`` back to the queue with a longer wait (after ``MAX_DEFERRALS`` it
    fails, with a soft ``bounce`` event); ``failed`` (the org's settings) back to the queue and
-   the lane rests (``SETTINGS_PAUSE_S``).
+   the lane rests (``SETTINGS_PAUSE_S``; also while the org has no settings at all), until an
+   admin changes them.
 
 **What is guaranteed.** A send's row and its idempotency key are committed with the enrolment
 state that made it, so no replay makes a second row. A message is handed to SMTP only after its
@@ -121,8 +122,10 @@ class Mailer:
         render_timeout_s: float = 5.0,
         sender_factory: Callable[..., SmtpSender] = SmtpSender,
         render_executor: Any = None,
+        on_progress: Callable[[], None] | None = None,
     ) -> None:
         self._submit = submit
+        self._on_progress = on_progress or (lambda: None)
         self._rounds = rounds
         self._box = box
         self.public_url = public_url.rstrip("/")
@@ -139,6 +142,9 @@ class Mailer:
             max_workers=1, thread_name_prefix="wedsync-render"
         )
         self.stats = {"sent": 0, "bounced": 0, "deferred": 0, "failed": 0, "held": 0}
+        #: org -> until when its lane rests (no settings, or settings refused); cleared when
+        #: an admin changes settings (``AutomationEngine.nudge``)
+        self.resting: dict[str, int] = {}
 
     async def close(self) -> None:
         for _, sender in self._senders.values():
@@ -168,7 +174,8 @@ class Mailer:
             if not lane.sends:
                 return handled
             if lane.smtp is None:
-                await self._submit(partial(self._unclaim, lane=lane, wait_s=UNCONFIGURED_WAIT_S))
+                await self._submit(partial(self._unclaim, lane=lane))
+                self.resting[org_id] = now + UNCONFIGURED_WAIT_S * 1000
                 log.warning("org %s has sends queued but no SMTP settings", org_id)
                 return handled
             sender = self.sender(org_id, lane.smtp)
@@ -177,7 +184,8 @@ class Mailer:
                 if not await self._one(lane, claimed, sender):
                     # the settings were refused: give the rest back and rest the lane
                     rest = replace(lane, sends=lane.sends[position + 1 :])
-                    await self._submit(partial(self._unclaim, lane=rest, wait_s=SETTINGS_PAUSE_S))
+                    await self._submit(partial(self._unclaim, lane=rest))
+                    self.resting[org_id] = self._now() + SETTINGS_PAUSE_S * 1000
                     return handled
 
     async def _one(self, lane: Lane, claimed: Claimed, sender: SmtpSender) -> bool:
@@ -194,18 +202,23 @@ class Mailer:
                 problem = f"template_render_failed: rendering took over {self.render_timeout_s} s"
         if problem is not None:
             await self._submit(partial(self._fail, send=send, problem=problem))
+            self._on_progress()
             return True
         go = await self._submit(
             partial(self._mark_sending, send=send, message_id=message_id, links=links, raw=raw)
         )
         if not go:
+            self._on_progress()
             return True
         assert lane.smtp is not None and raw is not None
         envelope_from = parseaddr(lane.smtp.from_address)[1]
-        result = await sender.send_raw(raw, sender=envelope_from, recipient=send.contact)
+        result = await sender.send_raw(
+            raw, sender=envelope_from, recipient=send.contact, message_id=message_id
+        )
         outcome = await self._submit(
             partial(self._record, send=send, message_id=message_id, result=result)
         )
+        self._on_progress()
         return outcome != SendStatus.FAILED
 
     async def _render_message(
@@ -273,18 +286,14 @@ class Mailer:
             )
         return Lane(org_id, tuple(claimed), smtp, keys[0])
 
-    def _unclaim(self, storage: Storage, seq: int, *, lane: Lane, wait_s: int) -> None:
+    def _unclaim(self, storage: Storage, seq: int, *, lane: Lane) -> None:
+        """Give claimed sends back to the queue as they were (the lane rests)."""
         now = self._now()
         for claimed in lane.sends:
             current = storage.send(claimed.send.id)
             if current is not None and current.status == "claimed":
                 storage.update_send(
-                    current.id,
-                    at_ms=now,
-                    status="queued",
-                    due_ms=now + wait_s * 1000,
-                    claimed_by=None,
-                    lease_until_ms=None,
+                    current.id, at_ms=now, status="queued", claimed_by=None, lease_until_ms=None
                 )
 
     def _mark_sending(
@@ -413,7 +422,7 @@ class Mailer:
                     reason=result.detail[:500],
                     **done,
                 )
-        else:  # FAILED: the org's settings, not the contact: back to the queue
+        else:  # FAILED: the org's settings, not the contact: back to the queue, the lane rests
             self.stats["failed"] += 1
             log.warning(
                 "org %s: SMTP refused its settings (%s %s); its queue rests %s s",
@@ -423,12 +432,7 @@ class Mailer:
                 SETTINGS_PAUSE_S,
             )
             storage.update_send(
-                send.id,
-                at_ms=now,
-                status="queued",
-                due_ms=now + SETTINGS_PAUSE_S * 1000,
-                reason=result.detail[:500],
-                **done,
+                send.id, at_ms=now, status="queued", reason=result.detail[:500], **done
             )
         if not events:
             return result.status
