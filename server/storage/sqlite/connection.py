@@ -145,12 +145,36 @@ class SQLiteHandle:
         with self._lock:
             self._depth += 1
             try:
-                with self.db.atomic():
-                    yield
+                if self.db.conn.in_transaction:
+                    with self.db.atomic():  # a savepoint inside the open transaction
+                        yield
+                else:
+                    with self._immediate():
+                        yield
             finally:
                 self._depth -= 1
             if self._depth == 0 and self._checkpointer is not None:
                 self._checkpointer.nudge()  # committed: the log has grown
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """The outermost transaction takes the write lock at BEGIN, waiting ``busy_timeout`` for
+        another process's writer: a deferred one that read first could not take it later once
+        the other writer had committed (SQLITE_BUSY_SNAPSHOT: "database is locked" at once)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
