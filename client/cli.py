@@ -96,10 +96,21 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--email", required=True)
     p.add_argument("--password", required=True)
     p.add_argument("--device-name", help="how admins see this device (default: the host name)")
+    p.add_argument(
+        "--ca-file",
+        help="a CA certificate (PEM) to verify an https server with, as well as the system's",
+    )
     p.set_defaults(handler="client.commands:login")
 
-    p = csub.add_parser("logout", parents=[common], help="forget this profile's device token")
+    p = csub.add_parser(
+        "logout", parents=[common], help="revoke this device's token on the server and forget it"
+    )
     p.set_defaults(handler="client.commands:logout")
+
+    p = csub.add_parser(
+        "rotate-token", parents=[common], help="replace this device's token (the queue stays)"
+    )
+    p.set_defaults(handler="client.commands:rotate_token")
 
     p = csub.add_parser("offline", parents=[common], help="work offline (queue everything) or not")
     p.add_argument("state", choices=("on", "off"))

@@ -70,10 +70,15 @@ def _replica(args: argparse.Namespace) -> Replica:
 
 
 def _engine(args: argparse.Namespace) -> SyncEngine:
+    from pathlib import Path
+
     from .credentials import KeyringTokens
     from .sync import SyncEngine
 
-    return SyncEngine(_replica(args), tokens=KeyringTokens())
+    replica = _replica(args)
+    given = getattr(args, "ca_file", None)
+    ca_file = str(Path(given).resolve()) if given else replica.get_setting("tls_ca_file")
+    return SyncEngine(replica, tokens=KeyringTokens(), ca_file=ca_file)
 
 
 def _run(engine: SyncEngine, coro_fn) -> Any:
@@ -121,12 +126,16 @@ def login(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def logout(args: argparse.Namespace) -> dict[str, Any]:
-    from .credentials import KeyringTokens, account_for
+    """Revoke the token on the server, then forget it here (even when the server cannot be
+    reached: ``revoked_on_server`` says which)."""
+    revoked = _run(_engine(args), lambda e: e.logout())
+    return {"logged_out": True, "revoked_on_server": revoked}
 
-    replica = _replica(args)
-    KeyringTokens().delete(account_for(replica.device_id))
-    replica.set_setting("user_email", None)
-    return {"logged_out": True}
+
+def rotate_token(args: argparse.Namespace) -> dict[str, Any]:
+    """A new device token in place of the current one; the queue and the device stay."""
+    _run(_engine(args), lambda e: e.rotate_token())
+    return {"rotated": True}
 
 
 def offline(args: argparse.Namespace) -> dict[str, Any]:

@@ -292,6 +292,7 @@ class SyncEngine:
         connector: Connector | None = None,
         executor: Executor | None = None,
         rng: random.Random | None = None,
+        ca_file: str | None = None,
     ) -> None:
         """``connector`` opens the sync connection (default: ``ws_connect``, an aiohttp
         websocket); ``executor`` runs replica work (default: one worker thread); ``rng`` draws
@@ -321,6 +322,9 @@ class SyncEngine:
         #: the sync protocol version this engine speaks in its HELLO (tests speak older ones)
         self.protocol_version = m.PROTOCOL_VERSION
         self._http: aiohttp.ClientSession | None = None
+        #: a CA certificate file that https/wss servers' certificates are verified against (in
+        #: addition to the system's); certificates are always verified
+        self.ca_file = ca_file
 
     async def run_db(self, fn: Callable, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
@@ -333,7 +337,15 @@ class SyncEngine:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+            connector = None
+            if self.ca_file:
+                import ssl
+
+                context = ssl.create_default_context(cafile=self.ca_file)
+                connector = aiohttp.TCPConnector(ssl=context)
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s), connector=connector
+            )
         return self._http
 
     # ------------------------------------------------------------------ login
@@ -364,6 +376,7 @@ class SyncEngine:
             ("org", data["org"]),
             ("role", data["role"]),
             ("server_device_id", data["device_id"]),
+            ("tls_ca_file", self.ca_file),  # later commands verify the server the same way
             ("pull_cursor", None),  # a cursor belongs to one server's log: pull afresh
             ("pull_epoch", None),
             # what the last sync attempts said was about the server before this one
@@ -372,6 +385,25 @@ class SyncEngine:
         ):
             await self.run_db(self.replica.set_setting, key, value)
         return {k: v for k, v in data.items() if k != "token"}
+
+    async def logout(self) -> bool:
+        """Revoke this device's token on the server (``POST /api/v1/logout``), then forget it
+        here whatever happened. True if the server revoked it; False if it could not be asked
+        (offline, unreachable, the token already unknown there)."""
+        try:
+            await self.api("POST", "/api/v1/logout")
+            revoked = True
+        except (SyncError, aiohttp.ClientError):
+            revoked = False
+        self.tokens.delete(account_for(self.replica.device_id))
+        await self.run_db(self.replica.set_setting, "user_email", None)
+        return revoked
+
+    async def rotate_token(self) -> None:
+        """Swap this device's token for a new one (the old one stops working on the server).
+        The device, its queue and its cursor stay as they are."""
+        data = await self.api("POST", "/api/v1/token/rotate")
+        self.tokens.set(account_for(self.replica.device_id), data["token"])
 
     async def api(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
         """Call the server's JSON API as this device (``path`` like ``/api/v1/conflicts``)."""

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .accounts import check_email, check_password
 from .auth import ROLES, hash_password
 from .cli import store_location
 from .errors import BadRequest, NotFoundError
@@ -19,10 +20,8 @@ def create_user(
 ) -> dict[str, Any]:
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}")
-    if "@" not in email or len(email) > 320:
-        raise BadRequest(f"{email!r} is not an email address")
-    if len(password) < 8:
-        raise BadRequest("password must have at least 8 characters")
+    email = check_email(email)  # the same rules as the HTTP API's
+    check_password(password, email=email)
     storage = open_storage(data_dir)
     try:
         org = org or _only_org(storage.org_names())

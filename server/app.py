@@ -24,9 +24,11 @@ from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
 from .logs import get_logger
 from .monitoring import install_monitoring
+from .openapi import routes as openapi_routes
 from .readiness import routes as readiness_routes
 from .remote import REMOTE, RemoteCommits
 from .reports import ReportService
+from .sessions_api import routes as session_routes
 from .storage import open_storage
 from .sync_ws import CTX, REPORTS, sync_handler
 from .tracking_api import routes as tracking_routes
@@ -50,7 +52,9 @@ def create_app(config: ServerConfig) -> web.Application:
     )
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        storage = open_storage(config.database_url or config.data_dir, serving=True)
+        storage = open_storage(
+            config.database_url or config.data_dir, serving=True, durability=config.synchronous
+        )
         reader = storage.reader()
         docs = CampaignDocs()
         docs.hooks.append(ConflictDetector())
@@ -101,6 +105,8 @@ def create_app(config: ServerConfig) -> web.Application:
     app.cleanup_ctx.append(context)
     app.router.add_get("/api/v1/sync", sync_handler)
     app.add_routes(routes)
+    app.add_routes(session_routes)
+    app.add_routes(openapi_routes)
     app.add_routes(automation_routes)
     app.add_routes(tracking_routes)  # public: authenticated by their signed tokens
     app.add_routes(readiness_routes)

@@ -69,6 +69,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         help="the base of tracking links in sent mail, as recipients reach this server "
         "(e.g. https://mail.example.com; default: http://HOST:PORT)",
     )
+    p.add_argument(
+        "--durability",
+        choices=("normal", "full"),
+        default="normal",
+        help="SQLite commits: normal survives a killed process, full also a power cut (slower)",
+    )
+    p.add_argument("--tls-cert", type=Path, help="serve https/wss with this certificate (PEM)")
+    p.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     p.set_defaults(handler="server.cli:run_server")
 
     a = sub.add_parser("admin", help="administer a server's store")
@@ -171,7 +179,12 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
         port=args.port,
         reuse_port=args.reuse_port,
         public_url=public_url(args.public_url),
+        synchronous=args.durability.upper(),
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
     ready = asyncio.Event()
 
     async def main() -> None:
@@ -192,7 +205,8 @@ def run_server(args: argparse.Namespace) -> dict[str, Any] | None:
                 logging.getLogger("wedsync.server").debug("start-up failed", exc_info=True)
                 raise StartupError("startup_failed", f"cannot start: {exc}") from None
             return
-        print(f"wedsync server listening on http://{args.host}:{args.port}", flush=True)
+        scheme = "https" if args.tls_cert else "http"
+        print(f"wedsync server listening on {scheme}://{args.host}:{args.port}", flush=True)
         await task
 
     asyncio.run(main())

@@ -16,10 +16,15 @@ from .config import ServerConfig
 from .errors import AuthError, ServerError
 from .hub import Hub
 from .log_epoch import LogEpoch
+from .login import LoginThrottle, PasswordChecker
+from .logs import get_logger
 from .storage import Storage
 from .writer import PriorityWriter
 
 T = TypeVar("T")
+log = get_logger(__name__)
+#: a token's last use is written at most this often (and at least ten times per lifetime)
+RENEW_EVERY_MS = 3_600_000
 
 
 @dataclass
@@ -43,6 +48,15 @@ class ServerContext:
     log_epoch: LogEpoch | None = None
 
     def __post_init__(self) -> None:
+        config = self.config
+        self.login_throttle = LoginThrottle(
+            per_account=config.login_failures_per_account,
+            per_address=config.login_failures_per_address,
+            max_lockout_s=config.login_lockout_max_s,
+        )
+        self._passwords: PasswordChecker | None = None
+        self._renewing: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
         self.refusals = audit_log.RefusalLog(
             self.writer.run_exclusive,
             self.now_ms,
@@ -53,6 +67,13 @@ class ServerContext:
         return await asyncio.get_running_loop().run_in_executor(
             self.reader_executor, fn, self.reader, *args
         )
+
+    @property
+    def passwords(self) -> PasswordChecker:
+        """The password checks of logins (made on first use: the decoy hash costs a check)."""
+        if self._passwords is None:
+            self._passwords = PasswordChecker()
+        return self._passwords
 
     async def auth_read(self, fn: Callable[..., T], *args: Any) -> T:
         """A read for authentication or login, on their own thread and handle."""
@@ -68,6 +89,13 @@ class ServerContext:
         device = await self.auth_read(lambda st: st.device_by_token_hash(hash_token(token)))
         if device is None:
             raise AuthError("unknown or revoked device token; log in again")
+        now = self.now_ms()
+        used = device.last_used_ms
+        lifetime_ms = int(self.config.token_idle_lifetime_s * 1000)
+        if used is not None and now - used > lifetime_ms:
+            raise AuthError("device token expired (unused too long); log in again")
+        if used is None or now - used > min(lifetime_ms // 10, RENEW_EVERY_MS):
+            self._renew(device.device_id, now)  # sliding: each use keeps the token alive
         return Principal(
             user_id=device.user_id,
             email=device.email,
@@ -75,6 +103,24 @@ class ServerContext:
             role=device.role,
             device_id=device.device_id,
         )
+
+    def _renew(self, device_id: str, now: int) -> None:
+        """Note the token's use (at most every ``RENEW_EVERY_MS``), off the request's path."""
+        if device_id in self._renewing:
+            return
+        self._renewing.add(device_id)
+
+        async def renew() -> None:
+            try:
+                await self.writer.run_exclusive(lambda st: st.touch_device(device_id, now))
+            except Exception:  # the next use renews it
+                log.debug("could not note the use of device %s", device_id, exc_info=True)
+            finally:
+                self._renewing.discard(device_id)
+
+        task = asyncio.get_running_loop().create_task(renew())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def audit(
         self,

@@ -19,9 +19,18 @@ from shared.protocol.events import MAX_OCCURRED_MS, MIN_OCCURRED_MS, ms_from_iso
 from shared.protocol.ids import is_id
 
 from . import conflicts
-from .auth import ROLES, Principal, hash_password, hash_token, new_token, verify_password
+from .accounts import check_email, check_password
+from .auth import ROLES, Principal, hash_password, hash_token, new_token
 from .context import ServerContext
-from .errors import AlreadyExists, AuthError, BadRequest, Forbidden, NotFoundError, ServerError
+from .errors import (
+    AlreadyExists,
+    AuthError,
+    BadRequest,
+    Forbidden,
+    NotFoundError,
+    RateLimited,
+    ServerError,
+)
 from .fair import TURN
 from .logs import get_logger
 from .sync_ws import CTX, REPORTS
@@ -29,7 +38,7 @@ from .sync_ws import CTX, REPORTS
 log = get_logger(__name__)
 PRINCIPAL = web.RequestKey("principal", Principal)
 MAX_BODY_BYTES = 1 << 20
-PUBLIC_ROUTES = {("POST", "/api/v1/login")}
+PUBLIC_ROUTES = {("POST", "/api/v1/login"), ("GET", "/api/v1/openapi.json")}
 routes = web.RouteTableDef()
 
 
@@ -43,6 +52,10 @@ async def error_middleware(
 ) -> Any:
     try:
         return await handler(request)
+    except RateLimited as exc:
+        response = problem(exc.http_status, str(exc.code), exc.message)
+        response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        return response
     except ServerError as exc:
         return problem(exc.http_status, str(exc.code), exc.message)
     except web.HTTPException as exc:
@@ -173,21 +186,20 @@ async def login(request: web.Request) -> web.Response:
     device_name = _str_field(body, "device_name", required=False, limit=200) or "device"
     device_hint = body.get("device_id") if is_id(body.get("device_id")) else None
     org = body.get("org") if isinstance(body.get("org"), str) else None
+    address = request.remote or "unknown"
+    ctx.login_throttle.check(account=email, address=address)  # 429 while either must wait
     # Emails are unique within an org only: the user is the one whose password matches (of
-    # the org named, when one is).
+    # the org named, when one is). An unknown email costs the same check (``server.login``).
     candidates = await ctx.auth_read(lambda st: st.users_by_email(email))
     if org is not None:
         candidates = [u for u in candidates if org in (u.org_name, u.org_id)]
-    loop = asyncio.get_running_loop()
-    matches = [
-        u
-        for u in candidates
-        if await loop.run_in_executor(None, verify_password, password, u.password_hash)
-    ]
+    matches = await ctx.passwords.matching(password, candidates)
+    if not matches:
+        ctx.login_throttle.failed(account=email, address=address)
+        raise AuthError("wrong email or password")
     if len(matches) > 1:
         raise AlreadyExists("this email and password open several organisations: name one ('org')")
-    if not matches:
-        raise AuthError("wrong email or password")
+    ctx.login_throttle.succeeded(account=email)
     user = matches[0]
     token = new_token()
     device_id = await ctx.writer.run_exclusive(
@@ -240,8 +252,8 @@ async def create_user(request: web.Request) -> web.Response:
     await require(
         ctx, p, "manage_users", body.get("email") if isinstance(body.get("email"), str) else None
     )
-    email = _str_field(body, "email")
-    password = _str_field(body, "password", limit=1024)
+    email = check_email(body.get("email"))
+    password = check_password(body.get("password"), email=email)
     role = body.get("role")
     if role not in ROLES:
         raise BadRequest(f"'role' must be one of {', '.join(ROLES)}")

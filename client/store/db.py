@@ -66,9 +66,26 @@ class Database:
         self.conn.close()
 
 
+def _make_private(path: Path) -> None:
+    """The replica holds the org's contacts and campaigns: a new profile directory is made 0700
+    and the file 0600 before SQLite opens it (its ``-wal`` and ``-shm`` files take the file's
+    mode); an existing file readable by others is made 0600."""
+    import os
+
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if file.stat().st_mode & 0o077:
+                os.chmod(file, 0o600)
+
+
 def open_database(path: Path) -> Database:
     """Open (creating if needed) and migrate the replica at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_private(path)
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         conn.execute("PRAGMA journal_mode=WAL")

@@ -31,6 +31,7 @@ from .rows import (
     ContactRow,
     DataVersion,
     DeviceAuth,
+    DeviceSummary,
     EnrolmentRow,
     LoggedUpdate,
     SendRow,
@@ -52,6 +53,7 @@ __all__ = [
     "ContactStore",
     "DataVersion",
     "DeviceAuth",
+    "DeviceSummary",
     "EnrolmentRow",
     "EventStore",
     "LoggedUpdate",
@@ -77,13 +79,17 @@ def is_database_url(location: Location | None) -> bool:
     return isinstance(location, str) and "://" in location
 
 
-def open_storage(location: Location, *, serving: bool = False) -> Storage:
+def open_storage(
+    location: Location, *, serving: bool = False, durability: str = "NORMAL"
+) -> Storage:
     """Open (creating and migrating as needed) the server's store at ``location``: a data
     directory (the embedded SQLite backend) or a ``postgresql://`` URL. ``serving``: this is
     the handle a running server writes through (backends may move housekeeping off the
     committing thread); readers come from its ``reader()``. A backend is imported here, on
     first use, not with this package. Raises ``SchemaTooNew`` for a store migrated by a newer
-    version, ``BadLocation`` for a URL of no backend this server has."""
+    version, ``BadLocation`` for a URL of no backend this server has. ``durability``: SQLite's
+    synchronous mode for the serving handle, NORMAL or FULL (PostgreSQL keeps its own
+    ``synchronous_commit``)."""
     if is_database_url(location):
         from .errors import BadLocation
 
@@ -95,7 +101,7 @@ def open_storage(location: Location, *, serving: bool = False) -> Storage:
         return open_postgres(str(location), serving=serving)
     from .sqlite import open_sqlite
 
-    return open_sqlite(Path(location), serving=serving)
+    return open_sqlite(Path(location), serving=serving, synchronous=durability)
 
 
 def migrate_store(location: Location) -> dict[str, object]:

@@ -33,6 +33,7 @@ class UserSummary:
     email: str
     role: str
     created_at_ms: int
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,19 @@ class DeviceAuth:
     email: str
     org_id: str
     role: str
+    #: when the token was last used (or made): it expires after the idle lifetime
+    last_used_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class DeviceSummary:
+    """A user's device as an org's admin lists it."""
+
+    id: str
+    name: str
+    created_at_ms: int
+    last_seen_ms: int | None
+    revoked: bool
 
 
 @dataclass(frozen=True)

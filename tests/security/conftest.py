@@ -88,3 +88,14 @@ async def until(condition: Callable[[], bool | Awaitable[bool]], timeout_s: floa
             if value:
                 return
             await asyncio.sleep(0.01)
+
+
+def rows(data_dir: Path, sql: str, args: tuple = ()) -> list[tuple]:
+    """Rows of ``sql`` on the server's SQLite file (the suite's servers run on SQLite)."""
+    import sqlite3
+
+    conn = sqlite3.connect(Path(data_dir) / "server.sqlite")
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()

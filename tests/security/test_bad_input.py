@@ -9,7 +9,6 @@ import json
 
 import aiohttp
 import msgpack
-import pytest
 
 from shared.protocol import messages as m
 from shared.protocol.events import Event
@@ -22,27 +21,27 @@ def _port(server) -> int:
     return int(server.url.rsplit(":", 1)[1])
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        b"[" * 1000 + b"]" * 1000,  # nested 1,000 levels
-        b'{"email": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-        b'{"email": "a@a.test", "password": ' + b"9" * 5000 + b"}",  # a huge number
-        b'{"email": "\\ud800@a.test", "password": "x"}',  # a lone surrogate
-        b'{"email": "a@a.test", "password": 1e999}',
-        b'{"email": {"a": 1}, "password": ["x"]}',  # maps and lists where text is expected
-        b"\xff\xfe not utf-8",
-    ],
-)
-async def test_malformed_login_bodies_are_400_never_500(guarded, body):
+BODIES = [
+    b"[" * 1000 + b"]" * 1000,  # nested 1,000 levels
+    b'{"email": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    b'{"email": "a@a.test", "password": ' + b"9" * 5000 + b"}",  # a huge number
+    b'{"email": "\\ud800@a.test", "password": "x"}',  # a lone surrogate
+    b'{"email": "a@a.test", "password": 1e999}',
+    b'{"email": {"a": 1}, "password": ["x"]}',  # maps and lists where text is expected
+    b"\xff\xfe not utf-8",
+]
+
+
+async def test_malformed_login_bodies_are_400_never_500(guarded):
     async with aiohttp.ClientSession() as session:
-        async with session.post(
-            guarded.url + "/api/v1/login",
-            data=body,
-            headers={"Content-Type": "application/json"},
-        ) as resp:
-            assert resp.status == 400, await resp.text()
-            assert (await resp.json())["error"]["code"] == "bad_request"
+        for body in BODIES:
+            async with session.post(
+                guarded.url + "/api/v1/login",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            ) as resp:
+                assert resp.status == 400, (body[:60], await resp.text())
+                assert (await resp.json())["error"]["code"] == "bad_request"
 
 
 async def test_query_numbers_out_of_range_are_400(guarded):
@@ -81,89 +80,83 @@ def _event(**fields) -> list:
     return wire
 
 
-@pytest.mark.parametrize(
-    ("frame", "code"),
-    [
-        # a contact's fields of bytes, where the server keeps JSON
-        (
-            m.push_events_raw(1, 2, [msgpack.packb(_event(payload={"fields": {"n": b"\xff"}}))]),
-            "bad_event",
+AFTER_HELLO = [
+    # a contact's fields of bytes, where the server keeps JSON
+    (
+        m.push_events_raw(1, 2, [msgpack.packb(_event(payload={"fields": {"n": b"\xff"}}))]),
+        "bad_event",
+    ),
+    # a payload nested 500 levels deep
+    (
+        m.push_events_raw(1, 2, [msgpack.packb(_event(payload={"a": [[[[[[[[[[1]]]]]]]]]]}))]),
+        "bad_event",
+    ),
+    # a hybrid-clock stamp beyond 63 bits
+    (
+        m.push_events_raw(
+            1,
+            0,
+            [
+                msgpack.packb(
+                    [
+                        new_id(),
+                        "conversion",
+                        1_700_000_000_000,
+                        2**64 - 1,
+                        None,
+                        None,
+                        None,
+                        5,
+                        None,
+                    ]
+                )
+            ],
         ),
-        # a payload nested 500 levels deep
-        (
-            m.push_events_raw(1, 2, [msgpack.packb(_event(payload={"a": [[[[[[[[[[1]]]]]]]]]]}))]),
-            "bad_event",
+        "bad_event",
+    ),
+    # a map where a number is expected
+    (
+        m.push_events_raw(
+            1,
+            0,
+            [msgpack.packb([new_id(), "conversion", {"x": 1}, 1, None, None, None, 5, None])],
         ),
-        # a hybrid-clock stamp beyond 63 bits
-        (
-            m.push_events_raw(
-                1,
-                0,
-                [
-                    msgpack.packb(
-                        [
-                            new_id(),
-                            "conversion",
-                            1_700_000_000_000,
-                            2**64 - 1,
-                            None,
-                            None,
-                            None,
-                            5,
-                            None,
-                        ]
-                    )
-                ],
-            ),
-            "bad_event",
-        ),
-        # a map where a number is expected
-        (
-            m.push_events_raw(
-                1,
-                0,
-                [msgpack.packb([new_id(), "conversion", {"x": 1}, 1, None, None, None, 5, None])],
-            ),
-            "bad_event",
-        ),
-        # a cursor out of range, a state vector of the wrong type
-        (msgpack.packb({"t": 5, "s": {}, "k": 2**64 - 1}), "bad_frame"),
-        (msgpack.packb({"t": 5, "s": {new_id(): "text"}}), "bad_frame"),
-        # text that is not UTF-8 (a lone surrogate, encoded as msgpack str bytes)
-        (b"\x82\xa1t\x05\xa1s\x81\xa3\xed\xa0\x80\xc4\x00", "bad_frame"),
-    ],
-)
-async def test_malformed_frames_after_hello_get_error_frames_and_the_socket_serves_on(
-    guarded, frame, code
-):
+        "bad_event",
+    ),
+    # a cursor out of range, a state vector of the wrong type
+    (msgpack.packb({"t": 5, "s": {}, "k": 2**64 - 1}), "bad_frame"),
+    (msgpack.packb({"t": 5, "s": {new_id(): "text"}}), "bad_frame"),
+    # text that is not UTF-8 (a lone surrogate, encoded as msgpack str bytes)
+    (b"\x82\xa1t\x05\xa1s\x81\xa3\xed\xa0\x80\xc4\x00", "bad_frame"),
+]
+BEFORE_HELLO = [
+    b"\x91" * 1000 + b"\xc0",  # nested 1,000 levels, before HELLO
+    msgpack.packb({"t": 1, "v": 1, "token": b"bytes", "device": "d"}),
+    msgpack.packb({"t": 1, "v": 2**64 - 1, "token": "x", "device": "d"}),
+]
+
+
+async def test_malformed_frames_get_error_frames_with_codes_never_a_failure(guarded):
+    """After HELLO each gets its error frame and the socket serves on; before HELLO each gets
+    an error frame (not an HTTP answer in the upgraded socket), then a close."""
     async with aiohttp.ClientSession() as session:
         ws = await open_ws(guarded.url, await login(guarded.url, "marketer", session), session)
-        await ws.send_bytes(frame)
-        msg = await ws.receive(timeout=10)
-        assert msg.type == aiohttp.WSMsgType.BINARY, msg
-        answer = msgpack.unpackb(msg.data)
-        assert (answer["t"], answer["code"]) == (m.MsgType.ERROR, code), answer
-        await ws.send_bytes(m.pull({}))
-        assert msgpack.unpackb((await ws.receive(timeout=10)).data)["t"] == m.MsgType.DOCS
+        for frame, code in AFTER_HELLO:
+            await ws.send_bytes(frame)
+            msg = await ws.receive(timeout=10)
+            assert msg.type == aiohttp.WSMsgType.BINARY, (msg, frame[:60])
+            answer = msgpack.unpackb(msg.data)
+            assert (answer["t"], answer["code"]) == (m.MsgType.ERROR, code), (answer, frame[:60])
+            await ws.send_bytes(m.pull({}))
+            assert msgpack.unpackb((await ws.receive(timeout=10)).data)["t"] == m.MsgType.DOCS
         await ws.close()
-
-
-@pytest.mark.parametrize(
-    "frame",
-    [
-        b"\x91" * 1000 + b"\xc0",  # nested 1,000 levels, before HELLO
-        msgpack.packb({"t": 1, "v": 1, "token": b"bytes", "device": "d"}),
-        msgpack.packb({"t": 1, "v": 2**64 - 1, "token": "x", "device": "d"}),
-    ],
-)
-async def test_malformed_hellos_get_an_error_frame_then_a_close(guarded, frame):
-    async with aiohttp.ClientSession() as session:
-        ws = await open_ws(guarded.url, None, session)
-        await ws.send_bytes(frame)
-        msg = await ws.receive(timeout=10)
-        assert msg.type == aiohttp.WSMsgType.BINARY, msg  # a frame, not an HTTP answer
-        assert msgpack.unpackb(msg.data)["t"] == m.MsgType.ERROR
-        assert (await ws.receive(timeout=10)).type in (
-            aiohttp.WSMsgType.CLOSE,
-            aiohttp.WSMsgType.CLOSED,
-        )
+        for frame in BEFORE_HELLO:
+            ws = await open_ws(guarded.url, None, session)
+            await ws.send_bytes(frame)
+            msg = await ws.receive(timeout=10)
+            assert msg.type == aiohttp.WSMsgType.BINARY, msg  # a frame, not an HTTP answer
+            assert msgpack.unpackb(msg.data)["t"] == m.MsgType.ERROR
+            assert (await ws.receive(timeout=10)).type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSED,
+            )

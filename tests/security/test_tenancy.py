@@ -13,8 +13,8 @@ from shared.protocol import campaign as schema
 from shared.protocol import messages as m
 from shared.protocol.events import Event
 from shared.protocol.ids import new_id
-from tests.conftest import PASSWORD, query_store
-from tests.security.conftest import login, open_ws
+from tests.conftest import PASSWORD
+from tests.security.conftest import login, open_ws, rows
 
 
 async def _push(ws, frame: bytes) -> dict:
@@ -43,8 +43,8 @@ async def test_an_event_id_pushed_by_two_orgs_is_stored_for_each(guarded):
         ack = await _push(ws_b, _events(ids, 1))
         assert (ack["n"], ack["d"]) == (3, 0)  # stored, and nothing says org A has them
         assert (await _push(ws_b, _events(ids, 2)))["d"] == 3  # org B's own duplicates still are
-    rows = query_store(guarded.data_dir, "SELECT org_id, id FROM events")
-    assert len(rows) == 6 and len({org for org, _ in rows}) == 2
+    stored = rows(guarded.data_dir, "SELECT org_id, id FROM events")
+    assert len(stored) == 6 and len({org for org, _ in stored}) == 2
 
 
 async def test_a_campaign_id_used_by_two_orgs_is_two_campaigns(guarded):

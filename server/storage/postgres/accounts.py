@@ -12,7 +12,7 @@ import psycopg
 from shared.protocol.ids import new_id
 
 from ...errors import AlreadyExists
-from ..rows import DeviceAuth, UserRow, UserSummary
+from ..rows import DeviceAuth, DeviceSummary, UserRow, UserSummary
 from .connection import PgHandle, now_ms
 
 
@@ -53,7 +53,7 @@ class PostgresAccounts(PgHandle):
     def users_by_email(self, email: str) -> list[UserRow]:
         rows = self._all(
             "SELECT u.id, u.org_id, o.name, u.email, u.role, u.password_hash FROM users u "
-            "JOIN orgs o ON o.id = u.org_id WHERE lower(u.email) = lower(%s) "
+            "JOIN orgs o ON o.id = u.org_id WHERE lower(u.email) = lower(%s) AND u.disabled = 0 "
             'ORDER BY u.created_at_ms, u.id COLLATE "C"',
             (email,),
         )
@@ -61,11 +61,11 @@ class PostgresAccounts(PgHandle):
 
     def users(self, org_id: str) -> list[UserSummary]:
         rows = self._all(
-            "SELECT id, email, role, created_at_ms FROM users WHERE org_id = %s "
+            "SELECT id, email, role, created_at_ms, disabled FROM users WHERE org_id = %s "
             'ORDER BY lower(email) COLLATE "C"',
             (org_id,),
         )
-        return [UserSummary(*r) for r in rows]
+        return [UserSummary(*r[:4], disabled=bool(r[4])) for r in rows]
 
     def create_device(
         self, *, user_id: str, org_id: str, name: str, token_hash: str, device_id: str | None = None
@@ -86,11 +86,51 @@ class PostgresAccounts(PgHandle):
 
     def device_by_token_hash(self, token_hash: str) -> DeviceAuth | None:
         row = self._one(
-            "SELECT d.id, u.id, u.email, u.org_id, u.role FROM devices d JOIN users u "
-            "ON u.id = d.user_id WHERE d.token_hash = %s AND d.revoked = 0",
+            "SELECT d.id, u.id, u.email, u.org_id, u.role, "
+            "coalesce(d.last_seen_ms, d.created_at_ms) FROM devices d JOIN users u "
+            "ON u.id = d.user_id WHERE d.token_hash = %s AND d.revoked = 0 AND u.disabled = 0",
             (token_hash,),
         )
         return DeviceAuth(*row) if row else None
 
     def touch_device(self, device_id: str, at_ms: int) -> None:
         self._run("UPDATE devices SET last_seen_ms = %s WHERE id = %s", (at_ms, device_id))
+
+    # ------------------------------------------------------------------ sessions
+
+    def user_devices(self, user_id: str, *, org_id: str) -> list[DeviceSummary]:
+        rows = self._all(
+            "SELECT id, name, created_at_ms, last_seen_ms, revoked FROM devices "
+            "WHERE user_id = %s AND org_id = %s ORDER BY created_at_ms, id",
+            (user_id, org_id),
+        )
+        return [DeviceSummary(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def revoke_device(self, device_id: str, *, org_id: str) -> bool:
+        with self.transaction():
+            count = self._run(
+                "UPDATE devices SET revoked = 1 WHERE id = %s AND org_id = %s AND revoked = 0",
+                (device_id, org_id),
+            )
+        return bool(count)
+
+    def replace_token(self, device_id: str, token_hash: str) -> None:
+        with self.transaction():
+            self._run(
+                "UPDATE devices SET token_hash = %s WHERE id = %s AND revoked = 0",
+                (token_hash, device_id),
+            )
+
+    def set_user_disabled(self, user_id: str, *, org_id: str, disabled: bool) -> bool:
+        with self.transaction():
+            count = self._run(
+                "UPDATE users SET disabled = %s WHERE id = %s AND org_id = %s",
+                (int(disabled), user_id, org_id),
+            )
+        return bool(count)
+
+    def delete_user(self, user_id: str, *, org_id: str) -> bool:
+        with self.transaction():
+            self._run("DELETE FROM devices WHERE user_id = %s AND org_id = %s", (user_id, org_id))
+            count = self._run("DELETE FROM users WHERE id = %s AND org_id = %s", (user_id, org_id))
+        return bool(count)

@@ -146,6 +146,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX events_by_commit ON events (commit_seq, id);
         """,
     ),
+    Migration(
+        4,
+        "security_sessions",
+        "ALTER TABLE users ADD COLUMN disabled integer NOT NULL DEFAULT 0;",
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -62,12 +62,19 @@ class SQLiteStorage(
         return str(self.data_dir)
 
     def reachable(self, timeout_s: float = 2.0) -> bool:
-        """A local file: reachable while it can be read."""
+        """A local file: reachable while it can be read (on a connection of its own: this
+        handle may be busy on another thread)."""
         try:
-            self.db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            conn = sqlite3.connect(self.path, timeout=timeout_s)
+        except sqlite3.Error:
+            return False
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
             return True
         except sqlite3.Error:
             return False
+        finally:
+            conn.close()
 
     def announce(self, message: str) -> None:
         return None
@@ -93,7 +100,10 @@ def migrate_dir(data_dir: Path) -> tuple[list[str], str]:
         db.close()
 
 
-def open_sqlite(data_dir: Path, *, serving: bool = False) -> SQLiteStorage:
+def open_sqlite(
+    data_dir: Path, *, serving: bool = False, synchronous: str = "NORMAL"
+) -> SQLiteStorage:
     """The store in ``data_dir`` (created and migrated as needed). ``serving``: the handle a
-    running server writes through, whose WAL checkpoints run off the committing thread."""
-    return SQLiteStorage(data_dir, checkpoint_in_background=serving)
+    running server writes through, whose WAL checkpoints run off the committing thread;
+    ``synchronous``: its commits' durability (NORMAL or FULL, ``connection.SYNCHRONOUS_MODES``)."""
+    return SQLiteStorage(data_dir, checkpoint_in_background=serving, synchronous=synchronous)

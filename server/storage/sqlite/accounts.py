@@ -12,7 +12,7 @@ import sqlite3
 from shared.protocol.ids import new_id
 
 from ...errors import AlreadyExists
-from ..rows import DeviceAuth, UserRow, UserSummary
+from ..rows import DeviceAuth, DeviceSummary, UserRow, UserSummary
 from .connection import SQLiteHandle, now_ms
 
 
@@ -56,17 +56,19 @@ class SQLiteAccounts(SQLiteHandle):
     def users_by_email(self, email: str) -> list[UserRow]:
         rows = self.db.execute(
             "SELECT u.id, u.org_id, o.name, u.email, u.role, u.password_hash FROM users u "
-            "JOIN orgs o ON o.id = u.org_id WHERE u.email = ? ORDER BY u.created_at_ms, u.id",
+            "JOIN orgs o ON o.id = u.org_id WHERE u.email = ? AND u.disabled = 0 "
+            "ORDER BY u.created_at_ms, u.id",
             (email,),
         )
         return [UserRow(*row) for row in rows]
 
     def users(self, org_id: str) -> list[UserSummary]:
         rows = self.db.execute(
-            "SELECT id, email, role, created_at_ms FROM users WHERE org_id = ? ORDER BY email",
+            "SELECT id, email, role, created_at_ms, disabled FROM users WHERE org_id = ? "
+            "ORDER BY email",
             (org_id,),
         )
-        return [UserSummary(*r) for r in rows]
+        return [UserSummary(*r[:4], disabled=bool(r[4])) for r in rows]
 
     def create_device(
         self, *, user_id: str, org_id: str, name: str, token_hash: str, device_id: str | None = None
@@ -87,8 +89,9 @@ class SQLiteAccounts(SQLiteHandle):
 
     def device_by_token_hash(self, token_hash: str) -> DeviceAuth | None:
         row = self.db.execute(
-            "SELECT d.id, u.id, u.email, u.org_id, u.role FROM devices d JOIN users u "
-            "ON u.id = d.user_id WHERE d.token_hash = ? AND d.revoked = 0",
+            "SELECT d.id, u.id, u.email, u.org_id, u.role, "
+            "coalesce(d.last_seen_ms, d.created_at_ms) FROM devices d JOIN users u "
+            "ON u.id = d.user_id WHERE d.token_hash = ? AND d.revoked = 0 AND u.disabled = 0",
             (token_hash,),
         ).fetchone()
         return DeviceAuth(*row) if row else None
@@ -96,3 +99,46 @@ class SQLiteAccounts(SQLiteHandle):
     def touch_device(self, device_id: str, at_ms: int) -> None:
         with self.transaction():
             self.db.execute("UPDATE devices SET last_seen_ms = ? WHERE id = ?", (at_ms, device_id))
+
+    # ------------------------------------------------------------------ sessions
+
+    def user_devices(self, user_id: str, *, org_id: str) -> list[DeviceSummary]:
+        rows = self.db.execute(
+            "SELECT id, name, created_at_ms, last_seen_ms, revoked FROM devices "
+            "WHERE user_id = ? AND org_id = ? ORDER BY created_at_ms, id",
+            (user_id, org_id),
+        )
+        return [DeviceSummary(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def revoke_device(self, device_id: str, *, org_id: str) -> bool:
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE devices SET revoked = 1 WHERE id = ? AND org_id = ? AND revoked = 0",
+                (device_id, org_id),
+            )
+        return cur.rowcount > 0
+
+    def replace_token(self, device_id: str, token_hash: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE devices SET token_hash = ? WHERE id = ? AND revoked = 0",
+                (token_hash, device_id),
+            )
+
+    def set_user_disabled(self, user_id: str, *, org_id: str, disabled: bool) -> bool:
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE users SET disabled = ? WHERE id = ? AND org_id = ?",
+                (int(disabled), user_id, org_id),
+            )
+        return cur.rowcount > 0
+
+    def delete_user(self, user_id: str, *, org_id: str) -> bool:
+        with self.transaction():
+            self.db.execute(
+                "DELETE FROM devices WHERE user_id = ? AND org_id = ?", (user_id, org_id)
+            )
+            cur = self.db.execute(
+                "DELETE FROM users WHERE id = ? AND org_id = ?", (user_id, org_id)
+            )
+        return cur.rowcount > 0

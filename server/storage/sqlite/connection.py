@@ -8,7 +8,9 @@ commits, an inner one that raises rolls back alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -25,13 +27,37 @@ log = logging.getLogger(__name__)
 DB_FILENAME = "server.sqlite"
 
 
-def connect(path: Path) -> sqlite3.Connection:
+#: SQLite's synchronous modes the server offers (``--durability``): NORMAL, WAL's default for
+#: speed, loses nothing to a killed process but may lose the last commits to a power cut;
+#: FULL syncs the log at every commit and loses nothing to either
+SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+
+
+def connect(path: Path, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    if synchronous not in SYNCHRONOUS_MODES:
+        raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA cache_size=-131072")
     return conn
+
+
+def make_private(data_dir: Path, path: Path) -> None:
+    """The store holds every org's data and the password hashes: a new data directory is made
+    0700 and the database file 0600 before SQLite opens it (SQLite gives the ``-wal`` and
+    ``-shm`` files the database file's mode); an existing database file readable by others is
+    made 0600 too. An existing directory is left as it is (it may be one the operator chose)."""
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(data_dir, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if file.stat().st_mode & 0o077:
+                os.chmod(file, 0o600)
 
 
 def now_ms() -> int:
@@ -114,13 +140,20 @@ def refuse_newer_schema(db: sqlite_utils.Database, path: Path) -> None:
 class SQLiteHandle:
     """The connection every aggregate's methods run their SQL on (``self.db``)."""
 
-    def __init__(self, data_dir: Path | str, *, checkpoint_in_background: bool = False) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        checkpoint_in_background: bool = False,
+        synchronous: str = "NORMAL",
+    ) -> None:
         """``checkpoint_in_background``: for the long-running writer (the server), move WAL
-        checkpoints off the committing thread (see ``Checkpointer``)."""
+        checkpoints off the committing thread (see ``Checkpointer``); ``synchronous``: the
+        durability of commits (``SYNCHRONOUS_MODES``)."""
         self.data_dir = Path(data_dir)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILENAME
-        self.db = sqlite_utils.Database(connect(self.path))
+        make_private(self.data_dir, self.path)
+        self.db = sqlite_utils.Database(connect(self.path, synchronous))
         refuse_newer_schema(self.db, self.path)
         migrations.apply(self.db)
         self._lock = threading.RLock()

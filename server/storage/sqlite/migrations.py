@@ -259,3 +259,9 @@ def m008_security_ids_by_org(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX conflicts_open ON conflicts (org_id, campaign_id, field, kind, status)"
     )
+
+
+@migrations()
+def m009_security_sessions(db: sqlite_utils.Database) -> None:
+    """A user can be disabled (their tokens stop working at once)."""
+    db.execute("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")
