@@ -12,7 +12,13 @@ had seen, what went over the network) with what the server and the replicas hold
 * ``priority``: no device sent a class-3 batch while a class-0 event queued before that push
   pass was still unacked;
 * ``no_unexpected_errors``: no error frame, logged error or dead sync loop that the injected
-  faults do not explain, and nothing rejected.
+  faults do not explain, and nothing rejected;
+* ``automation`` (the engine, sending through the simulated SMTP server): no email accepted
+  twice unless a server crash cut off the reply of the first acceptance (the documented
+  in-flight duplicate, same Message-ID), every email the server recorded as sent was accepted,
+  none was handed over to a contact already suppressed on the server, in quiet hours, or before
+  its step's time (the second email of an enrolment no sooner than the wait after the first),
+  and none to a held-out contact.
 """
 
 from __future__ import annotations
@@ -41,12 +47,21 @@ def _result(name: str, failures: list[Any], *, checked: int, detail: str) -> dic
     }
 
 
+def _server_device(sim: Simulation) -> str | None:
+    """The server's own device id: the events it makes (sends, enrolments, tracking) are the
+    automation checker's, not captures."""
+    return sim.server.ctx.storage.automation_meta("server_device_id")
+
+
 def _server_events(sim: Simulation) -> list[tuple[str, str, str, int]]:
     storage = sim.server.ctx.storage
     devices = storage.device_names()
+    own = _server_device(sim)
     copies: Counter[str] = Counter()
     first: dict[str, tuple[str, str]] = {}
     for event_id, device_id, kind, _seq in storage.stored_events():
+        if device_id == own:
+            continue
         copies[event_id] += 1
         first.setdefault(event_id, (devices.get(device_id, device_id), kind))
     return [(i, *first[i], n) for i, n in copies.items()]
@@ -243,9 +258,13 @@ def safety(sim: Simulation) -> dict[str, Any] | None:
         return None
     copies: Counter[str] = Counter()
     newest = sim.safety_seq
-    for event_id, _device, _kind, seq in sim.server.ctx.storage.stored_events(
+    own = _server_device(sim)
+    for event_id, device, _kind, seq in sim.server.ctx.storage.stored_events(
         after_commit_seq=sim.safety_seq
     ):
+        newest = max(newest, seq)
+        if device == own:
+            continue
         copies[event_id] += 1
         newest = max(newest, seq)
     sim.safety_seq = newest
@@ -255,6 +274,80 @@ def safety(sim: Simulation) -> dict[str, Any] | None:
     return None
 
 
+def automation(sim: Simulation) -> dict[str, Any]:
+    from shared.automation.guards import parse_quiet_hours
+    from shared.automation.localtime import contact_zone, local_datetime
+
+    storage = sim.server.ctx.storage
+    mail = sim.mail
+    failures: list[dict[str, Any]] = []
+    accepted = Counter(d.message_id for d in mail.delivered)
+    for message_id, n in sorted(accepted.items(), key=lambda i: str(i[0])):
+        if n > 1 + mail.interrupted.get(message_id or "", 0):
+            failures.append(
+                {"message_id": message_id, "problem": f"accepted {n} times", "crashes_in_flight":
+                 mail.interrupted.get(message_id or "", 0)}
+            )  # fmt: skip
+    handed = {}
+    for d in mail.delivered:
+        handed.setdefault(d.message_id, d)
+    contacts = sorted({d.recipient for d in mail.delivered} | _contacts(sim))
+    sent = 0
+    for contact in contacts:
+        fields = storage.contact(sim.org_id, contact) or {}
+        suppressed = storage.suppressed_since(sim.org_id, contact)
+        for enrolment in storage.enrolments_of(sim.org_id, contact):
+            snapshot = storage_campaign(storage, enrolment.campaign_id, sim.org_id)
+            quiet = parse_quiet_hours(snapshot.get("quiet_hours")) if snapshot else None
+            times = []
+            for step in enrolment.state.get("done", []):
+                row = storage.send_by_key(f"{enrolment.id}/{step}")
+                if row is None or row.status != "sent":
+                    continue
+                sent += 1
+                delivery = handed.get(row.message_id)
+                where = {"contact": contact, "send": row.key}
+                if delivery is None:
+                    failures.append({**where, "problem": "recorded as sent, never accepted"})
+                    continue
+                if enrolment.held_out:
+                    failures.append({**where, "problem": "sent to a held-out contact"})
+                if suppressed is not None and suppressed <= delivery.handed_at_ms:
+                    failures.append({**where, "problem": "handed over after the suppression"})
+                local = local_datetime(delivery.handed_at_ms, contact_zone(fields)).time()
+                if quiet is not None and quiet.covers(local):
+                    failures.append({**where, "problem": f"handed over at {local} (quiet)"})
+                if delivery.handed_at_ms < row.created_at_ms:
+                    failures.append({**where, "problem": "handed over before its step ran"})
+                times.append(row.created_at_ms)
+            wait_s = sim.running.get(enrolment.campaign_id)
+            if wait_s is not None and len(times) == 2 and times[1] - times[0] < wait_s * 1000:
+                failures.append(
+                    {"contact": contact, "enrolment": enrolment.id,
+                     "problem": f"second email {times[1] - times[0]} ms after the first, "
+                     f"the wait is {wait_s} s"}
+                )  # fmt: skip
+    duplicates = sum(n - 1 for n in accepted.values() if n > 1)
+    return _result(
+        "automation",
+        failures,
+        checked=len(mail.delivered),
+        detail=f"{len(mail.delivered)} emails accepted ({sent} recorded sent, {duplicates} "
+        f"in-flight repeats after {sum(mail.interrupted.values())} crashes mid-reply)",
+    )
+
+
+def _contacts(sim: Simulation) -> set[str]:
+    return {f"couple{i}@example.com" for i in range(50)}
+
+
+def storage_campaign(storage: Any, campaign_id: str, org_id: str) -> dict[str, Any] | None:
+    from server.automation.index import campaign_row
+
+    row = campaign_row(storage, campaign_id, org_id)
+    return row.snapshot if row is not None else None
+
+
 def run_all(sim: Simulation) -> list[dict[str, Any]]:
     return [
         exactly_once(sim),
@@ -262,4 +355,5 @@ def run_all(sim: Simulation) -> list[dict[str, Any]]:
         conflicts(sim),
         priority(sim),
         no_unexpected_errors(sim),
+        automation(sim),
     ]

@@ -40,6 +40,7 @@ from shared.protocol.hlc import HybridClock
 from shared.protocol.kinds import EVENT_CLASSES, KNOWN_CHANNELS
 
 from .history import GUARDED, KINDS, GuardedRecord, History, concurrent_pairs
+from .mail import SimMail
 from .network import DOWN, UP, LinkConditions, SimEnd, SimNetwork
 from .vtime import InlineExecutor, VirtualTimeLoop
 
@@ -64,7 +65,12 @@ class _ErrorLog(logging.Handler):
 
 class SimServer:
     def __init__(
-        self, data_dir: Path, writer_factory: Callable | None, now_ms: Callable[[], int]
+        self,
+        data_dir: Path,
+        writer_factory: Callable | None,
+        now_ms: Callable[[], int],
+        mail: SimMail,
+        secret: bytes,
     ) -> None:
         from server.writer import PriorityWriter  # the client imports the server only here
 
@@ -74,6 +80,9 @@ class SimServer:
         self.ctx = None
         self.tasks: dict[asyncio.Task, None] = {}
         self.conflicts_available = False
+        self.mail = mail
+        self.secret = secret
+        self.engine = None
 
     def open(self) -> None:
         from server.campaigns import CampaignDocs
@@ -105,6 +114,10 @@ class SimServer:
             now_ms=self.now_ms,
         )
         writer.start()
+        self.engine = self._engine(writer)
+        task = asyncio.get_running_loop().create_task(self.engine.start())
+        self.tasks[task] = None
+        task.add_done_callback(lambda t: self.tasks.pop(t, None))
 
     def accept(self, end: SimEnd) -> None:
         from server.sync_ws import serve_connection
@@ -113,6 +126,26 @@ class SimServer:
         self.tasks[task] = None
         task.add_done_callback(lambda t: self.tasks.pop(t, None))
 
+    def _engine(self, writer: Any) -> Any:
+        """The real automation engine on the virtual clock, sending through ``SimMail``."""
+        from server.automation import AutomationEngine, EngineConfig, SecretBox
+        from server.delivery.smtp import RetryPolicy
+
+        engine = AutomationEngine(
+            writer=writer,
+            box=SecretBox(self.secret),
+            config=EngineConfig(
+                public_url="https://mail.server.sim",
+                smtp_rate_per_s=None,  # a token bucket reads the wall clock
+                retry=RetryPolicy(attempts=2, base_delay_s=1.0),
+            ),
+            now_ms=self.now_ms,
+            sender_factory=self.mail.sender,
+            render_executor=InlineExecutor(),
+        )
+        writer.add_listener(engine)
+        return engine
+
     async def crash(self) -> None:
         """Drop every task of the server and close its files (the network was cut first)."""
         for task in list(self.tasks):
@@ -120,6 +153,9 @@ class SimServer:
         for task in list(self.tasks):
             with contextlib.suppress(BaseException):
                 await task
+        if self.engine is not None:  # its lanes die wherever they are, a send in flight too
+            await self.engine.stop()
+            self.engine = None
         ctx, self.ctx = self.ctx, None
         await ctx.writer.stop()
         ctx.reader.close()
@@ -280,6 +316,10 @@ class Simulation:
         self.restarting = False
         self.devices = [SimDevice(self, f"device-{i}") for i in range(config.devices)]
         self.campaigns: list[str] = []
+        #: campaigns made complete and active, that the engine runs: id -> their wait (s)
+        self.running: dict[str, int] = {}
+        self.mail = SimMail(random.Random(self.rng.getrandbits(64)), self._now_ms)
+        self.secret = self.rng.randbytes(32)
         self.org_id = ""
         self.user_ids: dict[str, str] = {}
         self.conn_faults: dict[tuple[str, int], set[str]] = {}
@@ -293,6 +333,7 @@ class Simulation:
         storage = self.server.ctx.storage
         if not self.org_id:
             self.org_id = storage.ensure_org(ORG)
+            self._mail_settings(storage)
         email = f"{device.name}@sim.test"
         user_id = storage.create_user(
             org_id=self.org_id, email=email, password_hash="!", role="marketer"
@@ -313,6 +354,28 @@ class Simulation:
             ("role", "marketer"),
         ):
             replica.set_setting(key, value)
+
+    def _now_ms(self) -> int:
+        return self.loop.now_ms()
+
+    def _mail_settings(self, storage: Any) -> None:
+        """The org's SMTP settings (the simulated server: ``SimMail``)."""
+        from server.automation import SecretBox
+        from server.automation.settings import save_smtp
+
+        with storage.transaction():
+            save_smtp(
+                storage,
+                SecretBox(self.secret),
+                self.org_id,
+                host="smtp.server.sim",
+                port=25,
+                security="none",
+                user=None,
+                password=None,
+                from_address="hello@weddings.sim",
+                at_ms=self._now_ms(),
+            )
 
     # ------------------------------------------------------------------ observation
 
@@ -425,7 +488,11 @@ class Simulation:
     def _start_server(self) -> None:
         if self.server is None:
             self.server = SimServer(
-                self.workdir / "server", self.config.writer_factory, self.loop.now_ms
+                self.workdir / "server",
+                self.config.writer_factory,
+                self.loop.now_ms,
+                self.mail,
+                self.secret,
             )
         self.server.open()
         self.net.accept = self.server.accept
@@ -458,9 +525,15 @@ class Simulation:
             for _ in range(rng.randint(3, 6)):
                 self._capture(device)
         elif roll < 0.40 and alive and (len(self.campaigns) < 2 + self.step // 40):
-            self._create_campaign(rng.choice(alive))
+            if len(self.running) < 3 and rng.random() < 0.6:
+                self._create_running_campaign(rng.choice(alive))
+            else:
+                self._create_campaign(rng.choice(alive))
         elif roll < 0.55 and alive:
-            self._edit_guarded(rng.choice(alive))
+            if self.running and rng.random() < 0.08:
+                self._pause_or_resume(rng.choice(alive))
+            else:
+                self._edit_guarded(rng.choice(alive))
         elif roll < 0.65 and alive:
             self._edit_text(rng.choice(alive))
         elif roll < 0.88:
@@ -507,10 +580,79 @@ class Simulation:
             self.history.captured[event.id] = (device.name, event.kind)
         self.actions[f"capture:{kind}"] += len(result.events)
 
-    def _pick_campaign(self, device: SimDevice) -> str | None:
-        """One of the campaigns the device knows, drawn from the run's random stream."""
-        known = sorted(c["id"] for c in device.replica.campaigns())
+    def _pick_campaign(self, device: SimDevice, *, running: bool = True) -> str | None:
+        """One of the campaigns the device knows, drawn from the run's random stream (without
+        the running ones: ``running=False``)."""
+        known = sorted(
+            c["id"] for c in device.replica.campaigns() if running or c["id"] not in self.running
+        )
         return self.rng.choice(known) if known else None
+
+    def _create_running_campaign(self, device: SimDevice) -> None:
+        """A complete campaign, activated: any lead enrols its contact; an email, a wait, an
+        email, a conversion goal; sometimes quiet hours, a cap, always a holdout."""
+        rng = self.rng
+        wait_s = rng.choice((60, 300, 600, 3_600))
+        fields = {
+            "trigger": {"event": "lead"},
+            "reentry": {"mode": rng.choice(("once", "every_time"))},
+            "holdout_pct": 20,
+            "quiet_hours": rng.choice(("", "00:20-00:50")),  # the run starts at 00:00 UTC
+            "frequency_cap": rng.choice((None, {"max_sends": 2, "per_days": 1})),
+        }
+        campaign_id, _ = device.replica.create_campaign(
+            name=f"Running {len(self.running) + 1}", campaign_type="nurture"
+        )
+
+        def build(doc: pycrdt.Doc) -> list[schema.GuardedEdit | None]:
+            edits = [schema.set_field(doc, k, v) for k, v in fields.items() if v is not None]
+            for label in ("A", "B"):
+                schema.add_variant(
+                    doc,
+                    subject=f"{label}: hello {{{{ first_name }}}}",
+                    body="See the venue: https://weddings.sim/venue",
+                )
+            schema.add_step(doc, "send_email", {"variant": "auto"})
+            schema.add_step(doc, "wait", {"duration_s": wait_s})
+            schema.add_step(doc, "send_email", {"variant": "auto"})
+            schema.add_step(doc, "goal", {"event": "conversion"})
+            edits.append(schema.set_field(doc, "status", "active"))
+            return edits
+
+        device.replica.edit_campaign(campaign_id, build)
+        self._record_guarded(device, campaign_id)
+        self.campaigns.append(campaign_id)
+        self.running[campaign_id] = wait_s
+        self.actions["campaign_run"] += 1
+
+    def _record_guarded(self, device: SimDevice, campaign_id: str) -> None:
+        """Every guarded edit of the campaign in the device's doc not recorded yet."""
+        known = {g.edit for g in self.history.guarded}
+        for edit, rev in sorted(schema.revisions(device.replica.campaign_doc(campaign_id)).items()):
+            if edit in known:
+                continue
+            self.history.guarded.append(
+                GuardedRecord(
+                    campaign=campaign_id,
+                    field=rev["f"],
+                    edit=edit,
+                    device=device.name,
+                    step=self.step,
+                    bases=tuple(rev["b"]),
+                )
+            )
+
+    def _pause_or_resume(self, device: SimDevice) -> None:
+        """Pause a running campaign the device knows, or resume it."""
+        known = sorted(c["id"] for c in device.replica.campaigns() if c["id"] in self.running)
+        if not known:
+            return
+        campaign_id = self.rng.choice(known)
+        status = device.replica.campaign(campaign_id).get("status")
+        new = "paused" if status == "active" else "active"
+        device.replica.set_campaign_field(campaign_id, "status", new)
+        self._record_guarded(device, campaign_id)
+        self.actions[f"campaign_{'pause' if new == 'paused' else 'resume'}"] += 1
 
     def _create_campaign(self, device: SimDevice) -> None:
         name = f"Campaign {len(self.campaigns) + 1}"
@@ -549,7 +691,7 @@ class Simulation:
         return {"per_days": rng.randint(1, 14), "max": rng.randint(1, 5)}
 
     def _edit_guarded(self, device: SimDevice) -> None:
-        campaign_id = self._pick_campaign(device)
+        campaign_id = self._pick_campaign(device, running=False)
         if campaign_id is None:
             return
         rng, replica = self.rng, device.replica
@@ -581,7 +723,7 @@ class Simulation:
         self.actions["edit_guarded"] += 1
 
     def _edit_text(self, device: SimDevice) -> None:
-        campaign_id = self._pick_campaign(device)
+        campaign_id = self._pick_campaign(device, running=False)
         if campaign_id is None:
             return
         rng, replica = self.rng, device.replica
@@ -658,6 +800,13 @@ class Simulation:
             "actions": dict(sorted(self.actions.items())),
             "events_captured": len(self.history.captured),
             "campaigns": len(self.campaigns),
+            "running_campaigns": len(self.running),
+            "mail": {
+                "accepted": len(self.mail.delivered),
+                "deferred": self.mail.deferrals,
+                "bounced": self.mail.bounces,
+                "cut_off_by_a_crash": sum(self.mail.interrupted.values()),
+            },
             "guarded_edits": len(self.history.guarded),
             "concurrent_guarded_pairs": len(concurrent_pairs(self.history.guarded)),
             "explained_errors": dict(sorted(self.history.explained_errors.items())),

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.protocol.events import WIRE_KIND
 from shared.protocol.ids import new_id
 
 from ..commits import Changes, Commit, Outcome
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 #: writer queue class of the engine's jobs (its own events are marketing class)
 PRIORITY = 1
+#: kinds of the engine's own records that need no round of their own
+QUIET_KINDS = frozenset({"send", "enrolment"})
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class AutomationEngine:
         self._mail = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._lanes: dict[str, asyncio.Task] = {}
+        self._again: set[str] = set()  # orgs whose running lane must claim once more
         self.stats = {"rounds": 0, "events": 0, "enrolled": 0, "advanced": 0, "queued": 0}
         #: set after every round and every send handled (``until`` waits on it)
         #: seconds spent matching each triggering event against its org's campaigns
@@ -122,9 +126,13 @@ class AutomationEngine:
     # ------------------------------------------------------------------ the listener
 
     def committed(self, commit: Commit) -> None:
-        """A commit listener: note that there is work (never reads or writes here)."""
+        """A commit listener: note that there is work (never reads or writes here). The
+        engine's own record of a send or an enrolment asks for nothing at once (the cursor
+        passes over it with the next round): waking for it would double the rounds."""
         if not commit.events_known or any(
-            changes.events is None or changes.events or changes.campaigns
+            changes.events is None
+            or changes.campaigns
+            or any(e[WIRE_KIND] not in QUIET_KINDS for e in changes.events)
             for changes in commit.orgs.values()
         ):
             self._events.set()
@@ -230,8 +238,8 @@ class AutomationEngine:
         self.stats["queued"] += done.queued
         if self.keep_timings:
             self.trigger_timings.extend(t for _, t in done.timings)
-        if done.queued:
-            self._mail.set()
+        if done.queued and done.org_id is not None:
+            self._lane(done.org_id)  # straight to the org's lane: no query in between
 
     async def _events_round(self) -> float | None:
         changed, self._campaigns_changed = self._campaigns_changed, set()
@@ -247,8 +255,8 @@ class AutomationEngine:
             self._campaigns_changed |= changed
             raise
         self._after(done)
-        if done.read or changed:
-            self._due.set()  # wake-ups may have made enrolments due
+        if done.woken or changed:
+            self._due.set()  # wake-ups made enrolments due
         if changed:
             self._mail.set()  # a resumed campaign's held sends are due again
         return 0 if done.more else None
@@ -285,20 +293,34 @@ class AutomationEngine:
             if resting > now:
                 delays.append((resting - now) / 1000)
                 continue
-            lane = self._lanes.get(org_id)
-            if lane is None or lane.done():
-                self._lanes[org_id] = asyncio.create_task(self._drain(org_id))
+            self._lane(org_id)
         if next_due is not None and next_due > now:
             delays.append((next_due - now) / 1000)
         # a running lane wakes this loop when it is done
         return min(delays) if delays else None
 
+    def _lane(self, org_id: str) -> None:
+        """Make sure the org's lane runs; a running one claims again before it ends."""
+        if self.mailer.resting.get(org_id, 0) > self.now_ms():
+            return
+        lane = self._lanes.get(org_id)
+        if lane is None or lane.done():
+            self._lanes[org_id] = asyncio.create_task(self._drain(org_id))
+        else:
+            self._again.add(org_id)
+
     async def _drain(self, org_id: str) -> None:
         try:
-            await self.mailer.drain(org_id)
+            while True:
+                self._again.discard(org_id)
+                before = self.mailer.stats["sent"]
+                handled = await self.mailer.drain(org_id)
+                if handled > self.mailer.stats["sent"] - before:
+                    self._mail.set()  # some wait (quiet hours, a deferral): time the next look
+                if org_id not in self._again:
+                    return
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("mail lane of org %s failed; its sends stay queued", org_id)
-        finally:
-            self._mail.set()  # look again: more may have become due meanwhile
+            self._mail.set()

@@ -7,8 +7,10 @@ next round; 10,000 campaigns load once and then cost what changes.
 
 For each org:
 
-* ``by_kind``: active campaigns with an event trigger, by the trigger's event kind: matching an
-  event costs the campaigns listening for its kind, not all of them;
+* ``by_kind``: active campaigns with an event trigger, by the trigger's event kind, and within a
+  kind by an equality rule of their trigger (``source == "wedding-fair-2026"``): matching an
+  event costs the campaigns listening for its kind whose equality it meets, plus those without
+  one, not all of them;
 * ``dated``: active campaigns with a date trigger (the clock scan's work);
 * ``watched``: event kinds the automation reads back (trigger kinds: for supersession, bands and
   a second look when the contact's fields arrive; what goals, wait-fors and branches count),
@@ -24,6 +26,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,18 +96,81 @@ def _counted_kinds(journey: Journey) -> set[str]:
     return kinds
 
 
+def _keyable(value: Any) -> bool:
+    """A rule value an equality can be looked up by: text that does not read as a number (the
+    rule language compares a number and a numeric text as numbers, so those are not keys)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return True
+    return False
+
+
+def _equality_key(trigger: Trigger) -> tuple[str, str] | None:
+    """A rule every firing must meet, ``path == text``, to look the campaign up by (None: the
+    campaign is matched against every event of its kind)."""
+    conditions = trigger.conditions
+    if conditions.match != "all" and len(conditions.rules) > 1:
+        return None
+    for rule in conditions.rules:
+        if rule.op == "eq" and _keyable(rule.value):
+            return rule.field, rule.value
+    return None
+
+
+@dataclass
+class KindIndex:
+    """The active campaigns listening for one event kind: those with an equality rule by the
+    rule's path and text, the others in ``scan`` (matched against every event)."""
+
+    scan: list[Campaign] = field(default_factory=list)
+    by_value: dict[str, dict[str, list[Campaign]]] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, campaign: Campaign) -> None:
+        assert campaign.trigger is not None
+        self.count += 1
+        key = _equality_key(campaign.trigger)
+        if key is None:
+            self.scan.append(campaign)
+        else:
+            self.by_value.setdefault(key[0], {}).setdefault(key[1], []).append(campaign)
+
+    def candidates(self, resolve: Callable[[str], Any]) -> list[Campaign]:
+        """The campaigns an event may start: those that scan every event, and those whose
+        equality rule the event meets (``resolve(path)`` is the event's value at a path). The
+        full trigger is still matched against each: this only leaves out the certain misses."""
+        found = list(self.scan)
+        for path, campaigns in self.by_value.items():
+            value = resolve(path)
+            if isinstance(value, str):
+                found.extend(campaigns.get(value, ()))
+        return found
+
+    def __iter__(self):  # noqa: ANN204
+        yield from self.scan
+        for campaigns in self.by_value.values():
+            for group in campaigns.values():
+                yield from group
+
+    def __len__(self) -> int:
+        return self.count
+
+
 @dataclass
 class OrgIndex:
     org_id: str
     update_seq: int = 0
     campaigns: dict[str, Campaign] = field(default_factory=dict)
-    by_kind: dict[str, list[Campaign]] = field(default_factory=dict)
+    by_kind: dict[str, KindIndex] = field(default_factory=dict)
     dated: list[Campaign] = field(default_factory=list)
     watched: frozenset[str] = frozenset()
     wakes: frozenset[str] = frozenset()
 
     def rebuild(self) -> None:
-        by_kind: dict[str, list[Campaign]] = defaultdict(list)
+        by_kind: dict[str, KindIndex] = defaultdict(KindIndex)
         dated, watched, wakes = [], set(SUPERSEDING_KINDS), set()
         for campaign in sorted(self.campaigns.values(), key=lambda c: c.id):
             if campaign.journey is None or campaign.status not in LIVE_STATUSES:
@@ -118,7 +184,7 @@ class OrgIndex:
             if trigger.date is not None:
                 dated.append(campaign)
             elif trigger.event is not None:
-                by_kind[trigger.event].append(campaign)
+                by_kind[trigger.event].add(campaign)
                 watched.add(trigger.event)
         self.by_kind, self.dated = dict(by_kind), dated
         self.watched, self.wakes = frozenset(watched), frozenset(wakes)

@@ -7,7 +7,8 @@ For each org, one lane (one task, one SMTP connection, one message at a time):
    rendering needs: the campaign, the contact's fields, the org's settings and tracking key;
 2. **render** each message off the loop (sandboxed templates, tracked links, Message-ID from the
    idempotency key) — or reuse the bytes a send kept from an attempt cut short;
-3. **mark it sending** (writer job), checking at that moment, in the transaction: the contact
+3. **mark it sending** (writer job; the same commit records the outcome of the message before
+   it, and the next message renders meanwhile), checking at that moment: the contact
    is not suppressed, the campaign is active (paused: the send waits for the resume; archived:
    cancelled), the contact's quiet hours are over (else it waits until they are), and the
    frequency cap over sends actually accepted still allows it (else skipped, the contact moves
@@ -178,48 +179,83 @@ class Mailer:
                 self.resting[org_id] = now + UNCONFIGURED_WAIT_S * 1000
                 log.warning("org %s has sends queued but no SMTP settings", org_id)
                 return handled
-            sender = self.sender(org_id, lane.smtp)
-            for position, claimed in enumerate(lane.sends):
-                handled += 1
-                if not await self._one(lane, claimed, sender):
-                    # the settings were refused: give the rest back and rest the lane
-                    rest = replace(lane, sends=lane.sends[position + 1 :])
-                    await self._submit(partial(self._unclaim, lane=rest))
-                    self.resting[org_id] = self._now() + SETTINGS_PAUSE_S * 1000
-                    return handled
+            done, refused = await self._lane(lane, self.sender(org_id, lane.smtp))
+            handled += done
+            if refused:  # the settings were refused: the rest went back; the lane rests
+                self.resting[org_id] = self._now() + SETTINGS_PAUSE_S * 1000
+                return handled
 
-    async def _one(self, lane: Lane, claimed: Claimed, sender: SmtpSender) -> bool:
-        """Render, mark sending, send and record one send; False when the org's settings
-        were refused (the lane should rest)."""
-        send = claimed.send
-        raw, message_id, links, problem = send.raw, send.message_id, send.links, None
-        if raw is None:
-            try:
-                raw, message_id, links = await self._render_message(lane, claimed)
-            except DeliveryError as exc:
-                problem = f"{exc.code}: {exc.message}"
-            except TimeoutError:
-                problem = f"template_render_failed: rendering took over {self.render_timeout_s} s"
-        if problem is not None:
-            await self._submit(partial(self._fail, send=send, problem=problem))
-            self._on_progress()
-            return True
-        go = await self._submit(
-            partial(self._mark_sending, send=send, message_id=message_id, links=links, raw=raw)
-        )
-        if not go:
-            self._on_progress()
-            return True
-        assert lane.smtp is not None and raw is not None
+    async def _lane(self, lane: Lane, sender: SmtpSender) -> tuple[int, bool]:
+        """Send a claimed batch one message at a time, pipelined: the next message renders
+        while one is with the SMTP server, and the outcome of one is recorded in the same
+        commit that marks the next ``sending`` (each still before its own SMTP call). Returns
+        how many were handled and whether the org's settings were refused."""
+        assert lane.smtp is not None
         envelope_from = parseaddr(lane.smtp.from_address)[1]
-        result = await sender.send_raw(
-            raw, sender=envelope_from, recipient=send.contact, message_id=message_id
-        )
-        outcome = await self._submit(
-            partial(self._record, send=send, message_id=message_id, result=result)
-        )
-        self._on_progress()
-        return outcome != SendStatus.FAILED
+        sends = list(lane.sends)
+        pending: tuple[SendRow, str | None, SendResult] | None = None
+        ahead = asyncio.ensure_future(self._prepare(lane, sends[0]))
+        handled = 0
+        try:
+            for position in range(len(sends)):
+                send, raw, message_id, links, problem = await ahead
+                if position + 1 < len(sends):
+                    ahead = asyncio.ensure_future(self._prepare(lane, sends[position + 1]))
+                handled += 1
+                if problem is not None:
+                    recorded = await self._submit(
+                        partial(self._record_then, record=pending, fail=(send, problem))
+                    )
+                    pending = None
+                    self._on_progress()
+                    if recorded == SendStatus.FAILED:
+                        return handled, await self._give_back(lane, sends[position + 1 :])
+                    continue
+                recorded, go = await self._submit(
+                    partial(self._record_then, record=pending, mark=(send, message_id, links, raw))
+                )
+                pending = None
+                if recorded is not None:
+                    self._on_progress()
+                if recorded == SendStatus.FAILED:
+                    return handled, await self._give_back(lane, sends[position:])
+                if not go:
+                    self._on_progress()
+                    continue
+                assert raw is not None
+                result = await sender.send_raw(
+                    raw, sender=envelope_from, recipient=send.contact, message_id=message_id
+                )
+                pending = (send, message_id, result)
+            if pending is not None:
+                recorded = await self._submit(partial(self._record_then, record=pending))
+                self._on_progress()
+                if recorded == SendStatus.FAILED:
+                    return handled, True
+            return handled, False
+        finally:
+            ahead.cancel()
+
+    async def _give_back(self, lane: Lane, rest: list[Claimed]) -> bool:
+        await self._submit(partial(self._unclaim, lane=replace(lane, sends=tuple(rest))))
+        return True
+
+    async def _prepare(
+        self, lane: Lane, claimed: Claimed
+    ) -> tuple[SendRow, bytes | None, str | None, tuple[str, ...], str | None]:
+        """The message's bytes (kept ones after an attempt cut short: same Message-ID), or
+        why it cannot be built."""
+        send = claimed.send
+        if send.raw is not None:
+            return send, send.raw, send.message_id, send.links, None
+        try:
+            raw, message_id, links = await self._render_message(lane, claimed)
+        except DeliveryError as exc:
+            return send, None, None, (), f"{exc.code}: {exc.message}"
+        except TimeoutError:
+            took = f"template_render_failed: rendering took over {self.render_timeout_s} s"
+            return send, None, None, (), took
+        return send, raw, message_id, links, None
 
     async def _render_message(
         self, lane: Lane, claimed: Claimed
@@ -296,6 +332,40 @@ class Mailer:
                     current.id, at_ms=now, status="queued", claimed_by=None, lease_until_ms=None
                 )
 
+    def _record_then(
+        self,
+        storage: Storage,
+        seq: int,
+        *,
+        record: tuple[SendRow, str | None, SendResult] | None = None,
+        mark: tuple[SendRow, str | None, tuple[str, ...], bytes | None] | None = None,
+        fail: tuple[SendRow, str] | None = None,
+    ) -> Any:
+        """One commit: the outcome of the message just sent, then the next one marked
+        ``sending`` (unless the outcome says the settings were refused) or failed. Returns
+        the outcome recorded (None: none) and, with ``mark``, whether to send."""
+        status: SendStatus | None = None
+        changes: Changes | None = None
+        if record is not None:
+            outcome = self._record(
+                storage, seq, send=record[0], message_id=record[1], result=record[2]
+            )
+            if isinstance(outcome, Outcome):
+                status, changes = outcome.value, outcome.changes
+            else:
+                status = outcome
+        if fail is not None:
+            self._fail(storage, seq, send=fail[0], problem=fail[1])
+            value: Any = status
+        elif mark is not None:
+            go = status != SendStatus.FAILED and self._mark_sending(
+                storage, seq, send=mark[0], message_id=mark[1], links=mark[2], raw=mark[3]
+            )
+            value = (status, go)
+        else:
+            value = status
+        return value if changes is None else Outcome(value, changes)
+
     def _mark_sending(
         self,
         storage: Storage,
@@ -359,6 +429,8 @@ class Mailer:
         now = self._now()
         log.warning("send %s failed: %s", send.id, problem)
         self.stats["failed"] += 1
+        code = problem.split(":", 1)[0]
+        _audit(storage, send, action="send", outcome=f"refused:{code}", detail=problem, at_ms=now)
         storage.update_send(
             send.id,
             at_ms=now,
@@ -424,6 +496,14 @@ class Mailer:
                 )
         else:  # FAILED: the org's settings, not the contact: back to the queue, the lane rests
             self.stats["failed"] += 1
+            _audit(
+                storage,
+                send,
+                action="smtp",
+                outcome="refused:smtp_refused_settings",
+                detail=f"{result.code or ''} {result.detail}".strip(),
+                at_ms=now,
+            )
             log.warning(
                 "org %s: SMTP refused its settings (%s %s); its queue rests %s s",
                 send.org_id,
@@ -456,6 +536,24 @@ class Mailer:
             created_ms=send.created_at_ms,
             at_ms=at_ms,
         )
+
+
+def _audit(
+    storage: Storage, send: SendRow, *, action: str, outcome: str, detail: str, at_ms: int
+) -> None:
+    """What an admin must see in the org's audit log: a message that could not be built, a
+    mail server that refused the org's settings (never a password: settings are not logged)."""
+    storage.audit(
+        org_id=send.org_id,
+        user_id=None,
+        email=None,
+        device_id=None,
+        action=f"automation_{action}",
+        target=send.campaign_id,
+        outcome=outcome,
+        detail={"send": send.id, "contact": send.contact, "problem": detail[:500]},
+        at_ms=at_ms,
+    )
 
 
 async def send_test(

@@ -22,6 +22,8 @@ Rules kept here (``docs/automation.md``, *The engine*):
   cap counts every send across campaigns.
 * **Never lose an enrolment.** A bug or bad data while advancing one enrolment rolls back that
   enrolment alone (a savepoint) and makes it due again later (``RETRY_S``); the round goes on.
+  An event that cannot be handled is rolled back alone, logged and passed over, so one bad
+  event never holds the cursor back.
 * An unsubscribe or a hard bounce suppresses the contact, cancels its queued sends and ends its
   running enrolments in every campaign.
 """
@@ -51,6 +53,7 @@ from shared.automation import (
 from shared.automation.facts import Fact, as_fact
 from shared.automation.journey import EXITED, HELD
 from shared.automation.steps import DEFAULT_GOAL_WINDOW_S
+from shared.automation.triggers import resolve_path
 from shared.protocol.events import (
     WIRE_CONTACT,
     WIRE_ID,
@@ -58,7 +61,6 @@ from shared.protocol.events import (
     WIRE_OCCURRED_AT_MS,
     WIRE_PAYLOAD,
 )
-from shared.protocol.kinds import MARKETING
 
 from ..storage import EnrolmentRow, SendRow, Storage
 from . import records
@@ -83,6 +85,7 @@ class Round:
     queued: int = 0  # sends queued for the mailer
     more: bool = False  # work was left for another round right away
     next_due_ms: int | None = None  # (a due round) when the next enrolment falls due
+    woken: int = 0  # waiting enrolments an event made due at once
     #: per trigger evaluated: (kind, seconds spent matching it against the org's campaigns)
     timings: list[tuple[str, float]] = field(default_factory=list)
 
@@ -106,6 +109,16 @@ def row_of(
         converted_at_ms=converted_at_ms,
         version=version,
     )
+
+
+class _LazyFields:
+    """A contact's fields read only when a path falls through to them."""
+
+    def __init__(self, contacts: _Contacts, contact: str) -> None:
+        self._contacts, self._contact = contacts, contact
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._contacts.fields(self._contact).get(key, default)
 
 
 class _Contacts:
@@ -165,30 +178,24 @@ class Rounds:
             self._device = records.server_device_id(storage)
         return self._device
 
-    def store(self, storage: Storage, done: Round, seq: int) -> None:
-        """Store the round's server events (one org's) as part of its commit."""
-        if done.events and done.org_id is not None:
-            storage.insert_events(
-                org_id=done.org_id,
-                device_id=self.device_id(storage),
-                events=done.events,
-                priority=MARKETING,
-                commit_seq=seq,
-            )
-
     def refresh(self, storage: Storage, org_id: str, now_ms: int) -> OrgIndex:
         """The org's campaign index, up to date; enrolments of campaigns whose status moved
         are made due (resumed ones continue, archived ones exit, paused ones hold)."""
         return self._refresh(storage, org_id, now_ms)
 
-    def _refresh(self, storage: Storage, org_id: str, now_ms: int) -> OrgIndex:
+    def _refresh(
+        self, storage: Storage, org_id: str, now_ms: int, done: Round | None = None
+    ) -> OrgIndex:
         index, moved, fresh = self.index.refresh(storage, org_id)
+        woken = 0
         for campaign_id in moved:  # resumed: continue; archived: exit; paused: hold
-            storage.wake_campaign(campaign_id, now_ms)
+            woken += storage.wake_campaign(campaign_id, now_ms)
         if fresh:  # nothing known from before (a start): held ones may have been resumed
             for campaign in index.campaigns.values():
                 if campaign.status in ("active", "archived"):
-                    storage.wake_held(campaign.id, now_ms)
+                    woken += storage.wake_held(campaign.id, now_ms)
+        if done is not None:
+            done.woken += woken + len(moved)
         return index
 
     # ------------------------------------------------------------------ committed events
@@ -218,14 +225,22 @@ class Rounds:
         done.org_id = org_id
         done.read = len(batch)
         done.more = len(batch) < len(rows) or len(rows) == self.event_batch
-        index = self._refresh(storage, org_id, now_ms)
+        index = self._refresh(storage, org_id, now_ms, done)
         events = [r[2] for r in batch]
         storage.record_history(
             org_id, [e for e in events if e[WIRE_CONTACT] and e[WIRE_KIND] in index.watched]
         )
         contacts = _Contacts(storage, org_id)
         for event in events:
-            self._event(storage, index, contacts, event, now_ms, done)
+            mark = (len(done.events), done.enrolled, done.advanced, done.queued)
+            try:
+                with storage.transaction():  # a savepoint: one bad event rolls back alone
+                    self._event(storage, index, contacts, event, now_ms, done)
+            except Exception:  # a bug must not stall the cursor behind one event for ever
+                log.exception("event %s could not be handled; skipped", event[WIRE_ID])
+                del done.events[mark[0] :]
+                done.enrolled, done.advanced, done.queued = mark[1:]
+                contacts.forget(event[WIRE_CONTACT] or "")
         last = batch[-1]
         storage.set_automation_meta(CURSOR_KEY, f"{last[1]}:{last[2][WIRE_ID]}")
         return done
@@ -253,7 +268,7 @@ class Rounds:
                 index.org_id, contact, at_ms=at, since_ms=at - CONVERSION_WINDOW_S * 1000
             )
         if kind in index.wakes:
-            storage.wake_enrolments(index.org_id, contact, kind, now_ms)
+            done.woken += storage.wake_enrolments(index.org_id, contact, kind, now_ms)
         if kind == "contact":
             self._second_look(storage, index, contacts, contact, now_ms, done)
             return
@@ -262,9 +277,13 @@ class Rounds:
             return
         started = self._clock()
         fact = Fact(*event[:WIRE_PAYLOAD], payload=payload)  # a wire array is in Fact's order
-        for campaign in listening:
-            self._trigger(storage, index.org_id, campaign, contacts, fact, now_ms, done)
-        done.timings.append((kind, self._clock() - started))
+        candidates = listening.candidates(
+            lambda path: resolve_path(fact, _LazyFields(contacts, contact), path)
+        )
+        fired = [c for c in candidates if self._fires(c, contacts, fact, now_ms)]
+        done.timings.append((kind, self._clock() - started))  # evaluation, not enrolment
+        for campaign in fired:
+            self._enter_on(storage, index.org_id, campaign, fact, now_ms, done)
 
     def _second_look(
         self,
@@ -291,34 +310,40 @@ class Rounds:
         )
         for event in reversed(recent):  # oldest first, as they happened
             fact = as_fact(event)
-            for campaign in index.by_kind.get(fact.kind, ()):
-                self._trigger(storage, index.org_id, campaign, contacts, fact, now_ms, done)
+            listening = index.by_kind.get(fact.kind)
+            candidates = listening.candidates(
+                lambda path, f=fact: resolve_path(f, _LazyFields(contacts, contact), path)
+            ) if listening else ()  # fmt: skip
+            for campaign in candidates:
+                if self._fires(campaign, contacts, fact, now_ms):
+                    self._enter_on(storage, index.org_id, campaign, fact, now_ms, done)
 
-    def _trigger(
+    def _fires(self, campaign: Campaign, contacts: _Contacts, fact: Fact, now_ms: int) -> bool:
+        """Whether the event starts the campaign for its contact (trigger and audience)."""
+        trigger = campaign.trigger
+        assert trigger is not None and campaign.journey is not None
+        fields = contacts.fields(fact.contact or "")
+        history: Sequence[Any] = ()
+        if trigger.supersede or trigger.bands is not None:
+            history = contacts.history(fact.contact or "", fact.kind)
+        if not match_event(trigger, fact, contact=fields, now_ms=now_ms, history=history):
+            return False
+        return campaign.audience.matches(fields)
+
+    def _enter_on(
         self,
         storage: Storage,
         org_id: str,
         campaign: Campaign,
-        contacts: _Contacts,
-        fact: Any,
+        fact: Fact,
         now_ms: int,
         done: Round,
     ) -> None:
-        trigger = campaign.trigger
-        assert trigger is not None and campaign.journey is not None
-        fields = contacts.fields(fact.contact)
-        history: Sequence[Any] = ()
-        if trigger.supersede or trigger.bands is not None:
-            history = contacts.history(fact.contact, fact.kind)
-        if not match_event(trigger, fact, contact=fields, now_ms=now_ms, history=history):
-            return
-        if not campaign.audience.matches(fields):
-            return
         self.enter(
             storage,
             org_id,
             campaign,
-            fact.contact,
+            fact.contact or "",
             key=fact.id,
             trigger_at_ms=fact.occurred_at_ms,
             now_ms=now_ms,
@@ -521,6 +546,32 @@ class Rounds:
 
     # ------------------------------------------------------------------ the clock scan
 
+    def _dates(
+        self,
+        storage: Storage,
+        org_id: str,
+        index: OrgIndex,
+        contact: str,
+        fields: dict[str, Any],
+        now_ms: int,
+        done: Round,
+    ) -> None:
+        for campaign in index.dated:
+            assert campaign.trigger is not None
+            fire = due_fire_ms(campaign.trigger, fields, now_ms=now_ms, default_tz=self.default_tz)
+            if fire is None or not campaign.audience.matches(fields):
+                continue
+            self.enter(
+                storage,
+                org_id,
+                campaign,
+                contact,
+                key=date_key(fire),
+                trigger_at_ms=fire,
+                now_ms=now_ms,
+                done=done,
+            )
+
     def scan(self, storage: Storage, now_ms: int) -> Round:
         """One page of the date-trigger scan: the next contacts of the next org that has date
         campaigns and whose pass is due; enrols the contacts whose date fires now."""
@@ -542,23 +593,14 @@ class Rounds:
             page = storage.contacts_page(org_id, position, self.scan_batch)
             done.org_id = org_id
             for contact, fields in page:
-                for campaign in index.dated:
-                    assert campaign.trigger is not None
-                    fire = due_fire_ms(
-                        campaign.trigger, fields, now_ms=now_ms, default_tz=self.default_tz
-                    )
-                    if fire is None or not campaign.audience.matches(fields):
-                        continue
-                    self.enter(
-                        storage,
-                        org_id,
-                        campaign,
-                        contact,
-                        key=date_key(fire),
-                        trigger_at_ms=fire,
-                        now_ms=now_ms,
-                        done=done,
-                    )
+                mark = (len(done.events), done.enrolled, done.advanced, done.queued)
+                try:
+                    with storage.transaction():  # a savepoint: one contact's failure alone
+                        self._dates(storage, org_id, index, contact, fields, now_ms, done)
+                except Exception:
+                    log.exception("date triggers of %s could not run; skipped", contact)
+                    del done.events[mark[0] :]
+                    done.enrolled, done.advanced, done.queued = mark[1:]
             last = page[-1][0] if len(page) == self.scan_batch else ""
             storage.set_automation_meta(f"date_scan_at:{org_id}", last)
             done.more = bool(last)

@@ -42,6 +42,7 @@ from .message import BuiltMessage, to_wire
 log = logging.getLogger(__name__)
 
 SECURITY = ("starttls", "tls", "none")
+QUIT_TIMEOUT_S = 2.0
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -195,8 +196,9 @@ class SmtpSender:
         client, self._client = self._client, None
         if client is not None and client.is_connected:
             try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
+                # a server that went away may never answer QUIT: do not wait for it long
+                await asyncio.wait_for(client.quit(), QUIT_TIMEOUT_S)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
                 client.close()  # the server went away first: nothing to say goodbye to
 
     async def _connected(self) -> aiosmtplib.SMTP:

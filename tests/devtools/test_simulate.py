@@ -165,3 +165,42 @@ def test_same_seed_gives_the_same_json_across_processes_and_hash_seeds():
         )
         outputs.add(proc.stdout)
     assert len(outputs) == 1
+
+
+def _automation(report: dict) -> dict:
+    return next(c for c in report["checkers"] if c["name"] == "automation")
+
+
+def test_the_engine_sends_and_its_checker_passes(tmp_path):
+    report = simulate(seed=1, devices=3, steps=300, workdir=tmp_path)
+    result = _automation(report)
+    assert result["status"] == "pass" and report["mail"]["accepted"] > 0
+    assert report["running_campaigns"] > 0
+
+
+def test_automation_checker_catches_sends_to_suppressed_contacts(tmp_path, monkeypatch):
+    """An engine that forgets suppression (at advance and at send time) is caught."""
+    import shared.automation.journey as journey
+    from server.automation import mailer
+
+    monkeypatch.setattr(mailer, "suppression_reason", lambda *a, **k: None)
+    monkeypatch.setattr(journey, "suppression_reason", lambda *a, **k: None)
+    result = _automation(simulate(seed=3, devices=3, steps=300, workdir=tmp_path))
+    assert result["status"] == "fail"
+    assert "handed over after the suppression" in json.dumps(result["counterexample"])
+
+
+def test_automation_checker_catches_repeats_beyond_the_one_in_flight(tmp_path, monkeypatch):
+    """A mailer that never records a send as sent repeats it after every restart: caught."""
+    from server.automation import mailer
+
+    record = mailer.Mailer._record
+
+    def forgetful(self, storage, seq, *, send, message_id, result):  # noqa: ANN001, ANN202
+        out = record(self, storage, seq, send=send, message_id=message_id, result=result)
+        storage.update_send(send.id, at_ms=self._now(), status="sending", lease_until_ms=0)
+        return out
+
+    monkeypatch.setattr(mailer.Mailer, "_record", forgetful)
+    result = _automation(simulate(seed=1, devices=3, steps=300, workdir=tmp_path))
+    assert result["status"] == "fail" and "accepted" in json.dumps(result["counterexample"])

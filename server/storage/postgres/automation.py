@@ -522,6 +522,13 @@ class PostgresAutomation(PgHandle):
         )
         return [r[0] for r in rows]
 
+    def suppressed_since(self, org_id: str, contact: str) -> int | None:
+        row = self._exec(
+            "SELECT min(at_ms) FROM automation_suppressions WHERE org_id = %s AND contact = %s",
+            (org_id, contact),
+        ).fetchone()
+        return row[0] if row else None
+
     # ------------------------------------------------------------------ per-org settings
 
     def smtp_settings(self, org_id: str) -> SmtpRow | None:

@@ -528,6 +528,14 @@ class SQLiteAutomation(SQLiteHandle):
         )
         return [r[0] for r in rows]
 
+    def suppressed_since(self, org_id: str, contact: str) -> int | None:
+        """When the contact was first suppressed (None: it is not)."""
+        row = self.db.execute(
+            "SELECT min(at_ms) FROM automation_suppressions WHERE org_id = ? AND contact = ?",
+            (org_id, contact),
+        ).fetchone()
+        return row[0]
+
     # ------------------------------------------------------------------ per-org settings
 
     def smtp_settings(self, org_id: str) -> SmtpRow | None:

@@ -45,9 +45,10 @@ class Inbox:
         self.controller.start()
         return self
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Stop the server from a thread, so the loop's own SMTP clients can see it go."""
         if self.controller is not None:
-            self.controller.stop()
+            await asyncio.to_thread(self.controller.stop)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, N802 - aiosmtpd's
         if self.replies:
@@ -109,7 +110,7 @@ def build_campaign(
         "b": schema.add_variant(
             doc,
             subject="A hand with your listing, {{ first_name }}?",
-            body="Hello {{ first_name }}",
+            body="Hello {{ first_name }}, a hand with your listing: https://wedsync.test/help",
         ),
     }
     ids["email"] = schema.add_step(

@@ -21,7 +21,7 @@ from .mail import Inbox
 async def inbox():
     box = Inbox().start()
     yield box
-    box.stop()
+    await box.stop()
 
 
 def run(capsys, *argv: str) -> tuple[int, dict]:

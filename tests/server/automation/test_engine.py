@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from server.automation.wiring import AUTOMATION
 from shared.protocol import campaign as schema
 
 from .mail import Inbox, build_campaign
@@ -15,7 +16,7 @@ from .mail import Inbox, build_campaign
 async def inbox():
     box = Inbox().start()
     yield box
-    box.stop()
+    await box.stop()
 
 
 async def test_a_synced_score_enrols_the_supplier_and_the_mail_arrives(server, inbox):
@@ -44,6 +45,8 @@ async def test_a_synced_score_enrols_the_supplier_and_the_mail_arrives(server, i
     html = mail.get_body(("html",)).get_content()
     assert f"{server.url}/t/o/" in html  # the open pixel
 
+    engine = server.app[AUTOMATION]
+    await engine.until(lambda: engine.mailer.stats["sent"] == 1)  # recorded after acceptance
     run = await laptop.api("GET", f"/api/v1/campaigns/{campaign_id}/run")
     assert run["totals"]["enrolled"] == 1 and run["totals"]["sent"] == 1
     first = run["steps"][0]
