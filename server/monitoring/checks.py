@@ -8,7 +8,10 @@ the bands from ``config`` (per org where the check is). What each figure means i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+from shared.content.recorder import percentile
 
 from .config import CHECKS, CLASS_NAMES, MonitorConfig
 from .probes import BACKLOG_COUNT_LIMIT, BacklogReading, SmtpProbe, StoreReading
@@ -46,8 +49,6 @@ def _check(
 def delivery_checks(
     cfg: MonitorConfig, org_id: str, org_name: str | None, figures: DeliveryFigures, at_ms: int
 ) -> list[Check]:
-    from shared.content.recorder import percentile
-
     window = f"{format_value(cfg.delivery_window_s, 's')} window"
     few = figures.finished < cfg.min_sends
     too_few = f"{figures.finished} sends in the {window} (fewer than {cfg.min_sends})"
@@ -405,8 +406,6 @@ def storage_checks(cfg: MonitorConfig, reading: StoreReading, at_ms: int) -> lis
 
 
 def _with_message(check: Check, text: str) -> Check:
-    from dataclasses import replace
-
     if check.status not in (Status.HEALTHY, Status.UNKNOWN):
         text += f" ({check.status})"
     return replace(check, message=text)

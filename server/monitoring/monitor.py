@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -225,8 +226,6 @@ class Monitor:
             if check.trend is None and check.at_ms == now:
                 trend = self.readings.trend(check.key, now, cfg.trend_window_s, check.band)
                 if trend is not None:
-                    from dataclasses import replace
-
                     check = replace(check, trend=trend)
             current[check.key] = check
         self.readings.forget(set(current))
