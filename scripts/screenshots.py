@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -55,7 +56,7 @@ def seed(replica: Replica) -> str:
         owner="anna@demo.wedsync",
         fields={
             "budget_cents": 150_000,
-            "quiet_hours": "21:00-08:00",
+            # no quiet hours: the Results story's emails go out whatever hour this runs at
             "description": "Invite couples who met us at the fair to the barn open day.",
         },
     )
@@ -64,7 +65,9 @@ def seed(replica: Replica) -> str:
         a = edits.add_variant(
             doc,
             subject="Come and see the barn in bloom",
-            body="Dear {first_name},\n\nOur spring open day is on 12 April…",
+            body="Dear {{ first_name }},\n\nOur spring open day is on 12 April: the barn, the "
+            "meadow and the kitchen garden, with tastings from 11 until 4.\n\n"
+            "Book a time: https://hollowbarn.example/open-day\n\nSee you there,\nHollow Barn",
         )
         edits.add_variant(doc, subject="Your date, our meadow: 12 April")
         first = edits.add_step(doc, "send_email")
@@ -225,6 +228,72 @@ async def stalled_scheduler(server_app, engine: SyncEngine) -> None:  # noqa: AN
     await server_app[MONITOR].evaluate(business=True)
 
 
+#: the views taken before the laptop goes offline (they show what the server says)
+ONLINE_VIEWS = ("conflicts", "results", "preview", "smtp", "health")
+COUPLES_AT_THE_FAIR = ("olivia", "amelia", "grace", "freya", "lily", "sophia", "ruby", "evie")
+
+
+async def spring_in_flight(server_app, anna: SyncEngine, spring: str, base: Path):  # noqa: ANN001, ANN201
+    """The Results story, for real: Anna's mail server (aiosmtpd in its own process), eight
+    couples met at a fair enrolled by the engine and emailed, five opening the email (the
+    tracking pixel fetched over HTTP, as a mail client does) and two booking a visit. Returns
+    the SMTP server's process."""
+    import mailbox
+    import re
+
+    import aiohttp
+
+    from server.automation.wiring import engine_of
+
+    port = _port()
+    smtp = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+        "-c", "aiosmtpd.handlers.Mailbox", str(base / "maildir"),
+    )  # fmt: skip
+    for _ in range(200):  # until it answers
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    await anna.api(
+        "PUT",
+        "/api/v1/smtp",
+        {"host": "127.0.0.1", "port": port, "security": "none", "from": "hello@hollowbarn.example"},
+    )
+    for i, name in enumerate(COUPLES_AT_THE_FAIR):
+        email = f"{name}@example.com"
+        fields = {
+            "first_name": name.capitalize(),
+            "wedding_date_days": 120 + 15 * i,
+            "venue": "looking",
+        }
+        anna.replica.upsert_contact(email, fields)
+        anna.replica.capture(kind="touchpoint", contact=email, channel="wedding_fair")
+    await anna.sync_once()
+    engine = engine_of(server_app)
+    await engine.until(lambda: engine.mailer.stats["sent"] >= len(COUPLES_AT_THE_FAIR), 120)
+    box = mailbox.Maildir(base / "maildir", create=False)
+    pixels = [re.search(rb"https?://[^\"']+/t/o/[^\"'\s]+", box.get_bytes(k)) for k in box.keys()]
+    reader = {"User-Agent": "Mozilla/5.0 (Macintosh) AppleWebKit/605 Thunderbird/115"}
+    async with aiohttp.ClientSession() as http:
+        for pixel in [p for p in pixels if p][:5]:
+            async with http.get(pixel.group().decode(), headers=reader) as resp:
+                resp.raise_for_status()
+    for name in COUPLES_AT_THE_FAIR[:2]:
+        anna.replica.capture(
+            kind="conversion", contact=f"{name}@example.com", value_cents=450_000, campaign=spring
+        )
+    await anna.sync_once()
+    for _ in range(200):  # until the engine has counted the bookings
+        run = await anna.api("GET", f"/api/v1/campaigns/{spring}/run")
+        if run["totals"]["converted"] >= 2:
+            break
+        await asyncio.sleep(0.05)
+    return smtp
+
+
 async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -> None:
     from server import admin
     from server.app import create_app
@@ -259,6 +328,7 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
     capture(replica, 24)
     await engine.sync_once()
     await budget_conflict(f"http://127.0.0.1:{port}", engine, spring)
+    smtp = await spring_in_flight(server_app, engine, spring, base)
     window = MainWindow(engine)
     window.resize(*size)
     window.show()
@@ -289,6 +359,26 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
         else:
             raise RuntimeError("no health alert reached the app")
         window.health.reload()
+
+    shot_of: dict[str, Any] = {}  # a dialog's own picture instead of the window's
+
+    async def results() -> None:
+        window.go("campaigns")
+        window.campaigns.show_results(spring)
+        await settle(window)
+
+    async def preview() -> None:
+        window.go("campaigns")
+        window.campaigns.open_campaign(spring)
+        await settle(window)
+        dialog = window.campaigns.builder.show_preview()
+        await settle(window)
+        shot_of["preview"] = dialog
+
+    async def mail_server() -> None:
+        shot_of["smtp"] = dialog = window.campaigns.show_mail_server()
+        await settle(window)
+        dialog.to.setText("anna@demo.wedsync")
 
     async def offline_with_a_queue() -> None:
         # the other views show a laptop that is working offline with a few captures queued
@@ -324,8 +414,11 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
 
     shots = [
         ("conflicts", conflicts_loaded),
+        ("results", results),
+        ("preview", preview),
+        ("smtp", mail_server),
         ("health", health_with_an_alert),
-        ("campaigns", lambda: window.go("campaigns")),
+        ("campaigns", lambda: (window.go("campaigns"), window.campaigns.show_list())),
         ("builder", lambda: (window.go("campaigns"), window.campaigns.open_campaign(spring))),
         ("notes", notes_tab),
         ("start", start_guide),
@@ -335,7 +428,7 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
     ]
     went_offline = False
     for name, show in shots:
-        if name not in ("conflicts", "health") and not went_offline:
+        if name not in ONLINE_VIEWS and not went_offline:
             await offline_with_a_queue()
             went_offline = True
         if views and name not in views:
@@ -352,13 +445,19 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
         nav = window.nav.viewport()
         QTest.mouseMove(nav, QPoint(nav.width() // 2, nav.height() - 4))
         await settle(window)
-        window.grab().save(str(out / f"{name}{suffix}.png"))
+        dialog = shot_of.pop(name, None)
+        (dialog or window).grab().save(str(out / f"{name}{suffix}.png"))
         print(out / f"{name}{suffix}.png")
+        if dialog is not None:
+            dialog.close()
     await window.shutdown()
     window.close()
     await engine.close()
     replica.close()
     await runner.cleanup()
+    if smtp.returncode is None:
+        smtp.terminate()
+        await smtp.wait()
 
 
 if __name__ == "__main__":
@@ -369,7 +468,8 @@ if __name__ == "__main__":
         "--views",
         nargs="*",
         default=[],
-        help="campaigns builder notes start content capture sync conflicts health (default: all)",
+        help="campaigns builder notes start content capture sync conflicts results preview smtp "
+        "health (default: all)",
     )
     parser.add_argument(
         "--size",

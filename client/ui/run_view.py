@@ -11,18 +11,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractScrollArea,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolButton,
     QTreeView,
     QVBoxLayout,
@@ -47,7 +59,7 @@ LEGEND = (
 #: the headline), so a variant's subject has room
 METRICS = tuple(m for m in STEP_METRICS if m not in ("bounced", "suppressed"))
 COLUMNS = ("Step", *(m.replace("_", " ").capitalize() for m in METRICS))
-#: figures shown with their share of the emails sent
+#: figures told with their share of the emails sent
 RATED = ("opened", "clicked", "converted")
 METRIC_ROLE = Qt.ItemDataRole.UserRole + 1  # the raw figure of a cell (int or None)
 
@@ -83,7 +95,8 @@ class RunViewModel(QAbstractItemModel):
                 ]
                 self._rows.append(
                     {
-                        "label": f"{step['index'] + 1}. {step['label']}",
+                        "label": f"{step['index'] + 1}. {_short(step)}",
+                        "tooltip": f"{step['index'] + 1}. {step['label']}",
                         "figures": step,
                         "children": children,
                     }
@@ -146,13 +159,12 @@ class RunViewModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if not col:
                 return node["label"]
-            if value is None:
-                return ""
-            share = _share(value, node["figures"].get("sent", 0)) if metric in RATED else ""
-            return f"{value:,}  ({share})" if share else f"{value:,}"
+            # counts only, so the steps' and subjects' words keep their room; the shares of
+            # the emails sent are in the tooltips and the headline figures
+            return "" if value is None else f"{value:,}"
         if role == Qt.ItemDataRole.ToolTipRole:
             if not col:
-                return node["label"]
+                return node.get("tooltip") or node["label"]
             if metric in RATED and value is not None and node["figures"].get("sent"):
                 sent = node["figures"]["sent"]
                 return f"{value:,} of {sent:,} emails sent ({_share(value, sent)})"
@@ -170,6 +182,28 @@ class RunViewModel(QAbstractItemModel):
             font.setBold(True)
             return font
         return None
+
+
+class WrappingDelegate(QStyledItemDelegate):
+    """The first column's words wrapped to the column's width, each row as tall as they need
+    (a tree view on its own keeps one line and cuts the rest)."""
+
+    def __init__(self, view: QTreeView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        hint = super().sizeHint(option, index)
+        depth = 1 if index.parent().isValid() else 0
+        indent = self.view.indentation() * (depth + int(self.view.rootIsDecorated()))
+        width = self.view.header().sectionSize(0) - indent - 12
+        text = str(index.data() or "")
+        if width <= 0 or not text:
+            return hint
+        bounds = option.fontMetrics.boundingRect(
+            QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap), text
+        )
+        return QSize(hint.width(), max(hint.height(), bounds.height() + 10))
 
 
 class Figure(QWidget):
@@ -263,7 +297,9 @@ class RunViewPage(QWidget):
         self.tree = QTreeView()
         self.tree.setModel(self.model)
         self.tree.setAccessibleName("Figures per step and variant")
-        self.tree.setUniformRowHeights(True)
+        # a step's words wrap onto more lines rather than being cut at a narrow width
+        self.tree.setWordWrap(True)
+        self.tree.setItemDelegateForColumn(0, WrappingDelegate(self.tree))
         self.tree.setStyleSheet("QTreeView::item { padding: 4px 2px; }")
         self.tree.setRootIsDecorated(True)
         self.tree.setItemsExpandable(True)
@@ -275,8 +311,11 @@ class RunViewPage(QWidget):
         for col in range(1, len(COLUMNS)):
             head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         head.setMinimumSectionSize(60)
+        head.sectionResized.connect(lambda *_: self.tree.scheduleDelayedItemsLayout())
         self.tree.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
-        self.tree.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        # every row shown: the page scrolls as a whole when the window is short
+        self.tree.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tree.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         cv.addWidget(self.tree)
         legend = components.Card("Reading the figures")
         for line in LEGEND:
@@ -284,7 +323,12 @@ class RunViewPage(QWidget):
             legend.body.addWidget(text)
         cv.addWidget(legend)
         cv.addStretch(1)
-        self.stack.addWidget(content)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        self.stack.addWidget(scroll)
         self.empty = components.EmptyState("", "")
         self.stack.addWidget(self.empty)
         outer.addWidget(self.stack, 1)
@@ -391,6 +435,17 @@ class RunViewPage(QWidget):
         self.empty.set_text(title, describe(exc))
         self.stack.setCurrentWidget(self.empty)
         self.loaded.emit()
+
+
+def _short(step: dict[str, Any]) -> str:
+    """A send step by its variant's letter (its rows below carry the subjects), so the words
+    fit beside the figures; other steps as described."""
+    variants = step["variants"]
+    if step["kind"] != "send_email" or not variants:
+        return step["label"]
+    if len(variants) == 1 and variants[0].get("label"):
+        return f"Send email · Variant {variants[0]['label']}"
+    return "Send email · the best variant"
 
 
 def _why_empty(status: str) -> str:

@@ -89,7 +89,7 @@ async def test_results_show_the_servers_figures_then_the_last_known_ones_offline
         "1",
     ]
     texts = shown_texts(results.model)
-    assert "1. Send email: the best variant" in texts and "2. Wait 2 days" in texts
+    assert "1. Send email · the best variant" in texts and "2. Wait 2 days" in texts
     send = results.model.index(1, 0)
     shown = {
         results.model.index(r, 0, send).data(): results.model.index(r, 3, send).data()

@@ -73,7 +73,10 @@ def test_the_run_view_model_passes_the_model_tester(qtmodeltester):
     assert model.index(0, 3).data(Qt.ItemDataRole.ToolTipRole) == (
         "104 sent · 3 bounced · 1 not sent to suppressed contacts"
     )
-    assert model.index(1, 4, QModelIndex()).data() == "52  (50\u00a0%)"  # opened, of sent
+    assert model.index(1, 4, QModelIndex()).data() == "52"  # opened
+    assert (
+        model.index(1, 4).data(Qt.ItemDataRole.ToolTipRole) == "52 of 104 emails sent (50\u00a0%)"
+    )
     variant_b = model.index(1, 0, send)
     assert variant_b.data() == "Variant B: Hi"
     assert model.index(1, 1, send).data() == ""  # variants have no enrolments of their own
