@@ -15,12 +15,13 @@ from pathlib import Path  # noqa: E402
 import keyring  # noqa: E402
 import keyring.backend  # noqa: E402
 import pytest  # noqa: E402
-from aiohttp import web  # noqa: E402
 from PySide6.QtCore import SignalInstance  # noqa: E402
 
 from client.credentials import KeyringTokens  # noqa: E402
 from client.store import Replica  # noqa: E402
 from client.sync import SyncEngine  # noqa: E402
+
+from .server_thread import ServerThread  # noqa: E402
 
 PASSWORD = "correct horse battery"
 
@@ -85,11 +86,13 @@ async def server(tmp_path: Path):
         data_dir, email="mia@venue.test", password=PASSWORD, role="marketer", org="Venue"
     )
     port = _free_port()
-    runner = web.AppRunner(create_app(ServerConfig(data_dir=data_dir, port=port)))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield Server(f"http://127.0.0.1:{port}", data_dir)
-    await runner.cleanup()
+    thread = await ServerThread(
+        create_app(ServerConfig(data_dir=data_dir, port=port)), port
+    ).start()
+    try:
+        yield Server(thread.url, data_dir)
+    finally:
+        await thread.stop()
 
 
 async def settle(window, timeout_s: float = 10.0) -> None:  # noqa: ANN001

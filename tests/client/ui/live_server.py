@@ -10,23 +10,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
-
 from server.automation.wiring import engine_of
 
 from .conftest import PASSWORD, _free_port
+from .server_thread import ServerThread
 
 
 @dataclass
 class LiveServer:
     url: str
     data_dir: Path
-    app: web.Application
+    thread: ServerThread
 
     async def mail_sent(self, count: int) -> None:
         """Wait until the engine has recorded ``count`` emails as accepted by SMTP."""
-        engine = engine_of(self.app)
-        await engine.until(lambda: engine.mailer.stats["sent"] >= count)
+        engine = engine_of(self.thread.app)
+        await self.thread.call(engine.until, lambda: engine.mailer.stats["sent"] >= count)
 
 
 @asynccontextmanager
@@ -44,11 +43,10 @@ async def live_server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     ):
         admin.create_user(data_dir, email=email, password=PASSWORD, role=role, org="Venue")
     port = _free_port()
-    app = create_app(ServerConfig(data_dir=data_dir, port=port))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    thread = await ServerThread(
+        create_app(ServerConfig(data_dir=data_dir, port=port)), port
+    ).start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", data_dir, app)
+        yield LiveServer(thread.url, data_dir, thread)
     finally:
-        await runner.cleanup()
+        await thread.stop()

@@ -16,13 +16,7 @@ from .conftest import settle, until
 from .live_server import live_server
 from .smtp_process import mail_server
 
-pytestmark = [
-    pytest.mark.ui,
-    # Quarantined: in a full run of tests/client/ui, a sync in these tests can reach a server
-    # whose writer queue is bound to an earlier test's event loop ("bound to a different event
-    # loop", then "no ACK within 10 s"). Each passes alone; the cause is open (closing note).
-    pytest.mark.skip(reason="quarantined: in-process server bound to another test's loop"),
-]
+pytestmark = pytest.mark.ui
 
 
 @pytest.fixture

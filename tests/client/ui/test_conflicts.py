@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from .conftest import PASSWORD, Server, settle
+from .server_thread import ServerThread
 
 pytestmark = pytest.mark.ui
 
@@ -127,17 +128,17 @@ async def conflict_server(tmp_path):
     if not real:
         routes, state = _contract_routes("01J000000000000000000000C1")
         app.add_routes(routes)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    server = Server(f"http://127.0.0.1:{port}", data_dir)
-    server.real = real  # type: ignore[attr-defined]
-    server.state = state  # type: ignore[attr-defined]
-    server.campaign_id = (  # type: ignore[attr-defined]
-        await _make_real_conflict(server, tmp_path) if real else "01J000000000000000000000C1"
-    )
-    yield server
-    await runner.cleanup()
+    thread = await ServerThread(app, port).start()
+    try:
+        server = Server(thread.url, data_dir)
+        server.real = real  # type: ignore[attr-defined]
+        server.state = state  # type: ignore[attr-defined]
+        server.campaign_id = (  # type: ignore[attr-defined]
+            await _make_real_conflict(server, tmp_path) if real else "01J000000000000000000000C1"
+        )
+        yield server
+    finally:
+        await thread.stop()
 
 
 async def resolved(window, server) -> list[dict]:  # noqa: ANN001

@@ -8,7 +8,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from PySide6.QtWidgets import QApplication
 
 from client.ui.health_view import AlertModel, HealthModel
@@ -17,6 +16,7 @@ from server.monitoring.routes import MONITOR
 from server.storage import EnrolmentRow
 from server.sync_ws import CTX
 from tests.client.ui.conftest import PASSWORD, _free_port, settle, until
+from tests.client.ui.server_thread import ServerThread
 from tests.client.ui.test_layout_fits import problems
 
 pytestmark = pytest.mark.ui
@@ -74,18 +74,19 @@ async def monitored(tmp_path: Path):
         "[monitor]\ninterval_s = 3600\nbusiness_interval_s = 3600\n"
     )
     port = _free_port()
-    app = create_app(ServerConfig(data_dir=data_dir, port=port))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    app.url = f"http://127.0.0.1:{port}"  # what open_window logs in to
-    yield app
-    await runner.cleanup()
+    thread = await ServerThread(
+        create_app(ServerConfig(data_dir=data_dir, port=port)), port
+    ).start()
+    try:
+        yield thread  # its url is what open_window logs in to
+    finally:
+        await thread.stop()
 
 
 async def test_an_admin_sees_the_checks_and_an_alert_arrives_live(monitored, open_window):
-    app = monitored
-    window = await open_window("admin-laptop", server=app)
+    server = monitored
+    app = server.app
+    window = await open_window("admin-laptop", server=server)
     page = window.health
     window.go("health")
     await until(page.loaded, lambda: page.model.rowCount() > 0, what="the checks")
@@ -95,11 +96,11 @@ async def test_an_admin_sees_the_checks_and_an_alert_arrives_live(monitored, ope
 
     # the scheduler stalls with a step 15 minutes overdue: the server alerts its admins
     ctx = app[CTX]
-    org = ctx.storage.org_id("Venue")
+    org = await server.call(ctx.read, lambda st: st.org_id("Venue"))
     async with asyncio.timeout(20):  # the window's live connection is up
         while not ctx.hub.count_org(org):
             await asyncio.sleep(0.02)
-    await stop_automation(app)
+    await server.call(stop_automation, app)
     now = ctx.now_ms()
     row = EnrolmentRow(
         id="late",
@@ -114,10 +115,10 @@ async def test_an_admin_sees_the_checks_and_an_alert_arrives_live(monitored, ope
         state={},
         entered_at_ms=now - 1_000_000,
     )
-    await ctx.writer.run_exclusive(lambda st: st.insert_enrolment(row, at_ms=now))
+    await server.call(ctx.writer.run_exclusive, lambda st: st.insert_enrolment(row, at_ms=now))
     arrived: list[dict] = []
     page.alert_arrived.connect(arrived.append)
-    await app[MONITOR].evaluate(business=False)
+    await server.call(lambda: app[MONITOR].evaluate(business=False))
     await until(page.alert_arrived, lambda: arrived, what="the live alert")
     assert arrived[0]["check"] == "delivery.scheduler_backlog_s"
     assert page.alerts.alerts[0]["kind"] == "critical"

@@ -10,13 +10,7 @@ from shared.protocol import messages as m
 
 from .conftest import settle, until
 
-pytestmark = [
-    pytest.mark.ui,
-    # Quarantined: in a full run of tests/client/ui, a sync in these tests can reach a server
-    # whose writer queue is bound to an earlier test's event loop ("bound to a different event
-    # loop", then "no ACK within 10 s"). Each passes alone; the cause is open (closing note).
-    pytest.mark.skip(reason="quarantined: in-process server bound to another test's loop"),
-]
+pytestmark = pytest.mark.ui
 
 
 async def test_the_app_says_to_update_and_that_the_queue_is_safe(server, open_window):
