@@ -232,8 +232,10 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    proc.stdout.read(10)
-    proc.stdout.close()  # the reader goes away while the command is still writing
+    for line in proc.stdout:  # the first output, whole: its writes are over
+        if line == b"}\n":
+            break
+    proc.stdout.close()  # the reader goes away while the command is still running
     _, err = proc.communicate(timeout=60)
     assert b"Traceback" not in err and b"BrokenPipeError" not in err
     assert proc.returncode == 141
