@@ -7,14 +7,15 @@ console script (``wedsync.cli``) prints (``--json``) or formats.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
 from shared.protocol.errors import ProtocolError
 from shared.protocol.events import ms_from_iso
 
-from .human import note_lines, status_lines, sync_line
-from .store import InvalidInput, Replica
+from .human import event_line, note_lines, status_lines, sync_line
+from .store import InvalidInput, NotFound, Replica
 
 if TYPE_CHECKING:  # the sync engine (aiohttp) and the keyring load only for commands that talk
     from .sync import SyncEngine
@@ -212,7 +213,14 @@ def event_add(args: argparse.Namespace) -> dict[str, Any]:
         occurred_at_ms=_occurred(args.occurred_at),
         payload=_payload(args.payload),
     )
-    return result.events[0].to_dict()
+    event = result.events[0].to_dict()
+    if args.campaign:  # named for people when this profile knows the campaign
+        with contextlib.suppress(NotFound):
+            event["campaign_name"] = replica.campaign(args.campaign).get("name")
+    return event
+
+
+event_add.human = event_line  # type: ignore[attr-defined]
 
 
 def event_import(args: argparse.Namespace) -> dict[str, Any]:

@@ -121,3 +121,20 @@ def sync_line(report: dict[str, Any]) -> str:
         f"{sent}; received {pulled} campaign update"
         f"{'s' if pulled != 1 else ''}{extra}; {report.get('duration_ms', 0):,.0f} ms in all"
     )
+
+
+def event_line(event: dict[str, Any]) -> str:
+    """A captured event (``Event.to_dict()``) in one sentence: what, who, through what, when."""
+    from shared.protocol.events import ms_from_iso
+
+    words = [f"Captured {event['kind']}"]
+    if event.get("contact"):
+        words.append(f"for {event['contact']}")
+    if event.get("channel"):
+        words.append(f"via {event['channel']}")
+    if event.get("value_cents") is not None:
+        words.append(f"worth {money(event['value_cents'])}")
+    if event.get("campaign_name"):
+        words.append(f"in the campaign {event['campaign_name']}")
+    words.append(f"at {local_time(ms_from_iso(event['occurred_at']))}")
+    return " ".join(words) + "; queued for the next sync"

@@ -215,3 +215,18 @@ async def test_steps_are_named_from_this_replica_and_else_by_the_servers_words(
     ]
     assert [v["label"] for v in answer["steps"][0]["variants"]] == ["A", "B"]
     assert [v["label"] for v in answer["steps"][2]["variants"]] == ["B"]  # the one it sends
+
+
+def test_a_captured_event_is_told_in_words_and_kept_exact_in_json(tmp_path, capsys):
+    profile = tmp_path / "laptop"
+    cid = new_campaign(capsys, profile, "Spring fair")
+    base = ["client", "--profile", str(profile), "event", "add", "--kind", "conversion"]
+    who = ["--contact", "ella@example.com", "--channel", "email", "--value-cents", "450000"]
+    assert main([*base, *who, "--campaign", cid]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("Captured conversion for ella@example.com via email worth £4,500.00")
+    assert "in the campaign Spring fair at " in out and out.endswith("queued for the next sync")
+    assert cid not in out and "None" not in out and "hlc" not in out
+    assert main([*base, *who, "--json"]) == 0
+    event = json.loads(capsys.readouterr().out)
+    assert event["value_cents"] == 450000 and event["kind"] == "conversion" and event["hlc"] > 0
