@@ -27,6 +27,7 @@ from .monitoring import install_monitoring
 from .openapi import routes as openapi_routes
 from .readiness import routes as readiness_routes
 from .remote import REMOTE, RemoteCommits
+from .report_notices import NOTICES, ReportNotices
 from .reports import ReportService
 from .sessions_api import routes as session_routes
 from .storage import open_storage
@@ -86,6 +87,8 @@ def create_app(config: ServerConfig) -> web.Application:
         )
         writer.add_listener(reports)
         writer.add_listener(LiveFanout(hub))
+        app[NOTICES] = notices = ReportNotices(hub, now_ms=ctx.now_ms)
+        writer.add_listener(notices)
         writer.start()
         await start_automation(app, ctx)  # a commit listener with tasks of its own
         app[REMOTE] = remote = RemoteCommits.attach(storage, writer)  # several processes
@@ -93,6 +96,7 @@ def create_app(config: ServerConfig) -> web.Application:
         if remote is not None:
             remote.close()
         app[REPORTS].close()
+        notices.close()
         await ctx.hub.close_all()
         await stop_automation(app)
         await writer.stop()
