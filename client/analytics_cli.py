@@ -56,14 +56,14 @@ def run_attribution(args: argparse.Namespace) -> int:
         credits = run_models(paths, "all" if args.model == "all" else args.model, order=args.order)
     except AnalyticsError as exc:
         return _error(exc.code, f"{args.paths_csv}: {exc}")
+    skipped = _skipped(paths)
     if args.json:
         out = {
             name: {"credit": c.as_dict(), **({"details": c.extra} if c.extra else {})}
             for name, c in credits.items()
         }
-        print(
-            json.dumps({"paths": paths.n_paths, "channels": paths.labels, "models": out}, indent=2)
-        )
+        summary = {"paths": paths.n_paths, "channels": paths.labels, "skipped": skipped}
+        print(json.dumps({**summary, "models": out}, indent=2))
         return 0
     names = list(credits)
     width = max([len(label) for label in paths.labels] + [7])
@@ -71,10 +71,27 @@ def run_attribution(args: argparse.Namespace) -> int:
         f"{paths.n_paths} paths, {paths.conversions.sum():g} conversions, "
         f"{len(paths.labels)} channels (credit in conversions)"
     )
+    if skipped["paths"]:
+        print(
+            f"skipped {skipped['paths']} path{'s' if skipped['paths'] != 1 else ''} with no "
+            f"channel: {skipped['conversions']:g} conversions, value {skipped['value']:,.2f}, "
+            f"{skipped['nulls']:g} nulls (no model credits them)"
+        )
     print("channel".ljust(width) + "".join(f"{n:>16}" for n in names))
     for i, label in enumerate(paths.labels):
         print(label.ljust(width) + "".join(f"{credits[n].conversions[i]:16.3f}" for n in names))
     return 0
+
+
+def _skipped(paths) -> dict:
+    """Rows of the file no model can credit (a path with no channel), and what they held."""
+    given = paths.skipped or {}
+    return {
+        "paths": int(given.get("rows", 0)),
+        "conversions": float(given.get("conversions", 0.0)),
+        "value": float(given.get("value", 0.0)),
+        "nulls": float(given.get("nulls", 0.0)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,3 +38,42 @@ def test_errors_are_one_line_on_stderr(tmp_path, capsys):
     assert main(["attribution", str(f)]) == 2
     err = capsys.readouterr().err
     assert "line 3" in err and len(err.strip().splitlines()) == 1
+
+
+BLANK = (
+    "path,total_conversions,total_conversion_value,total_null\n"
+    "a > b,2,20,1\n"
+    ",150,104999,7\n"
+    " > ,3,1,0\n"
+    "b,1,5,3\n"
+)
+
+
+def test_paths_without_a_channel_are_counted_in_the_json(tmp_path, capsys):
+    f = tmp_path / "paths.csv"
+    f.write_text(BLANK)
+    assert main(["attribution", str(f), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["paths"] == 2
+    assert out["skipped"] == {"paths": 2, "conversions": 153.0, "value": 105000.0, "nulls": 7.0}
+    credited = sum(v["conversions"] for v in out["models"]["linear"]["credit"].values())
+    assert credited == 3.0  # the skipped conversions are nobody's credit
+
+
+def test_paths_without_a_channel_are_counted_in_the_table(tmp_path, capsys):
+    f = tmp_path / "paths.csv"
+    f.write_text(BLANK)
+    assert main(["attribution", str(f), "--model", "linear"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped 2 paths with no channel: 153 conversions, value 105,000.00, 7 nulls" in out
+    f.write_text(TEXT)
+    assert main(["attribution", str(f), "--model", "linear"]) == 0
+    assert "skipped" not in capsys.readouterr().out  # nothing skipped, nothing said
+
+
+def test_non_finite_numbers_are_refused_with_their_line(tmp_path, capsys):
+    f = tmp_path / "paths.csv"
+    f.write_text("path,total_conversions,total_conversion_value\na,1,5\nb,1,1e308\n")
+    assert main(["attribution", str(f), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "line 3" in err and "total_conversion_value" in err
