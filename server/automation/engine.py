@@ -10,7 +10,10 @@ device's ack. Its tasks do the work, each as writer jobs (``rounds``, ``mailer``
   earliest due time or until woken (a new enrolment, a wake-up, a campaign's status);
 * **mail**: drains each org's due sends through its SMTP server (``Mailer.drain``), one lane per
   org, sleeping until the next send is due or one is queued;
-* **dates**: pages through contacts for date-relative triggers (``Rounds.scan``).
+* **dates**: pages through contacts for date-relative triggers (``Rounds.scan``);
+* **allocation**: once every ``allocation_interval_s`` of the engine's clock (and at start),
+  each active campaign's A/B/n send steps get their next allocation from the committed sends,
+  clicks and conversions (``Allocator.reallocate``); the other rounds draw variants by it.
 
 Everything the engine knows is in the store: its cursor, the enrolments with their due times,
 the queued sends. A restart (or ``kill -9``) loses nothing: the cursor resumes at the first event
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shared.content.bandit import Settings
 from shared.protocol.events import WIRE_KIND
 from shared.protocol.ids import new_id
 
@@ -39,6 +43,7 @@ from ..commits import Changes, Commit, Outcome
 from ..delivery.smtp import RetryPolicy, SmtpSender
 from ..delivery.tracking import RecentClicks
 from ..storage import Storage
+from .allocation import INTERVAL_S, Allocator
 from .index import CampaignIndex
 from .mailer import Mailer
 from .rounds import Round, Rounds
@@ -64,6 +69,9 @@ class EngineConfig:
     retry: RetryPolicy = RetryPolicy()
     scan_interval_s: int = 900
     idle_poll_s: float = 60.0
+    #: the live allocation between a send step's variants (``shared.content.bandit``)
+    bandit: Settings = Settings()
+    allocation_interval_s: float = INTERVAL_S
 
 
 class AutomationEngine:
@@ -84,12 +92,14 @@ class AutomationEngine:
         self.worker = new_id()
         self.progress = asyncio.Event()
         self.index = CampaignIndex()
+        self.allocator = Allocator(config.bandit, config.allocation_interval_s)
         self.rounds = Rounds(
             self.index,
             default_tz=config.default_tz,
             event_batch=config.event_batch,
             due_batch=config.due_batch,
             scan_interval_s=config.scan_interval_s,
+            allocator=self.allocator,
         )
         self.mailer = Mailer(
             submit=self.submit,
@@ -111,10 +121,19 @@ class AutomationEngine:
         self._campaigns_changed: set[str] = set()
         self._due = asyncio.Event()
         self._mail = asyncio.Event()
+        self._allocate = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._lanes: dict[str, asyncio.Task] = {}
         self._again: set[str] = set()  # orgs whose running lane must claim once more
-        self.stats = {"rounds": 0, "events": 0, "enrolled": 0, "advanced": 0, "queued": 0}
+        self.stats = {
+            "rounds": 0,
+            "events": 0,
+            "enrolled": 0,
+            "advanced": 0,
+            "queued": 0,
+            "allocation_rounds": 0,
+            "reallocated": 0,
+        }
         #: set after every round and every send handled (``until`` waits on it)
         #: seconds spent matching each triggering event against its org's campaigns
         self.trigger_timings: list[float] = []
@@ -141,8 +160,13 @@ class AutomationEngine:
     def nudge(self) -> None:
         """Look at everything now (an admin changed the mail settings, a test)."""
         self.mailer.resting.clear()
-        for event in (self._events, self._due, self._mail):
+        for event in (self._events, self._due, self._mail, self._allocate):
             event.set()
+
+    def set_clock(self, now_ms: Callable[[], int]) -> None:
+        """Run on another clock from here on (a virtual one in tests and the simulator)."""
+        self.now_ms = now_ms
+        self.mailer.set_clock(now_ms)
 
     # ------------------------------------------------------------------ running
 
@@ -156,6 +180,7 @@ class AutomationEngine:
             asyncio.create_task(self._loop("due", self._due, self._due_round)),
             asyncio.create_task(self._loop("mail", self._mail, self._mail_round)),
             asyncio.create_task(self._loop("dates", asyncio.Event(), self._scan_round)),
+            asyncio.create_task(self._loop("allocation", self._allocate, self._allocation_round)),
         ]
         self.nudge()
 
@@ -279,6 +304,37 @@ class AutomationEngine:
         done: Round = await self.submit(self._job(lambda st, seq, now: self.rounds.scan(st, now)))
         self._after(done)
         return 0 if done.more else float(self.config.scan_interval_s) / 4
+
+    async def _allocation_round(self) -> float | None:
+        """Reallocate every test whose counts moved, when a round is due by the clock (the
+        loop's timer, or a nudge after the clock moved)."""
+        now = self.now_ms()
+        if not self.allocator.due(now):
+            return self.allocator.next_in_s(now)
+        woken = Round()
+
+        def run(storage: Storage, seq: int) -> Any:
+            campaigns = []
+            for name in storage.org_names():
+                org_id = storage.org_id(name)
+                if org_id is None:
+                    continue
+                index = self.rounds.refresh(storage, org_id, now, woken)
+                campaigns.extend(
+                    (c.id, c.journey)
+                    for c in index.campaigns.values()
+                    if c.status == "active" and c.journey is not None
+                )
+            return self.allocator.reallocate(storage, campaigns, now)
+
+        done = await self.submit(run)
+        self.stats["allocation_rounds"] += 1
+        self.stats["reallocated"] += done.moved
+        if woken.woken:
+            self._due.set()
+            self._mail.set()
+        self.progress.set()
+        return self.allocator.next_in_s(self.now_ms())
 
     async def _mail_round(self) -> float | None:
         now = self.now_ms()

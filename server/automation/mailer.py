@@ -147,6 +147,10 @@ class Mailer:
         #: an admin changes settings (``AutomationEngine.nudge``)
         self.resting: dict[str, int] = {}
 
+    def set_clock(self, now_ms: Now) -> None:
+        """Time sends and rests by ``now_ms`` from here on (the engine's clock)."""
+        self._now = now_ms
+
     async def close(self) -> None:
         for _, sender in self._senders.values():
             await sender.close()

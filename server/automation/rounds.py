@@ -64,6 +64,7 @@ from shared.protocol.events import (
 
 from ..storage import EnrolmentRow, SendRow, Storage
 from . import records
+from .allocation import Allocator
 from .index import Campaign, CampaignIndex, OrgIndex
 
 log = logging.getLogger(__name__)
@@ -159,10 +160,13 @@ class Rounds:
         scan_batch: int = 1_000,
         scan_interval_s: int = 900,
         perf_counter: Any = None,
+        allocator: Allocator | None = None,
     ) -> None:
         import time
 
         self.index = index
+        #: each send step's live allocation between its variants (None: even shares)
+        self.allocator = allocator
         self.default_tz = default_tz
         self.event_batch = event_batch
         self.due_batch = due_batch
@@ -178,10 +182,13 @@ class Rounds:
             self._device = records.server_device_id(storage)
         return self._device
 
-    def refresh(self, storage: Storage, org_id: str, now_ms: int) -> OrgIndex:
+    def refresh(
+        self, storage: Storage, org_id: str, now_ms: int, done: Round | None = None
+    ) -> OrgIndex:
         """The org's campaign index, up to date; enrolments of campaigns whose status moved
-        are made due (resumed ones continue, archived ones exit, paused ones hold)."""
-        return self._refresh(storage, org_id, now_ms)
+        are made due (resumed ones continue, archived ones exit, paused ones hold), counted in
+        ``done.woken``."""
+        return self._refresh(storage, org_id, now_ms, done)
 
     def _refresh(
         self, storage: Storage, org_id: str, now_ms: int, done: Round | None = None
@@ -420,6 +427,11 @@ class Rounds:
                 else None
             ),
             default_tz=self.default_tz,
+            step_allocation=(
+                self.allocator.shares(storage, campaign.id, campaign.journey)
+                if self.allocator is not None
+                else {}
+            ),
         )
 
     def advance_one(

@@ -331,6 +331,9 @@ class AutomationStore(Protocol):
     def campaign_run_rows(
         self, campaign_id: str
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]: ...
+    def variant_counts(self, campaign_id: str) -> list[tuple[str, str, int, int, int]]:
+        """Per send step and variant: (step, variant, sent, clicked by a person, converted)."""
+        ...
 
 
 class Listening(Protocol):

@@ -197,6 +197,8 @@ class Facts:
     suppressions: Collection[str] = ()  # unsubscribed, bounced, complained, do_not_contact
     org_caps: Sequence[FrequencyCap] = ()  # the org's caps, on top of the campaign's own
     allocation: Mapping[str, float] | None = None  # variant id -> share (the campaign's bandit)
+    #: send step id -> (variant id -> share): each step's own bandit, before ``allocation``
+    step_allocation: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     in_audience: bool | None = None  # None: not evaluated
     default_tz: str = "UTC"
 
@@ -348,7 +350,7 @@ def _pick_variant(run: _Run, state: Enrolment, node: SendEmail) -> str | None:
     candidates = node.variants or run.journey.variants
     if not candidates:
         return None
-    allocation = run.facts.allocation or {}
+    allocation = run.facts.step_allocation.get(node.id) or run.facts.allocation or {}
     weights = [max(float(allocation.get(v, 0) or 0), 0.0) for v in candidates]
     if sum(weights) <= 0:
         weights = [1.0] * len(candidates)

@@ -606,3 +606,16 @@ class SQLiteAutomation(SQLiteHandle):
             (campaign_id,),
         ).fetchall()
         return enrolments, sends
+
+    def variant_counts(self, campaign_id: str) -> list[tuple[str, str, int, int, int]]:
+        """Per send step and variant of the campaign: (step, variant, sends accepted, sends
+        clicked by a person, sends followed by their enrolment's conversion); the control
+        group's skipped steps have no variant and are not counted."""
+        return self.db.execute(
+            "SELECT s.step, s.variant, count(*), count(s.clicked_at_ms), "
+            "count(CASE WHEN e.converted_at_ms >= s.sent_at_ms THEN 1 END) "
+            "FROM automation_sends s LEFT JOIN automation_enrolments e ON e.id = s.enrolment_id "
+            "WHERE s.campaign_id = ? AND s.status = 'sent' AND s.variant IS NOT NULL "
+            "AND s.held_out = 0 GROUP BY s.step, s.variant",
+            (campaign_id,),
+        ).fetchall()

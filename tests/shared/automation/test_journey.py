@@ -253,6 +253,18 @@ def test_the_variant_follows_the_allocation_and_is_recorded():
     assert 900 < chosen["A"] < 1100  # no allocation: even shares
 
 
+def test_each_send_step_follows_its_own_allocation_before_the_campaigns():
+    data = campaign(step("s", "send_email"), step("t", "send_email"))
+    facts = j.Facts(allocation={"A": 1.0, "B": 0.0}, step_allocation={"t": {"A": 0.0, "B": 1.0}})
+    _, actions = j.advance(start(data), data, NOW, facts)
+    assert [a.variant for a in actions if isinstance(a, j.Send)] == ["A", "B"]
+    shifted = j.Facts(step_allocation={"s": {"A": 0.9, "B": 0.1}})
+    chosen = Counter(
+        j.advance(start(data, f"c{i}"), data, NOW, shifted)[1][0].variant for i in range(2000)
+    )
+    assert 1700 < chosen["A"] < 1900
+
+
 def test_a_send_without_content_is_skipped():
     data = {**campaign(step("s", "send_email")), "variants": []}
     _, actions = j.advance(start(data), data, NOW)
