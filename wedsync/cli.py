@@ -118,6 +118,15 @@ def report_roi(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _report_text(result: dict[str, Any]) -> str:
+    from .report_text import report_lines  # for people; imported only when a report prints
+
+    return report_lines(result)
+
+
+report_roi.human = _report_text  # type: ignore[attr-defined]
+
+
 def _handler(args: argparse.Namespace) -> Any:
     handler = args.handler
     if isinstance(handler, str):  # "module:function", imported now that its command runs

@@ -119,6 +119,26 @@ class _Columns:
         )
 
 
+#: what planners call their campaigns of each type (the n-th of a type takes the n-th name)
+CAMPAIGN_NAMES: dict[str, tuple[str, ...]] = {
+    "nurture": ("Fair follow-up", "Private viewing invitation", "Summer open evenings"),
+    "viral_referral": ("Refer a couple", "Friends of the barn", "Share your date"),
+    "super_connector": ("Planner partners", "Supplier spotlight", "Connector thank-you"),
+    "churn_prevention": ("Listing renewal check-in", "Quiet suppliers", "Listing health"),
+    "milestone": ("One year to go", "Six months to go", "Anniversary wishes"),
+    "win_back": ("Come back for next season", "Lapsed suppliers", "Returning supplier offer"),
+    "premium": ("Premium listing upgrade", "Featured supplier", "Premium showcase"),
+}
+
+
+def campaign_name(kind: str, nth: int) -> str:
+    """The ``nth`` (from 0) demo campaign of type ``kind``; a type's names run out into
+    numbered seasons."""
+    names = CAMPAIGN_NAMES.get(kind) or (kind.replace("_", " ").capitalize(),)
+    name = names[nth % len(names)]
+    return name if nth < len(names) else f"{name} ({nth // len(names) + 1})"
+
+
 def generate(
     *,
     seed: int,
@@ -150,7 +170,7 @@ def generate(
     campaign_list = [
         {
             "id": camp_ids[i],
-            "name": f"{camp_types[i].replace('_', ' ').title()} #{i + 1}",
+            "name": campaign_name(camp_types[i], camp_types[:i].count(camp_types[i])),
             "type": camp_types[i],
             "status": "active",
             "budget_cents": int(rng.integers(20, 200)) * 1000,
