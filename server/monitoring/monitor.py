@@ -107,8 +107,8 @@ class Monitor:
             if changes.events and stats.last_priority == MARKETING:
                 self._note_sends(org_id, changes.events)
         metrics = self._metrics
-        if metrics is None or not metrics.enabled:
-            return
+        if metrics is None or not metrics.enabled or commit.remote:
+            return  # another process's commit is in that process's metrics, not this writer's
         cls = class_name(stats.last_priority)
         metrics.commit_duration.labels(cls).observe(stats.last_commit_s)
         metrics.queue_wait.labels(cls).observe(stats.last_wait_s)
