@@ -110,6 +110,30 @@ class PathSet:
             out.append(sep.join(self.labels[c] for c in codes.tolist()))
         return out
 
+    def top_paths(self, limit: int = 12) -> list[dict[str, Any]]:
+        """The converting paths grouped by their sequence of labels, the ``limit`` with most
+        conversions (then value, then the sequence): ``{"path": [label, ...], "conversions",
+        "value"}``; for the flow chart of paths."""
+        converting = np.flatnonzero(self.conversions > 0)
+        if not len(converting) or limit <= 0:
+            return []
+        grouped: dict[bytes, list[float]] = {}
+        offsets, codes = self.offsets, self.touch_label
+        for p in converting.tolist():
+            key = codes[offsets[p] : offsets[p + 1]].tobytes()
+            figures = grouped.setdefault(key, [0.0, 0.0])
+            figures[0] += float(self.conversions[p])
+            figures[1] += float(self.value[p])
+        dtype = codes.dtype
+        rows = [
+            ([self.labels[c] for c in np.frombuffer(key, dtype=dtype).tolist()], n, v)
+            for key, (n, v) in grouped.items()
+        ]
+        rows.sort(key=lambda r: (-r[1], -r[2], r[0]))
+        return [
+            {"path": path, "conversions": n, "value": round(v, 2)} for path, n, v in rows[:limit]
+        ]
+
 
 @dataclass(frozen=True, eq=False)
 class Journeys:

@@ -48,6 +48,8 @@ from .roi import (
 from .viral import viral_metrics
 
 REPORT_VERSION = 2
+#: converting paths the report lists with their conversions (``attribution.paths.top``)
+TOP_PATHS = 12
 DEFAULT_TYPE_RULE = (
     "a conversion without conversion_type: the legacy type booking counts as a new booking; "
     "otherwise (no type, legacy subscription, or an unrecognised value) it is acquisition when "
@@ -344,6 +346,7 @@ def build_roi_report(
                 "non_converting": int((p.nulls > 0).sum()),
                 "unattributed_conversions": p.unattributed_conversions,
                 "examples": p.path_strings(limit=5, sep=" → "),
+                "top": p.top_paths(limit=TOP_PATHS),
             },
             "channels": {m: _credit(c) for m, c in by_channel.items()},
             "campaigns": {m: _credit(c) for m, c in by_campaign.items()},

@@ -32,7 +32,7 @@ before the data starts (whose conversions are renewals) have no joining time and
   before and 30 days after the invite; the earliest such send's campaign gets the credit;
 * super-connectors: per inviter, accepted invites (first generation) plus those of their
   invitees (second generation), and the revenue of both generations' conversions up to
-  ``to_ms``; ranked by downstream accepted invites, then revenue;
+  ``to_ms`` (the second generation's also on its own); ranked by downstream accepted invites, then revenue;
 * campaigns ranked by viral effect: assisted accepted invites, then assisted invites.
 """
 
@@ -347,6 +347,7 @@ def super_connectors(frame: EventFrame, *, from_ms: int, to_ms: int, top: int = 
             "second_generation_invites": int(gen2[c]),
             "downstream_invites": int(downstream[c]),
             "downstream_revenue": round(float(total_rev[c]), 2),
+            "second_generation_revenue": round(float(rev2[c]), 2),
         }
         for c in candidates[order][:top].tolist()
     ]

@@ -105,3 +105,28 @@ def test_touches_without_any_conversion_give_null_paths_not_an_error():
     paths = build_paths(EventFrame.from_rows(rows), from_ms=T0, to_ms=T0 + 5 * DAY_MS).channels
     assert sorted(paths.path_strings()) == ["email", "instagram"]
     assert paths.conversions.sum() == 0 and paths.nulls.sum() == 2
+
+
+def test_top_paths_group_identical_sequences_by_conversions():
+    rows = []
+    n = 0
+    # three contacts convert after fair -> email, one after instagram alone, one does not convert
+    for who, channels, value in (
+        ("ann", ("wedding_fair", "email"), 100),
+        ("bob", ("wedding_fair", "email"), 300),
+        ("cat", ("wedding_fair", "email"), 200),
+        ("dan", ("instagram",), 900),
+    ):
+        for day, channel in enumerate(channels):
+            n += 1
+            rows.append(row(n, "touchpoint", day, who, channel=channel))
+        n += 1
+        rows.append(row(n, "conversion", 5, who, value=value * 100))
+    rows.append(row(99, "touchpoint", 1, "eve", channel="pinterest"))
+    paths = build_paths(EventFrame.from_rows(rows)).channels
+    top = paths.top_paths()
+    assert top == [
+        {"path": ["wedding_fair", "email"], "conversions": 3.0, "value": 600.0},
+        {"path": ["instagram"], "conversions": 1.0, "value": 900.0},
+    ]
+    assert paths.top_paths(limit=1) == top[:1]

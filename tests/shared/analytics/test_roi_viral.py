@@ -135,6 +135,8 @@ def test_second_generation_counts_for_super_connectors():
     assert top["a"]["second_generation_invites"] == 2
     assert top["a"]["downstream_invites"] == 3
     assert top["a"]["downstream_revenue"] == pytest.approx(50.0)
+    assert top["a"]["second_generation_revenue"] == pytest.approx(50.0)  # c, b's invitee
+    assert top["b"]["second_generation_revenue"] == 0
     assert v["super_connectors"][0]["contact"] == "a"
 
 
