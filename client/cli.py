@@ -166,6 +166,8 @@ def register_client(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("file", type=Path)
     p.set_defaults(handler="client.commands:event_import")
 
+    register_spend(csub, common)
+
     con = csub.add_parser("conflicts", help="campaign conflicts flagged by the server")
     consub = con.add_subparsers(dest="conflicts_command", required=True, metavar="ACTION")
     p = consub.add_parser("list", parents=[common])
@@ -270,3 +272,26 @@ def register_automation(csub2: argparse._SubParsersAction, common: argparse.Argu
             help='personalisation fields, e.g. {"first_name": "Ella", "email": "ella@example.com"}',
         )
         p.set_defaults(handler=handlers + ("preview" if name == "preview" else "send_test"))
+
+
+def register_spend(csub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """``spend add`` and ``spend list`` (``client.spend_commands``)."""
+    sp = csub.add_parser("spend", help="record money paid for a channel over a period")
+    ssub = sp.add_subparsers(dest="spend_command", required=True, metavar="ACTION")
+    p = ssub.add_parser(
+        "add",
+        parents=[common],
+        help="record a spend (captured offline, synced like any event)",
+        description="Record money paid for a channel from one day to another, both included "
+        "(UTC days). The amount is in the organisation's currency, e.g. 1200 or 1200.50.",
+    )
+    p.add_argument("--channel", required=True, help="e.g. wedding_fair, paid_search")
+    p.add_argument("--amount", required=True, help="e.g. 1200 or 1200.50 (positive)")
+    p.add_argument("--from", dest="from_", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--to", required=True, metavar="YYYY-MM-DD", help="the last day, included")
+    p.add_argument("--note", help="what it was, e.g. 'Harrogate fair stand'")
+    p.add_argument("--campaign", metavar="ID", help="the campaign it was for, if one")
+    p.set_defaults(handler="client.spend_commands:add")
+    p = ssub.add_parser("list", parents=[common], help="spend recorded on this profile")
+    p.add_argument("--limit", type=int, default=500, help="among the newest N events")
+    p.set_defaults(handler="client.spend_commands:list_entries")

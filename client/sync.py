@@ -29,7 +29,12 @@ import aiohttp
 
 from shared.protocol import messages as m
 from shared.protocol.errors import ErrorCode, ProtocolError
-from shared.protocol.kinds import CAMPAIGN_UPDATE_CLASS, PRIORITY_CLASSES
+from shared.protocol.kinds import (
+    CAMPAIGN_UPDATE_CLASS,
+    EVENT_CLASSES,
+    LATER_KINDS,
+    PRIORITY_CLASSES,
+)
 from shared.protocol.transport import Transport, WebSocketTransport
 
 from .credentials import TokenStore, account_for
@@ -176,9 +181,13 @@ Connector = Callable[[str], Awaitable[Transport]]
 class _Session:
     """One open connection: a reader task matching ACKs to batches and applying DOCS."""
 
-    def __init__(self, engine: SyncEngine, ws: Transport) -> None:
+    def __init__(
+        self, engine: SyncEngine, ws: Transport, later_kinds: frozenset[str] = frozenset()
+    ) -> None:
         self.engine = engine
         self.ws = ws
+        #: the event kinds added since the protocol version shipped that the server accepts
+        self.later_kinds = later_kinds
         self.pending: dict[int, asyncio.Future] = {}
         self.pull_waiter: asyncio.Future | None = None
         self.pull_items = 0  # updates received for the pull in progress (not live ones)
@@ -484,7 +493,7 @@ class SyncEngine:
             await ws.close()
             raise SyncError(f"expected WELCOME, got {frame['t'].name}")
         await self.run_db(self.replica.observe_server_time, frame.get("now"))
-        return _Session(self, ws)
+        return _Session(self, ws, m.later_kinds_of(frame))
 
     async def ws_connect(self, ws_url: str) -> Transport:
         """The default connector: an aiohttp websocket to ``ws_url``."""
@@ -544,6 +553,10 @@ class SyncEngine:
     async def push(self, session: _Session, report: SyncReport, started: float) -> None:
         for priority in PRIORITY_CLASSES:
             await self._drain(session, report, priority, "event")
+            # kinds an older server would refuse wait in the queue until the server takes them
+            for kind in sorted(LATER_KINDS & session.later_kinds):
+                if EVENT_CLASSES[kind] == priority:
+                    await self._drain(session, report, priority, f"event:{kind}")
             if priority == CAMPAIGN_UPDATE_CLASS:
                 await self._drain(session, report, priority, "campaign")
             report.class_done_ms[priority] = (time.perf_counter() - started) * 1000
@@ -557,9 +570,9 @@ class SyncEngine:
         exhausted = False
         while True:
             while not exhausted and len(inflight) < self.window:
-                if item_type == "event":
+                if item_type != "campaign":
                     batch = await self.run_db(
-                        self.replica.next_event_batch, priority, after, self.batch_size
+                        self.replica.next_event_batch, priority, after, self.batch_size, item_type
                     )
                     frame_items = len(batch.packed) if batch else 0
                 else:
@@ -573,7 +586,7 @@ class SyncEngine:
                 fut = asyncio.get_running_loop().create_future()
                 session.pending[batch_id] = fut
                 inflight[fut] = (batch.first_seq, batch.last_seq, frame_items)
-                if item_type == "event":
+                if item_type != "campaign":
                     await session.send(m.push_events_raw(batch_id, priority, batch.packed))
                 else:
                     await session.send(m.push_updates(batch_id, batch.updates))

@@ -26,7 +26,7 @@ from aiohttp import web
 from client.credentials import MemoryTokens
 from client.store import Replica
 from client.sync import SyncEngine
-from shared.protocol.kinds import EVENT_CLASSES
+from shared.protocol.kinds import EVENT_CLASSES, RULED_KINDS
 
 from .demo_summary import human, summary_for_machines, top_campaigns
 
@@ -96,7 +96,7 @@ def _run_demo(args: argparse.Namespace, base: Path) -> dict[str, Any] | int:
 
 
 def _capture_offline(replica: Replica, rng: random.Random, count: int, campaign_id: str) -> None:
-    kinds = [k for k in EVENT_CLASSES if k != "contact"]
+    kinds = [k for k in EVENT_CLASSES if k != "contact" and k not in RULED_KINDS]
     now = int(time.time() * 1000)
     events = []
     for _ in range(count):

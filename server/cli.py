@@ -104,6 +104,28 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     cp.set_defaults(handler="server.admin:copy_command")
     _register_smtp(asub, common)
     _register_backup(asub, common)
+    _register_spend(asub, common)
+
+
+def _register_spend(asub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`wedsync admin spend add`: money paid for a channel over a period (``server.spend``)."""
+    sp = asub.add_parser("spend", help="record money paid for a channel over a period")
+    ssub = sp.add_subparsers(dest="spend_command", required=True, metavar="ACTION")
+    p = ssub.add_parser(
+        "add",
+        parents=[common],
+        help="record a spend in the store (the same rules as a device's spend event)",
+        description="Record money paid for a channel from one day to another, both included "
+        "(UTC days). The amount is in the organisation's currency, e.g. 1200 or 1200.50.",
+    )
+    p.add_argument("--org", default=None, help="organisation name (default: the only one)")
+    p.add_argument("--channel", required=True, help="e.g. wedding_fair, paid_search")
+    p.add_argument("--amount", required=True, help="e.g. 1200 or 1200.50 (positive)")
+    p.add_argument("--from", dest="from_", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--to", required=True, metavar="YYYY-MM-DD", help="the last day, included")
+    p.add_argument("--note", help="what it was, e.g. 'Harrogate fair stand'")
+    p.add_argument("--campaign", metavar="ID", help="the campaign it was for, if one")
+    p.set_defaults(handler="server.spend:add_command")
 
 
 def _register_backup(asub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

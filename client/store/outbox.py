@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import msgpack
 
-from shared.protocol.kinds import PRIORITY_CLASSES
+from shared.protocol.kinds import LATER_KINDS, PRIORITY_CLASSES
 
 from .db import Database
 
@@ -44,10 +44,18 @@ def last_seq(db: Database) -> int:
     return db.execute("SELECT value FROM counters WHERE name = 'outbox_seq'").fetchone()[0]
 
 
-def enqueue_events(db: Database, items: list[tuple[int, int, str, bytes]]) -> None:
-    """Queue (priority, seq, event id, packed event) rows, seqs from ``reserve_seqs``."""
+def event_item_type(kind: str) -> str:
+    """The outbox item type of an event: ``event``, or ``event:KIND`` for a kind added since the
+    protocol version shipped (``LATER_KINDS``), which is drained apart, only to a server that
+    accepts it, so that the acks and refusals of one range never touch the other."""
+    return f"event:{kind}" if kind in LATER_KINDS else "event"
+
+
+def enqueue_events(db: Database, items: list[tuple[int, int, str, bytes, str]]) -> None:
+    """Queue (priority, seq, event id, packed event, item type) rows, seqs from
+    ``reserve_seqs``."""
     db.conn.executemany(
-        "INSERT INTO outbox (priority, seq, item_type, item_id, body) VALUES (?, ?, 'event', ?, ?)",
+        "INSERT INTO outbox (priority, seq, item_id, body, item_type) VALUES (?, ?, ?, ?, ?)",
         items,
     )
 
@@ -68,11 +76,13 @@ def enqueue_update(
     )
 
 
-def next_events(db: Database, priority: int, after_seq: int, limit: int) -> EventBatch | None:
+def next_events(
+    db: Database, priority: int, after_seq: int, limit: int, item_type: str = "event"
+) -> EventBatch | None:
     rows = db.execute(
-        "SELECT seq, body FROM outbox WHERE priority = ? AND item_type = 'event' AND seq > ? "
+        "SELECT seq, body FROM outbox WHERE priority = ? AND item_type = ? AND seq > ? "
         "ORDER BY seq LIMIT ?",
-        (priority, after_seq, limit),
+        (priority, item_type, after_seq, limit),
     ).fetchall()
     if not rows:
         return None

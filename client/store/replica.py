@@ -212,7 +212,15 @@ class Replica:
                     None,  # outbox_seq, set below
                 ]
             )
-            queue.append([ev.priority, None, ev.id, msgpack.packb(ev.to_wire(), use_bin_type=True)])
+            queue.append(
+                [
+                    ev.priority,
+                    None,
+                    ev.id,
+                    msgpack.packb(ev.to_wire(), use_bin_type=True),
+                    outbox.event_item_type(ev.kind),
+                ]
+            )
         with self.transaction():
             # Ids already present (a re-import of the same file) are neither stored nor queued twice.
             present = self._present_ids([r[0] for r in rows])
@@ -475,10 +483,10 @@ class Replica:
     # ------------------------------------------------------------------ outbox, sync
 
     def next_event_batch(
-        self, priority: int, after_seq: int, limit: int
+        self, priority: int, after_seq: int, limit: int, item_type: str = "event"
     ) -> outbox.EventBatch | None:
         with self._lock:
-            return outbox.next_events(self.db, priority, after_seq, limit)
+            return outbox.next_events(self.db, priority, after_seq, limit, item_type)
 
     def next_update_batch(self, after_seq: int, limit: int) -> outbox.UpdateBatch | None:
         with self._lock:

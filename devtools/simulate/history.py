@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.protocol import campaign as schema
-from shared.protocol.kinds import EVENT_CLASSES
+from shared.protocol.kinds import EVENT_CLASSES, RULED_KINDS
 
-KINDS = tuple(sorted(EVENT_CLASSES))
+#: the kinds devices capture at random (kinds with rules of their own, spend, are not random)
+KINDS = tuple(sorted(set(EVENT_CLASSES) - RULED_KINDS))
 GUARDED = tuple(sorted(schema.GUARDED_FIELDS))
 
 

@@ -30,10 +30,11 @@ import numpy as np
 
 from shared.protocol.kinds import EVENT_CLASSES
 
-#: Kinds the analytics read that the protocol may not list yet: the automation engine's
-#: ``enrolment`` (payload ``{"enrolment": id, "holdout": bool, "step": n}``) and ``spend`` (an
-#: admin's record of money spent on a channel: ``value_cents``, ``channel``, optional
-#: ``campaign``, payload ``{"days": n}``: the period starting at ``occurred_at``).
+#: Kinds the analytics read beyond the common ones (the protocol lists both): the automation
+#: engine's ``enrolment`` (payload ``{"enrolment": id, "holdout": bool, "step": n}``) and
+#: ``spend`` (a record of money spent on a channel: ``value_cents``, ``channel``, optional
+#: ``campaign``, payload ``{"days": n}``: the period starting at ``occurred_at``; its rules are
+#: ``shared.protocol.spend``'s).
 ANALYTICS_KINDS: tuple[str, ...] = ("enrolment", "spend")
 #: Kind codes are fixed (independent of the data) so callers may compare against them directly.
 KINDS: tuple[str, ...] = tuple(sorted(set(EVENT_CLASSES) | set(ANALYTICS_KINDS)))

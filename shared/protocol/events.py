@@ -17,7 +17,8 @@ import msgspec
 
 from .errors import ErrorCode, ProtocolError
 from .ids import is_id
-from .kinds import EVENT_CLASSES
+from .kinds import EVENT_CLASSES, NAME_PATTERN, RULED_KINDS
+from .spend import spend_problem
 
 WIRE_FIELDS = (
     "id",
@@ -52,7 +53,7 @@ MAX_PAYLOAD_KEYS = 64
 MAX_PAYLOAD_DEPTH = 8
 MAX_PAYLOAD_VALUES = 1_000
 MAX_PAYLOAD_TEXT = 10_000
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-.]{0,63}$")
+_NAME_RE = re.compile(NAME_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,10 @@ def event_from_wire(item: object, index: int | None = None) -> Event:
     problem = payload_problem(payload)
     if problem is not None:
         raise _bad(index, problem)
+    if kind in RULED_KINDS:
+        ruled = spend_problem(contact, channel, value, payload)
+        if ruled is not None:
+            raise _bad(index, f"{kind} [{ruled[0]}]: {ruled[1]}")
     return Event(ev_id, kind, occurred, hlc, contact, campaign, channel, value, payload)
 
 
@@ -273,6 +278,17 @@ def _columns_ok(
     return all(
         len(p) <= MAX_PAYLOAD_KEYS and set(map(type, p)) <= _STR and payload_problem(p) is None
         for p in filter(None, payloads)
+    ) and _ruled_ok(kinds, contacts, channels, values, payloads)
+
+
+def _ruled_ok(kinds, contacts, channels, values, payloads) -> bool:
+    """The rules of kinds that have their own (``RULED_KINDS``), on the few events of them."""
+    if RULED_KINDS.isdisjoint(kinds):
+        return True
+    return all(
+        spend_problem(contacts[i], channels[i], values[i], payloads[i] or {}) is None
+        for i, kind in enumerate(kinds)
+        if kind in RULED_KINDS
     )
 
 
@@ -300,9 +316,10 @@ def decoded_batch_ok(events: list[tuple], priority: int) -> bool:
     must go through ``validate_batch`` to learn which event is wrong."""
     if not events:
         return True
-    ids, kinds, _, _, _, campaigns, channels, _, payloads = zip(*events, strict=True)
+    ids, kinds, _, _, contacts, campaigns, channels, values, payloads = zip(*events, strict=True)
     return (
         _KINDS_BY_CLASS[priority].issuperset(kinds)
+        and _ruled_ok(kinds, contacts, channels, values, payloads)
         and all(payload_problem(p) is None for p in payloads if p)
         # every id is 26 characters long already, so one match over all of them checks each
         and _ID_ALPHABET_FULLMATCH("".join(ids)) is not None

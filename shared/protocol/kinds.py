@@ -40,6 +40,8 @@ EVENT_CLASSES: dict[str, int] = {
     # (payload: enrolment id, holdout, step) and a send bounced (payload: kind, smtp code)
     "enrolment": MARKETING,
     "bounce": MARKETING,
+    # money paid for a channel over a period (shared.protocol.spend): the report's cost ledger
+    "spend": MARKETING,
     # 2: contacts (field-by-field upserts, last writer wins on the hybrid clock)
     "contact": CONTACTS,
     # 3: bulk
@@ -49,6 +51,15 @@ EVENT_CLASSES: dict[str, int] = {
 
 EVENT_KINDS: frozenset[str] = frozenset(EVENT_CLASSES)
 CAMPAIGN_UPDATE_CLASS = MARKETING
+
+#: Kinds added after sync protocol 2 first shipped. A server refuses a whole batch that holds a
+#: kind it does not know (``bad_event``, for good), so a device sends these only to a server
+#: whose WELCOME lists them (``ek``); for an older server they wait in the device's queue.
+LATER_KINDS: frozenset[str] = frozenset({"spend"})
+#: kinds with rules of their own beyond the common ones (``shared.protocol.spend``)
+RULED_KINDS: frozenset[str] = frozenset({"spend"})
+#: the syntax of a channel name (and of other short names): lowercase, digits, ``_ - .``
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-.]{0,63}$"
 
 #: Channels a touchpoint is usually captured on; other lowercase names are accepted too.
 KNOWN_CHANNELS: tuple[str, ...] = (

@@ -28,6 +28,12 @@ device keeps its queue: nothing was sent. What each version adds:
    cursor is ahead of the restored log is re-pulled instead of silently missing the changes
    logged under the same numbers since. A version 1 device sends no epoch: its cursor is
    honoured only while the log was never restored.
+
+Event kinds added since (``kinds.LATER_KINDS``, e.g. ``spend``) need no new version: WELCOME's
+``ek`` lists the ones the server accepts, and a device sends an event of such a kind only to a
+server that lists it (an older server, which would refuse the whole batch, never sees one; the
+events wait in the device's queue until the server is upgraded). Devices ignore fields of
+WELCOME they do not know, so an older app is not disturbed by ``ek``.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import msgspec
 from .errors import ErrorCode, ProtocolError
 from .events import WireEvent, decoded_batch_ok, validate_batch
 from .ids import is_id
-from .kinds import PRIORITY_CLASSES
+from .kinds import LATER_KINDS, PRIORITY_CLASSES
 
 PROTOCOL_VERSION = 2
 OLDEST_PROTOCOL_VERSION = 1  # the oldest a server still speaks (the previous app's)
@@ -79,8 +85,11 @@ def welcome(
     user: str,
     server_time_ms: int,
     version: int = PROTOCOL_VERSION,
+    later_kinds: frozenset[str] = LATER_KINDS,
 ) -> bytes:
-    """``version``: the conversation's, the lower of the device's and the server's."""
+    """``version``: the conversation's, the lower of the device's and the server's;
+    ``later_kinds``: the event kinds added since the version shipped that this server accepts
+    (``ek``)."""
     return encode(
         {
             "t": MsgType.WELCOME,
@@ -90,8 +99,17 @@ def welcome(
             "role": role,
             "user": user,
             "now": server_time_ms,
+            "ek": sorted(later_kinds),
         }
     )
+
+
+def later_kinds_of(welcome_frame: dict[str, Any]) -> frozenset[str]:
+    """The later event kinds a server's WELCOME says it accepts (none from an older server)."""
+    given = welcome_frame.get("ek")
+    if not isinstance(given, list):
+        return frozenset()
+    return frozenset(k for k in given if isinstance(k, str)) & LATER_KINDS
 
 
 def push_events_raw(batch: int, priority: int, packed_events: list[bytes]) -> bytes:

@@ -8,9 +8,10 @@ from shared.protocol.errors import ErrorCode, ProtocolError
 from shared.protocol.events import Event, event_from_row, event_from_wire, validate_batch
 from shared.protocol.hlc import HybridClock, unpack
 from shared.protocol.ids import is_id, new_id
-from shared.protocol.kinds import EVENT_CLASSES
+from shared.protocol.kinds import EVENT_CLASSES, RULED_KINDS
 
-kinds = st.sampled_from(sorted(EVENT_CLASSES))
+# kinds with rules of their own (spend) have their own round trip (test_spend.py)
+kinds = st.sampled_from(sorted(set(EVENT_CLASSES) - RULED_KINDS))
 payload_values = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=20)
 )
