@@ -22,6 +22,7 @@ from .fair import FairExecutor
 from .fanout import LiveFanout
 from .http_api import auth_middleware, error_middleware, routes
 from .hub import Hub
+from .insights_api import routes as insights_routes
 from .logs import get_logger
 from .monitoring import install_monitoring
 from .openapi import routes as openapi_routes
@@ -112,6 +113,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app.add_routes(session_routes)
     app.add_routes(openapi_routes)
     app.add_routes(automation_routes)
+    app.add_routes(insights_routes)
     app.add_routes(tracking_routes)  # public: authenticated by their signed tokens
     app.add_routes(readiness_routes)
     install_monitoring(app, config)  # after the context: starts once the writer runs

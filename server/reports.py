@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.analytics import EventFrame, build_roi_report
 from shared.protocol.events import (
@@ -43,6 +44,8 @@ from .storage import Storage
 #: Events of recent commits kept for appends; beyond this many the oldest commits are dropped
 #: (a frame older than the oldest kept commit is rebuilt).
 LOG_MAX_EVENTS = 200_000
+
+T = TypeVar("T")
 
 #: One commit's new events by org; None for the commit or for one org: not known, rebuild.
 _Entry = dict[str, tuple[list[Any], ...] | None] | None
@@ -115,6 +118,13 @@ class ReportService:
             self._pending[key] = pending
             pending.add_done_callback(lambda _f: self._pending.pop(key, None))
         return await asyncio.shield(pending)
+
+    async def with_frame(self, org_id: str, fn: Callable[[EventFrame], T]) -> T:
+        """``fn(frame)`` on the report thread, in the org's turn, with the org's event frame
+        (brought up to date first): per-contact views read the same events as the reports."""
+        TURN.set(org_id)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self.frame(org_id)))
 
     def _drop(self, seq: int) -> None:
         entry = self._log.pop(seq)
