@@ -112,6 +112,34 @@ def row_of(
     )
 
 
+#: kinds the engine acts on whatever the org's campaigns (suppression, goals, contact fields)
+ACTING_KINDS = frozenset({"unsubscribe", "bounce", "conversion", "contact"})
+
+
+def _acts(index: OrgIndex, kind: str) -> bool:
+    """Whether an event of ``kind`` can change anything in the org's automation: the others
+    (most of a sync's touchpoints) are passed over without a savepoint or a read."""
+    return kind in ACTING_KINDS or kind in index.wakes or kind in index.by_kind
+
+
+def _mark(done: Round) -> tuple[int, int, int, int, int, int]:
+    return (
+        len(done.events),
+        done.enrolled,
+        done.advanced,
+        done.queued,
+        done.woken,
+        len(done.timings),
+    )
+
+
+def _reset(done: Round, mark: tuple[int, int, int, int, int, int]) -> None:
+    """Forget what an event (or a batch) rolled back had counted."""
+    del done.events[mark[0] :]
+    done.enrolled, done.advanced, done.queued, done.woken = mark[1:5]
+    del done.timings[mark[5] :]
+
+
 class _LazyFields:
     """A contact's fields read only when a path falls through to them."""
 
@@ -237,17 +265,25 @@ class Rounds:
         storage.record_history(
             org_id, [e for e in events if e[WIRE_CONTACT] and e[WIRE_KIND] in index.watched]
         )
-        contacts = _Contacts(storage, org_id)
-        for event in events:
-            mark = (len(done.events), done.enrolled, done.advanced, done.queued)
-            try:
-                with storage.transaction():  # a savepoint: one bad event rolls back alone
+        acting = [e for e in events if e[WIRE_CONTACT] and _acts(index, e[WIRE_KIND])]
+        mark = _mark(done)
+        try:
+            with storage.transaction():  # one savepoint for the batch: the common case
+                contacts = _Contacts(storage, org_id)
+                for event in acting:
                     self._event(storage, index, contacts, event, now_ms, done)
-            except Exception:  # a bug must not stall the cursor behind one event for ever
-                log.exception("event %s could not be handled; skipped", event[WIRE_ID])
-                del done.events[mark[0] :]
-                done.enrolled, done.advanced, done.queued = mark[1:]
-                contacts.forget(event[WIRE_CONTACT] or "")
+        except Exception:  # an event failed: again one by one, so it rolls back alone
+            _reset(done, mark)
+            contacts = _Contacts(storage, org_id)
+            for event in acting:
+                one = _mark(done)
+                try:
+                    with storage.transaction():
+                        self._event(storage, index, contacts, event, now_ms, done)
+                except Exception:  # a bug must not stall the cursor behind one event for ever
+                    log.exception("event %s could not be handled; skipped", event[WIRE_ID])
+                    _reset(done, one)
+                    contacts.forget(event[WIRE_CONTACT] or "")
         last = batch[-1]
         storage.set_automation_meta(CURSOR_KEY, f"{last[1]}:{last[2][WIRE_ID]}")
         return done

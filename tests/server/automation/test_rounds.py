@@ -167,7 +167,8 @@ def test_an_event_that_cannot_be_handled_is_passed_over(store, monkeypatch, capl
     monkeypatch.setattr(Rounds, "_fires", flaky)
     store.events(("lead", "bad@x.test", NOW, None), ("lead", SAM, NOW, None))
     store.run()
-    assert calls == ["bad@x.test", SAM]
+    # the bad event is tried (with its batch, then alone) and the good one after it still runs
+    assert calls[0] == "bad@x.test" and calls[-1] == SAM
     assert store.enrolments("bad@x.test") == [] and len(store.enrolments()) == 1
     assert "could not be handled" in caplog.text
     assert store.storage.automation_meta("event_cursor").startswith(f"{store.seq}:")
