@@ -83,9 +83,16 @@ def migrate_command(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def report_roi(
-    data_dir: Path, *, org: str, from_ms: int | None, to_ms: int | None
+    data_dir: Path,
+    *,
+    org: str,
+    from_ms: int | None,
+    to_ms: int | None,
+    truth: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The ROI report of ``org`` read from a server's data directory (no server running)."""
+    """The ROI report of ``org`` read from a server's data directory (no server running);
+    ``truth`` (channel → true share, as seed-demo's generator knows it) adds each attribution
+    model's distance from it."""
     from .reports import ReportService
 
     storage = open_storage(data_dir)
@@ -95,6 +102,6 @@ def report_roi(
         raise NotFoundError(f"no organisation {org!r} in {data_dir}")
     service = ReportService(storage)
     try:
-        return service.roi_sync(org_id, from_ms, to_ms)
+        return service.roi_sync(org_id, from_ms, to_ms, truth=truth)
     finally:
         service.close()

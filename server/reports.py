@@ -165,12 +165,19 @@ class ReportService:
                     self._drop(seq)
             return frame
 
-    def roi_sync(self, org_id: str, from_ms: int | None, to_ms: int | None) -> dict[str, Any]:
+    def roi_sync(
+        self,
+        org_id: str,
+        from_ms: int | None,
+        to_ms: int | None,
+        *,
+        truth: dict[str, float] | None = None,
+    ) -> dict[str, Any]:
         frame = self.frame(org_id)
         campaigns = [{"id": row.id, **row.snapshot} for row in self._storage.campaigns(org_id)]
         lo, hi = self._storage.event_time_range(org_id)
         start = from_ms if from_ms is not None else (lo if lo is not None else 0)
         end = to_ms if to_ms is not None else ((hi + 1) if hi is not None else start + 1)
-        report = build_roi_report(frame, from_ms=start, to_ms=end, campaigns=campaigns)
+        report = build_roi_report(frame, from_ms=start, to_ms=end, campaigns=campaigns, truth=truth)
         report.setdefault("window", {"from_ms": start, "to_ms": end})
         return report

@@ -97,6 +97,13 @@ def _register_reports(sub: argparse._SubParsersAction, common: argparse.Argument
     p.add_argument("--org", default="Demo Weddings", help="with --data-dir: the organisation")
     p.add_argument("--from", dest="from_", metavar="ISO", help="start of the window")
     p.add_argument("--to", metavar="ISO", help="end of the window (exclusive)")
+    p.add_argument(
+        "--truth",
+        type=Path,
+        metavar="FILE.json",
+        help="with --data-dir: the true channel shares (seed-demo's --json output, or a map of "
+        "channel to share): the report says how far each attribution model is from them",
+    )
     p.set_defaults(handler=report_roi)
 
 
@@ -104,6 +111,10 @@ def report_roi(args: argparse.Namespace) -> dict[str, Any]:
     """From the server a profile is logged in to (the client), or from a server's data
     directory (the server's code, no server running)."""
     if args.profile is not None:
+        if getattr(args, "truth", None):
+            from shared.analytics.accuracy import BadTruth
+
+            raise BadTruth("--truth goes with --data-dir (the server's report knows no truth)")
         from client.commands import report_roi as from_server
 
         return from_server(args)
@@ -115,7 +126,23 @@ def report_roi(args: argparse.Namespace) -> dict[str, Any]:
         org=args.org,
         from_ms=ms_from_iso(args.from_) if args.from_ else None,
         to_ms=ms_from_iso(args.to) if args.to else None,
+        truth=_truth(args.truth) if getattr(args, "truth", None) else None,
     )
+
+
+def _truth(path: Path) -> dict[str, float]:
+    """True channel shares from a JSON file (``shared.analytics.accuracy.truth_shares``)."""
+    import json
+
+    from shared.analytics.accuracy import BadTruth, truth_shares
+
+    try:
+        given = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadTruth(f"cannot read {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadTruth(f"{path} is not JSON ({exc})") from None
+    return truth_shares(given)
 
 
 def _report_text(result: dict[str, Any]) -> str:

@@ -16,9 +16,19 @@ can claim.
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
+from typing import Any
 
 from .attribution import Credit
+from .errors import AnalyticsError
+
+
+class BadTruth(AnalyticsError):
+    """A truth that is not channel shares (``truth_shares``)."""
+
+    code = "bad_truth"
+
 
 CAVEAT = (
     "Path-based attribution is correlational: it credits the channels on converting paths, "
@@ -38,6 +48,32 @@ def shares(credit: Credit) -> dict[str, float]:
     if total <= 0:
         return {}
     return credit.shares()
+
+
+def truth_shares(given: Any) -> dict[str, float]:
+    """Channel → true share from what a truth file holds: seed-demo's ``--json`` output (its
+    ``truth.shares``), ``{"shares": {...}}``, or the map itself; shares are finite, ≥ 0, and
+    scaled to add up to 1. ``BadTruth`` says what is wrong."""
+    if isinstance(given, dict) and isinstance(given.get("truth"), dict):
+        given = given["truth"]
+    if isinstance(given, dict) and isinstance(given.get("shares"), dict):
+        given = given["shares"]
+    if not isinstance(given, dict) or not given:
+        raise BadTruth("a truth is a map of channel → share, or seed-demo's --json output")
+    out: dict[str, float] = {}
+    for name, value in given.items():
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise BadTruth(f"the share of {name!r} must be a finite number ≥ 0, not {value!r}")
+        out[str(name)] = float(value)
+    total = sum(out.values())
+    if total <= 0:
+        raise BadTruth("the shares add up to 0")
+    return {name: value / total for name, value in out.items()}
 
 
 def accuracy(credits: dict[str, Credit], truth: dict[str, float]) -> dict:
