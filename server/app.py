@@ -34,6 +34,7 @@ from .sessions_api import routes as session_routes
 from .storage import open_storage
 from .sync_ws import CTX, REPORTS, sync_handler
 from .tracking_api import routes as tracking_routes
+from .web.dashboard import install_dashboard
 from .writer import PriorityWriter
 
 log = get_logger(__name__)
@@ -116,6 +117,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app.add_routes(insights_routes)
     app.add_routes(tracking_routes)  # public: authenticated by their signed tokens
     app.add_routes(readiness_routes)
+    install_dashboard(app)  # the CMO's browser view: its own sign-in, by session cookie
     install_monitoring(app, config)  # after the context: starts once the writer runs
     return app
 

@@ -44,6 +44,8 @@ class ServerConfig:
     # -- sessions and login
     #: a device token unused for this long stops working (sliding: each use renews it)
     token_idle_lifetime_s: float = 30 * 24 * 3600
+    #: a dashboard sign-in (browser session) unused for this long ends; its cookie lasts as long
+    web_session_idle_s: float = 12 * 3600
     login_failures_per_account: int = 5
     login_failures_per_address: int = 50
     login_lockout_max_s: float = 15 * 60

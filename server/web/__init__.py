@@ -1,0 +1,1 @@
+"""The CMO's browser view (``server.web.dashboard``) and the files it serves."""
