@@ -263,7 +263,7 @@ async def login(request: web.Request) -> web.Response:
     await ctx.audit(principal, action="dashboard_login", target=device_id, outcome="ok")
     response = _redirect("/dashboard")
     _set_cookie(
-        request, response, SESSION_COOKIE, token, max_age=int(ctx.config.web_session_idle_s)
+        request, response, SESSION_COOKIE, token, max_age=max(1, int(ctx.config.web_session_idle_s))
     )
     response.del_cookie(CSRF_COOKIE, path=COOKIE_PATH)
     return response

@@ -150,10 +150,16 @@ function barChart(box, items, { value, label, line, lineLabel, barLabel, target 
 }
 
 function renderCharts(report) {
-  const growth = report.growth || [];
-  barChart(document.getElementById("chart-growth"), growth, {
-    value: (d) => d.revenue, label: (d) => d.month, line: (d) => d.conversions,
-    barLabel: "Revenue", lineLabel: "Conversions" });
+  // the report's series (days, weeks or 30-day spans) when it has one, else its months
+  const series = (report.series || {}).buckets;
+  const daily = (report.series || {}).bucket_ms === 86400000;
+  const items = series && series.length ? series : report.growth || [];
+  document.getElementById("growth-h").textContent = series && series.length
+    ? `Revenue and conversions by ${daily ? "day" : "week"}` : "Revenue and conversions by month";
+  barChart(document.getElementById("chart-growth"), items, {
+    value: (d) => d.revenue,
+    label: (d) => (d.month || fmtDate(d.from_ms).replace(/,? \d{4}$/, "")),
+    line: (d) => d.conversions, barLabel: "Revenue", lineLabel: "Conversions" });
   const buckets = ((report.viral || {}).trend || {}).buckets || [];
   const shown = buckets.filter((b) => b.joined > 0);
   barChart(document.getElementById("chart-viral"), shown, {
