@@ -10,7 +10,8 @@ Fails (exit 1, saying what) unless, in that environment:
 * the packages load from the environment's site-packages, not from the source tree;
 * ``wedsync server --help`` and ``wedsync demo --headless`` run (the demo uses the client's sync
   engine, aiohttp and no Qt);
-* ``wedsync server`` starts, answers ``GET /readyz``, and stops cleanly on SIGTERM.
+* ``wedsync server`` starts, answers ``GET /readyz``, serves the dashboard's sign-in page and
+  its script (package data the wheel must carry), and stops cleanly on SIGTERM.
 
 Standard library only: it runs with any Python 3.11+.
 """
@@ -138,11 +139,18 @@ def _check_server(wedsync: Path, data_dir: Path, cwd: Path) -> str:
             ready = json.load(r)
         if ready.get("ready") is not True:
             raise CheckFailed(f"wedsync server is not ready: {ready}")
+        for path, needle in (
+            ("/dashboard/login", b'name="csrf"'),
+            ("/dashboard/static/dashboard.js", b"EventSource"),
+        ):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+                if needle not in r.read():
+                    raise CheckFailed(f"{path} of the installed server lacks {needle!r}")
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
         if code != 0:
             raise CheckFailed(f"wedsync server exited {code} on SIGTERM")
-        return "wedsync server answered /readyz and stopped on SIGTERM"
+        return "wedsync server answered /readyz and /dashboard and stopped on SIGTERM"
     finally:
         if proc.poll() is None:
             proc.kill()
