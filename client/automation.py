@@ -44,6 +44,8 @@ STEP_METRICS = (
 #: figures of the whole campaign
 TOTAL_METRICS = (*STEP_METRICS, "exited")
 VARIANT_METRICS = ("sent", "opened", "clicked", "converted")
+#: a tested variant's live allocation, each a share or probability in [0, 1]
+ALLOCATION_FIGURES = ("share", "p_best", "mean", "low", "high")
 SECURITY = ("starttls", "tls", "none")
 
 
@@ -105,10 +107,12 @@ def normalise_run_view(data: Any) -> dict[str, Any]:
                 "id": str(v.get("id") or ""),
                 "subject": str(v.get("subject") or ""),
                 **{m: _count(v.get(m)) for m in VARIANT_METRICS},
+                **_allocation(v.get("allocation")),
             }
             for v in raw.get("variants") or []
             if isinstance(v, dict)
         ]
+        step["test"] = _test(raw.get("test"))
         steps.append(step)
     totals = data.get("totals") if isinstance(data.get("totals"), dict) else {}
     return {
@@ -118,6 +122,32 @@ def normalise_run_view(data: Any) -> dict[str, Any]:
         "holdout_pct": data.get("holdout_pct") or 0,
         "totals": {m: _count(totals.get(m)) for m in TOTAL_METRICS},
         "steps": steps,
+    }
+
+
+def _share(value: Any) -> float:
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    return min(max(number, 0.0), 1.0)
+
+
+def _allocation(data: Any) -> dict[str, Any]:
+    """A tested variant's live allocation (share, P(best), the posterior's mean and 90 %
+    interval), every figure a number in [0, 1]; nothing for a variant of no test."""
+    if not isinstance(data, dict):
+        return {}
+    return {"allocation": {k: _share(data.get(k)) for k in ALLOCATION_FIGURES}}
+
+
+def _test(data: Any) -> dict[str, Any] | None:
+    """A send step's test of its variants (metric, winner, rounds, last round's time)."""
+    if not isinstance(data, dict):
+        return None
+    winner = data.get("winner")
+    return {
+        "metric": "conversion" if data.get("metric") == "conversion" else "click",
+        "winner": str(winner) if winner else None,
+        "rounds": _count(data.get("rounds")),
+        "updated_ms": _count(data.get("updated_ms")) or None,
     }
 
 

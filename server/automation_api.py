@@ -27,6 +27,7 @@ from aiohttp import web
 
 from shared.protocol.ids import new_id
 
+from .automation.allocation import saved_state
 from .automation.mailer import DEFAULT_FALLBACKS, personal_fields, send_test
 from .automation.run_view import build_run_view
 from .automation.settings import OrgSmtp, load_smtp, save_smtp
@@ -116,9 +117,20 @@ async def campaign_run(request: web.Request) -> web.Response:
     await require(ctx, p, "read", None)
     row = await campaign_of_org(ctx, p, request.match_info["campaign_id"], "read_campaign")
     as_of = ctx.now_ms()
-    enrolments, sends = await ctx.read(lambda st: st.campaign_run_rows(row.id))
+    steps = [
+        str(s.get("id"))
+        for s in row.snapshot.get("steps") or []
+        if isinstance(s, dict) and s.get("kind") == "send_email"
+    ]
+
+    def read(st: Any) -> tuple[Any, Any, dict[str, Any]]:
+        enrolments, sends = st.campaign_run_rows(row.id)
+        tests = {step: saved_state(st, row.id, step) for step in steps}
+        return enrolments, sends, {k: v for k, v in tests.items() if v}
+
+    enrolments, sends, tests = await ctx.read(read)
     return web.json_response(
-        build_run_view(row.id, row.snapshot, enrolments, sends, as_of_ms=as_of)
+        build_run_view(row.id, row.snapshot, enrolments, sends, as_of_ms=as_of, tests=tests)
     )
 
 

@@ -54,6 +54,11 @@ LEGEND = (
     "mail privacy proxies and clicks by link scanners are not counted as engagement.",
     "Held out: the control group. They go through the same steps without being emailed, so "
     "their conversions show what the campaign adds (the ROI report's lift).",
+    "An email with several variants is a live test: at least once a minute the server gives "
+    "each variant a share of the next sends by how likely it is to have the best click rate "
+    "(P(best)), never less than 5 % while the test runs; a variant becomes the winner, "
+    "and gets every send, once it has a 95 % chance of being best after 200 sends each. "
+    "The rate shown is the estimate with the range it lies in with 90 % certainty.",
 )
 #: the table's figures; bounced and suppressed are told with the emails sent (its tooltip and
 #: the headline), so a variant's subject has room
@@ -82,13 +87,11 @@ class RunViewModel(QAbstractItemModel):
         if view is not None:
             self._rows.append({"label": "All steps", "figures": view["totals"], "children": []})
             for step in view["steps"]:
+                test = step.get("test")
                 children = [
                     {
-                        "label": (
-                            f"Variant {v['label']}: {v['subject']}"
-                            if v.get("label")
-                            else f"Variant: {v['subject']}"
-                        ),
+                        "label": _variant_label(v, test),
+                        "tooltip": _variant_tooltip(v, test),
                         "figures": {m: v[m] for m in VARIANT_METRICS},
                     }
                     for v in step["variants"]
@@ -96,7 +99,7 @@ class RunViewModel(QAbstractItemModel):
                 self._rows.append(
                     {
                         "label": f"{step['index'] + 1}. {_short(step)}",
-                        "tooltip": f"{step['index'] + 1}. {step['label']}",
+                        "tooltip": f"{step['index'] + 1}. {step['label']}" + _test_words(step),
                         "figures": step,
                         "children": children,
                     }
@@ -293,6 +296,31 @@ class RunViewPage(QWidget):
             grid.addWidget(figure, 0, column)
         card.body.addLayout(grid)
         cv.addWidget(card)
+        # the campaign's return from the dashboard's report (its period, live or last known)
+        self.performance_card = components.Card("Return")
+        self.performance_note = QLabel("", objectName="Muted", wordWrap=True)
+        self.performance_card.body.addWidget(self.performance_note)
+        pgrid = QGridLayout()
+        pgrid.setHorizontalSpacing(28)
+        self.performance = {
+            key: Figure(caption)
+            for key, caption in (
+                ("sends", "Sends"),
+                ("open_rate", "Open rate"),
+                ("click_rate", "Click rate"),
+                ("conversion_rate", "Conv. rate"),
+                ("revenue", "Revenue"),
+                ("roi_pct", "ROI"),
+                ("tier", "Tier"),
+            )
+        }
+        for column, figure in enumerate(self.performance.values()):
+            pgrid.addWidget(figure, 0, column)
+        self.performance_card.body.addLayout(pgrid)
+        self.performance_card.hide()
+        self._performance: dict[str, dict[str, Any]] = {}
+        self._performance_text = ""
+        cv.addWidget(self.performance_card)
         self.model = RunViewModel(self)
         self.tree = QTreeView()
         self.tree.setModel(self.model)
@@ -350,7 +378,40 @@ class RunViewPage(QWidget):
         self.title.setText(name or "Results")
         self.refresh()
 
+    def set_performance(self, rows: dict[str, dict[str, Any]], note: str) -> None:
+        """Each campaign's row of the dashboard's report, by id, and where it comes from."""
+        self._performance = dict(rows)
+        self._performance_text = note
+        self._show_performance()
+
+    def _show_performance(self) -> None:
+        from client import dashboard
+
+        row = self._performance.get(self.campaign_id or "")
+        self.performance_card.setVisible(row is not None)
+        if row is None:
+            return
+        self.performance_note.setText(self._performance_text)
+        units = {
+            "sends": "count",
+            "open_rate": "ratio",
+            "click_rate": "ratio",
+            "conversion_rate": "ratio",
+            "revenue": "money",
+            "roi_pct": "pct",
+        }
+        for key, figure in self.performance.items():
+            if key == "tier":
+                figure.set(dashboard.TIER_NAMES.get(row.get("tier", ""), row.get("tier", "")))
+                figure.setToolTip(dashboard.TIER_MEANING.get(row.get("tier", ""), ""))
+            else:
+                note = (
+                    f"cost {dashboard.cell(row.get('cost'), 'money')}" if key == "roi_pct" else ""
+                )
+                figure.set(dashboard.cell(row.get(key), units[key]), note)
+
     def refresh(self) -> None:
+        self._show_performance()
         campaign_id = self.campaign_id
         if campaign_id is None:
             return
@@ -437,6 +498,52 @@ class RunViewPage(QWidget):
         self.loaded.emit()
 
 
+def _percent(value: float) -> str:
+    return f"{value * 100:.1f} %" if 0 < value < 0.1 else f"{value * 100:.0f} %"
+
+
+def _variant_label(variant: dict[str, Any], test: dict[str, Any] | None) -> str:
+    """The variant and its subject; in a live test, a second line with its share of the next
+    sends, P(best) and the estimated rate with its 90 % interval."""
+    name = f"Variant {variant['label']}" if variant.get("label") else "Variant"
+    label = f"{name}: {variant['subject']}"
+    allocation = variant.get("allocation")
+    if test is None or allocation is None:
+        return label
+    won = test.get("winner") == variant["id"]
+    rate = "click rate" if test["metric"] == "click" else "conversion rate"
+    return (
+        f"{label}{' · Winner' if won else ''}\n"
+        f"Share {_percent(allocation['share'])} · P(best) {_percent(allocation['p_best'])} · "
+        f"{rate} {_percent(allocation['mean'])} "
+        f"({_percent(allocation['low'])}–{_percent(allocation['high'])})"
+    )
+
+
+def _variant_tooltip(variant: dict[str, Any], test: dict[str, Any] | None) -> str:
+    allocation = variant.get("allocation")
+    if test is None or allocation is None:
+        return f"Variant {variant.get('label') or ''}: {variant['subject']}"
+    what = "clicks" if test["metric"] == "click" else "conversions"
+    return (
+        f"Gets {_percent(allocation['share'])} of the next sends; "
+        f"{_percent(allocation['p_best'])} likely to be the best on {what}. "
+        f"Its rate per email is {_percent(allocation['mean'])}, between "
+        f"{_percent(allocation['low'])} and {_percent(allocation['high'])} with 90 % "
+        "certainty."
+    )
+
+
+def _test_words(step: dict[str, Any]) -> str:
+    test = step.get("test")
+    if test is None:
+        return ""
+    what = "clicks" if test["metric"] == "click" else "conversions"
+    if test.get("winner"):
+        return f" — live test on {what}: the winner gets every send"
+    return f" — live test on {what}: sends shift to the variant most likely best"
+
+
 def _short(step: dict[str, Any]) -> str:
     """A send step by its variant's letter (its rows below carry the subjects), so the words
     fit beside the figures; other steps as described."""
@@ -445,6 +552,10 @@ def _short(step: dict[str, Any]) -> str:
         return step["label"]
     if len(variants) == 1 and variants[0].get("label"):
         return f"Send email · Variant {variants[0]['label']}"
+    test = step.get("test")
+    winner = next((v for v in variants if test and v["id"] == test.get("winner")), None)
+    if winner is not None and winner.get("label"):
+        return f"Send email · Variant {winner['label']} won"
     return "Send email · the best variant"
 
 

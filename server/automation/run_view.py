@@ -16,12 +16,23 @@ Counts, from the automation's rows (``campaign_run_rows``):
 * ``converted``: in total, enrolments whose contact converted within 30 days of entering
   (held-out ones included, as the lift reads them); per step and variant, sends followed by a
   conversion of their enrolment.
+
+A send step that draws among two or more variants is a test of the live allocation
+(``server.automation.allocation``): the step carries ``test`` (the metric, the winner once
+declared, the allocation rounds and the last one's time) and each of its variants
+``allocation``: its current ``share`` and ``p_best`` from the last round, and the posterior of
+its click (or conversion) rate per send from the counts shown, ``mean`` with its 90 %
+credible interval ``low`` to ``high`` (Beta(1 + successes, 1 + sends - successes)). Other
+steps have ``test: null`` and no ``allocation``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
+
+from scipy.stats import beta
 
 COUNTS = (
     "enrolled",
@@ -46,10 +57,13 @@ def build_run_view(
     sends: list[tuple[Any, ...]],
     *,
     as_of_ms: int,
+    tests: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The run view from ``campaign_run_rows``' enrolments ``(status, held out, node, exit
     reason, converted)`` and sends ``(step, step index, variant, status, reason, held out,
-    opened, clicked, converted at, sent at)``."""
+    opened, clicked, converted at, sent at)``, and the saved allocation of each tested step
+    (``tests``: step id -> ``allocation.saved_state``)."""
+    tests = tests or {}
     steps = [s for s in snapshot.get("steps") or [] if isinstance(s, dict)]
     variants = [v for v in snapshot.get("variants") or [] if isinstance(v, dict)]
     totals: Counter[str] = Counter()
@@ -125,6 +139,8 @@ def build_run_view(
             for v in variants
             if step.get("kind") == "send_email"
         ]
+        test = tests.get(step_id)
+        view["test"] = allocation_view(test, view["variants"]) if test else None
         step_views.append(view)
     holdout = snapshot.get("holdout_pct")
     return {
@@ -134,6 +150,33 @@ def build_run_view(
         "holdout_pct": holdout if isinstance(holdout, int | float) else 0,
         "totals": {name: totals[name] for name in COUNTS},
         "steps": step_views,
+    }
+
+
+def allocation_view(saved: dict[str, Any], variants: list[dict[str, Any]]) -> dict[str, Any]:
+    """The step's test, and each of its variants' ``allocation`` (added to ``variants``)."""
+    metric = saved.get("metric") or "click"
+    arms = saved.get("variants") or {}
+    for variant in variants:
+        arm = arms.get(variant["id"])
+        if arm is None:
+            continue  # not drawn by this step
+        sends = variant["sent"]
+        wins = min(variant["clicked" if metric == "click" else "converted"], sends)
+        a, b = 1 + wins, 1 + sends - wins
+        low, high = beta.ppf([0.05, 0.95], a, b)
+        variant["allocation"] = {
+            "share": round(float(arm.get("share") or 0), 4),
+            "p_best": round(float(arm.get("p_best") or 0), 4),
+            "mean": round(a / (a + b), 4),
+            "low": round(float(low), 4),
+            "high": round(float(high), 4),
+        }
+    return {
+        "metric": metric,
+        "winner": saved.get("winner"),
+        "rounds": saved.get("rounds") or 0,
+        "updated_ms": saved.get("updated_ms"),
     }
 
 

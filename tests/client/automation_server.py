@@ -10,6 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from server.automation.run_view import allocation_view
+from shared.content import bandit
+
 TOKEN = "automation-test-token"
 
 
@@ -19,7 +22,18 @@ def problem(status: int, code: str, message: str) -> web.Response:
 
 def run_view(campaign_id: str, variants: list[dict[str, Any]], *, as_of_ms: int) -> dict:
     """A run view of a three-step campaign (send A/B, wait, goal), figures as the contract
-    names them."""
+    names them; with two or more variants, the first step's live test as the server gives it
+    after one allocation round on those figures."""
+    view = _figures(campaign_id, variants, as_of_ms=as_of_ms)
+    send = view["steps"][0]
+    if len(variants) >= 2:
+        counts = {v["id"]: bandit.ArmCounts(v["sent"], v["clicked"]) for v in send["variants"]}
+        state = bandit.reallocate(bandit.start(list(counts)), counts, seed=0, now_ms=as_of_ms)
+        send["test"] = allocation_view(state.to_dict(), send["variants"])
+    return view
+
+
+def _figures(campaign_id: str, variants: list[dict[str, Any]], *, as_of_ms: int) -> dict:
     return {
         "campaign_id": campaign_id,
         "status": "active",

@@ -78,7 +78,17 @@ def test_the_run_view_model_passes_the_model_tester(qtmodeltester):
         model.index(1, 4).data(Qt.ItemDataRole.ToolTipRole) == "52 of 104 emails sent (50\u00a0%)"
     )
     variant_b = model.index(1, 0, send)
-    assert variant_b.data() == "Variant B: Hi"
+    subject, test_line = variant_b.data().split("\n")
+    assert subject == "Variant B: Hi"
+    # the live test: A clicked more, so it has the larger share of the next sends
+    a, b = (v["allocation"] for v in view["steps"][0]["variants"])
+    assert b["share"] < 0.5 < a["share"] and a["share"] + b["share"] == pytest.approx(1, abs=1e-3)
+    assert b["low"] < b["mean"] < b["high"] and b["mean"] < a["mean"]
+    assert test_line.startswith(f"Share {b['share'] * 100:.0f}\u00a0% · P(best) ")
+    assert f"click rate {b['mean'] * 100:.0f}\u00a0%" in test_line
+    assert "likely to be the best on clicks" in variant_b.data(Qt.ItemDataRole.ToolTipRole)
+    assert "live test on clicks" in send.data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(1, 3, send).data() == "52"  # the variant's sends
     assert model.index(1, 1, send).data() == ""  # variants have no enrolments of their own
     assert model.index(1, 4, send).data(Qt.ItemDataRole.ToolTipRole) == (
         "22 of 52 emails sent (42\u00a0%)"
@@ -87,6 +97,41 @@ def test_the_run_view_model_passes_the_model_tester(qtmodeltester):
     model.set_view(None)
     qtmodeltester.check(model)
     assert model.rowCount() == 0
+
+
+def test_a_declared_winner_is_named_on_its_step_and_variant(qtmodeltester):
+    from client.automation import _named, normalise_run_view
+
+    variants = [
+        {"id": "v1", "label": "A", "subject": "Hello"},
+        {"id": "v2", "label": "B", "subject": "Hi"},
+    ]
+    campaign = {
+        "name": "Spring open day",
+        "variants": variants,
+        "steps": [{"id": "s1", "kind": "send_email", "config": {"variant": "auto"}}],
+    }
+    raw = run_view("c1", variants, as_of_ms=AS_OF_MS)
+    raw["steps"][0]["test"]["winner"] = "v1"
+    view = _named(normalise_run_view(raw), campaign)
+    model = RunViewModel()
+    model.set_view(view)
+    qtmodeltester.check(model)
+    send = model.index(1, 0)
+    assert send.data() == "1. Send email · Variant A won"
+    assert model.index(0, 0, send).data().split("\n")[0] == "Variant A: Hello · Winner"
+    assert "Winner" not in model.index(1, 0, send).data()
+
+
+def test_a_view_without_a_test_shows_no_allocation():
+    from client.automation import normalise_run_view
+
+    raw = run_view("c1", [{"id": "v1", "label": "A", "subject": "Hello"}], as_of_ms=AS_OF_MS)
+    view = normalise_run_view(raw)
+    assert view["steps"][0]["test"] is None and "allocation" not in view["steps"][0]["variants"][0]
+    model = RunViewModel()
+    model.set_view(view)
+    assert model.index(0, 0, model.index(1, 0)).data() == "Variant: Hello"
 
 
 async def test_without_figures_the_results_say_why(automation, open_window, qtbot):
