@@ -238,6 +238,119 @@ SPEC: dict[str, Any] = {
     },
 }
 
+
+def _page(summary: str, statuses: dict[int, str], **extra: Any) -> dict[str, Any]:
+    """An operation of the dashboard (``server.web.dashboard``): HTML pages and redirects,
+    authenticated by the session cookie, not a device token."""
+    op: dict[str, Any] = {
+        "summary": summary,
+        "security": [{"session": []}],
+        "responses": {
+            str(status): {"description": words, "content": {"text/html": {"schema": {}}}}
+            if status not in (303, 401)
+            else {"description": words}
+            for status, words in statuses.items()
+        },
+        **extra,
+    }
+    if 401 in statuses:
+        op["responses"]["401"] = _problems(401)["401"]
+    return op
+
+
+_FORM = {"email": _text(), "password": _text(1024), "org": _text(200), "csrf": _text(100)}
+_PERIOD = {
+    "name": "period",
+    "in": "query",
+    "schema": {"type": "string", "enum": ["quarter", "30d", "90d"]},
+}
+SPEC["components"]["securitySchemes"]["session"] = {
+    "type": "apiKey",
+    "in": "cookie",
+    "name": "wedsync_session",
+}
+SPEC["paths"].update(
+    {
+        "/dashboard": {
+            "get": _page(
+                "The CMO's dashboard (signed in), or a redirect to its sign-in",
+                {200: "the page", 303: "not signed in: to /dashboard/login", 400: "bad period"},
+                parameters=[_PERIOD],
+            )
+        },
+        "/dashboard/login": {
+            "get": {
+                **_page("The sign-in form", {200: "the form", 303: "signed in already"}),
+                "security": [],
+            },
+            "post": {
+                **_page(
+                    "Sign in (a form with the CSRF value of the sign-in page and its cookie)",
+                    {
+                        303: "signed in: the session cookie is set",
+                        400: "a field is missing or too long",
+                        401: "wrong email or password",
+                        403: "the CSRF value is missing or wrong, or the form came from elsewhere",
+                        409: "the email and password open several organisations: name one",
+                        413: "the body is too large",
+                        429: "too many failed sign-ins: wait Retry-After seconds",
+                        503: "too many sign-ins at once",
+                    },
+                ),
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {"type": "object", "properties": _FORM}
+                        }
+                    },
+                },
+            },
+        },
+        "/dashboard/logout": {
+            "post": _page(
+                "Sign out: the session is revoked",
+                {
+                    303: "signed out (or not signed in): to /dashboard/login",
+                    400: "not a form",
+                    403: "the CSRF value is wrong",
+                    413: "the body is too large",
+                },
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {"type": "object", "properties": {"csrf": _text(100)}}
+                        }
+                    },
+                },
+            )
+        },
+        "/dashboard/report": {
+            "get": {
+                **_op("The org's ROI report for a period, as the dashboard draws it"),
+                "security": [{"session": []}],
+                "parameters": [_PERIOD],
+            }
+        },
+        "/dashboard/events": {
+            "get": {
+                "summary": "Server-sent events: report_changed {as_of_ms} when the report changes",
+                "security": [{"session": []}],
+                "responses": {
+                    "200": {
+                        "description": "the stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_problems(401, 503),
+                },
+            }
+        },
+    }
+)
+
+
 routes = web.RouteTableDef()
 
 

@@ -229,3 +229,13 @@ async def test_live_events_reach_the_orgs_session_and_another_orgs_sees_none_of_
         finally:
             stream.close()
             foreign.close()
+
+
+async def test_the_dashboards_routes_are_in_the_openapi_description(server):
+    async with client() as http:
+        spec = await (await http.get(f"{server.url}/api/v1/openapi.json")).json()
+    routes = {r.resource.canonical for r in server.app.router.routes() if r.resource}
+    ours = {r for r in routes if r.startswith("/dashboard")}
+    files = {"/dashboard/static", "/dashboard/sw.js", "/dashboard/manifest.webmanifest"}
+    assert ours - files <= set(spec["paths"]) and "/dashboard/events" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["session"]["in"] == "cookie"
