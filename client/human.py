@@ -117,6 +117,11 @@ def sync_line(report: dict[str, Any]) -> str:
     extra = f"; {report['duplicates']:,} already there" if report.get("duplicates") else ""
     if report.get("rejected"):
         extra += f"; {report['rejected']:,} refused by the server and kept aside"
+    if report.get("held"):
+        extra += (
+            f"; {report['held']:,} kept queued until the server is upgraded "
+            "(it does not take them yet)"
+        )
     return (
         f"{sent}; received {pulled} campaign update"
         f"{'s' if pulled != 1 else ''}{extra}; {report.get('duration_ms', 0):,.0f} ms in all"

@@ -151,6 +151,8 @@ class SyncReport:
     duplicates: int = 0
     rejected: int = 0
     pulled: int = 0
+    #: items of kinds the server does not take yet (an older server): kept queued, not sent
+    held: int = 0
     class_done_ms: dict[int, float] = field(default_factory=dict)
     duration_ms: float = 0.0
 
@@ -160,6 +162,7 @@ class SyncReport:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "pulled": self.pulled,
+            "held": self.held,
             "class_done_ms": {str(k): round(v, 1) for k, v in self.class_done_ms.items()},
             "duration_ms": round(self.duration_ms, 1),
         }
@@ -554,9 +557,18 @@ class SyncEngine:
         for priority in PRIORITY_CLASSES:
             await self._drain(session, report, priority, "event")
             # kinds an older server would refuse wait in the queue until the server takes them
-            for kind in sorted(LATER_KINDS & session.later_kinds):
-                if EVENT_CLASSES[kind] == priority:
+            for kind in sorted(LATER_KINDS):
+                if EVENT_CLASSES[kind] != priority:
+                    continue
+                if kind in session.later_kinds:
                     await self._drain(session, report, priority, f"event:{kind}")
+                    continue
+                held = await self.run_db(self.replica.queued, priority, f"event:{kind}")
+                if held:
+                    report.held += held
+                    log.info(
+                        "%s %s event(s) kept queued: the server does not take them", held, kind
+                    )
             if priority == CAMPAIGN_UPDATE_CLASS:
                 await self._drain(session, report, priority, "campaign")
             report.class_done_ms[priority] = (time.perf_counter() - started) * 1000

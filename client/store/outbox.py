@@ -135,6 +135,13 @@ def reject(
     return cursor.rowcount
 
 
+def count(db: Database, priority: int, item_type: str) -> int:
+    """Rows of one class and item type waiting in the outbox."""
+    return db.execute(
+        "SELECT count(*) FROM outbox WHERE priority = ? AND item_type = ?", (priority, item_type)
+    ).fetchone()[0]
+
+
 def depths(db: Database) -> dict[int, int]:
     counts = dict.fromkeys(PRIORITY_CLASSES, 0)
     for priority, count in db.execute("SELECT priority, count(*) FROM outbox GROUP BY priority"):

@@ -526,6 +526,11 @@ class Replica:
         with self._lock:
             return self.db.execute("SELECT count(*) FROM rejected").fetchone()[0]
 
+    def queued(self, priority: int, item_type: str) -> int:
+        """Items of one class and outbox item type waiting to be sent."""
+        with self._lock:
+            return outbox.count(self.db, priority, item_type)
+
     def queue_depths(self) -> dict[int, int]:
         with self._lock:
             return outbox.depths(self.db)

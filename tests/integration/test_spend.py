@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgpack
 import pytest
 
+from client.human import sync_line
 from client.store import Replica, outbox
 from server.spend import BadSpend, add_spend
 from shared.protocol import messages as m
@@ -146,12 +147,14 @@ async def test_an_older_server_is_never_sent_a_spend_and_the_rest_syncs(server, 
     laptop.connector = older
     report = await laptop.sync_once()
     assert report.rejected == 0 and report.pushed[0] == 2 and report.pushed[MARKETING] == 1
+    assert report.held == 1
+    assert "1 kept queued until the server is upgraded" in sync_line(report.to_dict())
     assert spend_rows(server) == []  # the lead went, the spend waits
     assert laptop.replica.queue_depths()[MARKETING] == 1 and laptop.replica.rejected_count() == 0
 
     laptop.connector = laptop.ws_connect  # the server is upgraded
     report = await laptop.sync_once()
-    assert report.pushed[MARKETING] == 1 and len(spend_rows(server)) == 1
+    assert report.pushed[MARKETING] == 1 and len(spend_rows(server)) == 1 and report.held == 0
     assert sum(laptop.replica.queue_depths().values()) == 0
 
 
