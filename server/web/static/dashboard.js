@@ -108,7 +108,7 @@ function renderTiles(report) {
 // ------------------------------------------------------------------ charts
 
 function barChart(box, items, { value, label, line, lineLabel, barLabel, target }) {
-  const w = 560, h = 220, pad = { l: 8, r: 8, t: 14, b: 28 };
+  const w = 560, h = 220, pad = { l: 24, r: 24, t: 22, b: 28 };
   const root = svg("svg", { viewBox: `0 0 ${w} ${h}`, role: "img",
     "aria-label": barLabel });
   if (!items.length) {
