@@ -109,6 +109,8 @@ async def test_campaign_text_beyond_the_limit_is_refused_by_the_server(tmp_path)
                 campaign_id, update = _update_with_description(chars)
                 await ws.send_bytes(m.push_updates(batch, [(campaign_id, update, {})]))
                 frame = msgpack.unpackb((await ws.receive(timeout=30)).data)
+                while frame["t"] == m.MsgType.NOTICE:  # live notices come as they come
+                    frame = msgpack.unpackb((await ws.receive(timeout=30)).data)
                 assert frame["b"] == batch
                 if chars <= 100_000:
                     assert frame["t"] == m.MsgType.ACK and frame["n"] == 1
