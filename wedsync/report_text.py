@@ -8,6 +8,8 @@ brief's: ROI above 300 %, campaign conversion rate above 40 %, viral coefficient
 
 from __future__ import annotations
 
+import textwrap
+from datetime import UTC, datetime
 from typing import Any
 
 from client.human import local_time, percent, pounds
@@ -16,6 +18,7 @@ ROI_TARGET_PCT = 300.0
 CONVERSION_TARGET = 0.40
 VIRAL_HEALTHY, VIRAL_WARNING = 1.2, 1.0
 TOP = 10
+WIDTH = 96  # a note's lines, wrapped
 
 
 def report_lines(report: dict[str, Any]) -> str:
@@ -32,6 +35,12 @@ def report_lines(report: dict[str, Any]) -> str:
     if channels:
         lines += ["", f"Channels (credit by the {model.replace('_', ' ')} model)"]
         lines += _table(_channel_rows(channels, model), indent="  ")
+    lines += _attribution_notes(report.get("attribution") or {}, model)
+    spend = (report.get("costs") or {}).get("spend_entries") or []
+    if spend:
+        entries = "1 entry" if len(spend) == 1 else f"{len(spend):,} entries"
+        lines += ["", f"Spend recorded ({entries})"]
+        lines += _table(_spend_rows(spend), indent="  ")
     advice = report.get("recommendations") or []
     if advice:
         lines += ["", "Recommendations"]
@@ -157,6 +166,52 @@ def _channel_rows(channels: list[dict[str, Any]], model: str) -> list[tuple[str,
             )
         )
     return rows
+
+
+def _attribution_notes(attribution: dict[str, Any], model: str) -> list[str]:
+    """How far the models can be trusted: their accuracy against a known truth (when the report
+    had one), else why not; and the caveat that path credit is correlational."""
+    lines = []
+    accuracy = attribution.get("accuracy") or {}
+    if accuracy.get("available"):
+        models = accuracy.get("models") or {}
+        ours = models.get(model) or {}
+        best = accuracy.get("best_model")
+        if ours.get("total_variation") is not None:
+            lines += _wrapped(
+                f"Against the known truth, the {model.replace('_', ' ')} model is off by "
+                f"{percent(ours['total_variation'])} of the credit"
+                + (f"; closest: the {best.replace('_', ' ')} model" if best else "")
+            )
+    elif accuracy.get("reason"):
+        lines += _wrapped(f"Accuracy not measured: {accuracy['reason']}")
+    if attribution.get("caveat"):
+        lines += _wrapped(str(attribution["caveat"]))
+    return lines
+
+
+def _wrapped(text: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="  ")
+
+
+def _spend_rows(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    rows = []
+    for entry in entries[:TOP]:
+        start, end = entry.get("from_ms"), entry.get("to_ms")
+        # the period's end is exclusive: its last day is the one before
+        when = f"{_day(start)} to {_day(end - 1)}" if start and end else ""
+        rows.append(
+            (
+                str(entry.get("channel") or "—").replace("_", " "),
+                f"{pounds(entry.get('amount'))}" + (f", {when}" if when else ""),
+            )
+        )
+    return rows
+
+
+def _day(ms: int) -> str:
+    """A spend period's day: periods are whole days, kept from midnight UTC."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
 def _advice(item: dict[str, Any], names: dict[Any, Any]) -> str:

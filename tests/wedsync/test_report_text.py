@@ -48,3 +48,36 @@ def test_targets_and_missing_figures_are_said_plainly():
     assert "1.10 (target 1.2: warning)" in text
     assert "Revenue  " in text and "—" in text  # a figure the report lacks is a dash
     assert "  - Boost referrals" in text
+
+
+def test_accuracy_the_caveat_and_spend_are_told():
+    text = report_lines(
+        {
+            "attribution": {
+                "roi_model": "linear",
+                "accuracy": {
+                    "available": True,
+                    "best_model": "last_touch",
+                    "models": {"linear": {"total_variation": 0.175}},
+                },
+                "caveat": "Path-based attribution is correlational. " * 5,
+            },
+            "costs": {
+                "spend_entries": [
+                    {
+                        "channel": "wedding_fair",
+                        "amount": 1200.0,
+                        "from_ms": 1_790_812_800_000,  # 2026-10-01
+                        "to_ms": 1_793_491_200_000,  # 2026-11-01, exclusive
+                    }
+                ]
+            },
+        }
+    )
+    flat = " ".join(line.strip() for line in text.splitlines())
+    assert "the linear model is off by 17.5 % of the credit; closest: the last touch model" in flat
+    assert all(len(line) <= 100 for line in text.splitlines())  # the caveat is wrapped
+    assert "Spend recorded (1 entry)" in text
+    assert "wedding fair  £1,200.00, 2026-10-01 to 2026-10-31" in text
+    no_truth = report_lines({"attribution": {"accuracy": {"available": False, "reason": "none"}}})
+    assert "Accuracy not measured: none" in no_truth
