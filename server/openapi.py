@@ -95,6 +95,7 @@ def _text(max_length: int = 320) -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "maxLength": max_length}
 
 
+_CONTACT = {"schema": {"type": "string", "minLength": 1, "maxLength": 320}}
 _TIME = {
     "schema": {"type": "string"},
     "description": "epoch milliseconds or ISO-8601, between 2000 and 2100",
@@ -231,6 +232,34 @@ SPEC: dict[str, Any] = {
                 params=[
                     {"name": "from", "in": "query", **_TIME},
                     {"name": "to", "in": "query", **_TIME},
+                ],
+            )
+        },
+        "/api/v1/viral/tree": {
+            "get": _op(
+                "A contact's invite tree, generations down",
+                errors=(404,),
+                params=[
+                    {"name": "contact", "in": "query", "required": True, **_CONTACT},
+                    {
+                        "name": "depth",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 4},
+                    },
+                ],
+            )
+        },
+        "/api/v1/contacts/journey": {
+            "get": _op(
+                "A contact's events in the order they happened",
+                errors=(404,),
+                params=[
+                    {"name": "contact", "in": "query", "required": True, **_CONTACT},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
                 ],
             )
         },

@@ -272,6 +272,22 @@ class Replica:
             out.append(item)
         return out
 
+    def contact_events(self, contact: str, limit: int = 500) -> list[dict[str, Any]]:
+        """This device's events of ``contact`` in the order they happened (the latest
+        ``limit``), each with ``synced`` (False: still waiting to reach the server)."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT * FROM (SELECT id, kind, occurred_at_ms, contact, campaign, channel, "
+                "value_cents, NOT EXISTS (SELECT 1 FROM outbox o WHERE o.priority = e.priority "
+                "AND o.seq = e.outbox_seq) AND NOT EXISTS "
+                "(SELECT 1 FROM rejected j WHERE j.seq = e.outbox_seq) "
+                "FROM events e WHERE contact = ? ORDER BY occurred_at_ms DESC, id DESC LIMIT ?) "
+                "ORDER BY occurred_at_ms, id",
+                (contact, limit),
+            ).fetchall()
+        keys = ("id", "kind", "occurred_at_ms", "contact", "campaign", "channel", "value_cents")
+        return [{**dict(zip(keys, r[:7], strict=True)), "synced": bool(r[7])} for r in rows]
+
     def event_rows(self) -> Iterator[tuple]:
         """Every local event as (id, kind, occurred_at_ms, contact, campaign, channel,
         value_cents, payload) — the analytics row shape."""

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.sync import RemoteError, ServerUnreachable, WorkingOffline
 from shared.analytics.paths import TOUCH_KINDS
 
 from . import components, theme
@@ -159,6 +160,10 @@ class JourneyTimeline(QWidget):
                         ]
                     )
                 )
+            elif e.get("pending"):  # captured here, not on the server yet
+                p.setPen(QPen(colors[lane], 2))
+                p.setBrush(QColor(t.surface))
+                p.drawEllipse(point, 5, 5)
             else:
                 p.setPen(QPen(QColor(t.surface), 1))
                 p.setBrush(colors[lane])
@@ -199,6 +204,8 @@ def describe_event(e: dict[str, Any]) -> str:
         parts.append(f"from “{e.get('campaign_name') or 'an unnamed campaign'}”")
     if e.get("value") is not None:
         parts.append(pounds(e["value"]))
+    if e.get("pending"):
+        parts.append("· captured here, waiting to sync")
     return " ".join(parts)
 
 
@@ -210,6 +217,7 @@ class Journey(QWidget):
     def __init__(self, page: ReportPage, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ops = page.ops
+        self.page = page
         self.body: dict[str, Any] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -241,6 +249,11 @@ class Journey(QWidget):
                     ),
                 ),
                 Column(
+                    "Sync",
+                    lambda r: "waiting" if r.get("pending") else "on server",
+                    tone=lambda r: "warn" if r.get("pending") else None,
+                ),
+                Column(
                     "Value",
                     lambda r: pounds(r.get("value")),
                     value=lambda r: r.get("value"),
@@ -266,14 +279,64 @@ class Journey(QWidget):
         if not contact:
             self.summary.setText("Type a contact's email to see their journey.")
             return
-        query = urlencode({"contact": contact})
-        engine = self.ops.engine
         self.summary.setText(f"Reading the journey of {contact}…")
         self.ops.call(
-            lambda: engine.api("GET", f"/api/v1/contacts/journey?{query}"),
+            lambda: self._fetch(contact),
             success=self.set_journey,
             failure=lambda exc: self._failed(contact, exc),
         )
+
+    async def _fetch(self, contact: str) -> dict[str, Any]:
+        """The server's journey with this device's captures of the contact that have not
+        reached it yet (``pending``); offline, the captures alone."""
+        engine = self.ops.engine
+        local = await engine.run_db(engine.replica.contact_events, contact)
+        names = {
+            c["campaign"]: c.get("name") for c in (self.page.report or {}).get("campaigns") or []
+        }
+        pending = [
+            {
+                **e,
+                "value": None if e["value_cents"] is None else e["value_cents"] / 100,
+                "campaign_name": names.get(e["campaign"]),
+                "pending": True,
+            }
+            for e in local
+            if not e["synced"]
+        ]
+        try:
+            body = await engine.api(
+                "GET", f"/api/v1/contacts/journey?{urlencode({'contact': contact})}"
+            )
+        except RemoteError as exc:
+            if exc.code != "not_found" or not pending:
+                raise
+            body = {"contact": contact, "name": None, "events": [], "total": 0, "conversions": 0}
+        except (ServerUnreachable, WorkingOffline):
+            if not local:
+                raise
+            mine = [{**e, "pending": not e["synced"]} for e in local]
+            for e in mine:
+                e["value"] = None if e["value_cents"] is None else e["value_cents"] / 100
+                e["campaign_name"] = names.get(e["campaign"])
+            return {
+                "contact": contact,
+                "name": None,
+                "events": mine,
+                "total": len(mine),
+                "conversions": sum(1 for e in mine if e["kind"] in CONVERSION_KINDS),
+                "local_only": True,
+            }
+        known = {e["id"] for e in body["events"]}
+        extra = [e for e in pending if e["id"] not in known]
+        if extra:
+            body["events"] = sorted(
+                body["events"] + extra, key=lambda e: (e["occurred_at_ms"], e["id"])
+            )
+            body["total"] += len(extra)
+            body["conversions"] += sum(1 for e in extra if e["kind"] in CONVERSION_KINDS)
+        body["pending"] = len(extra)
+        return body
 
     def _failed(self, contact: str, exc: BaseException) -> None:
         self.body = None
@@ -293,10 +356,17 @@ class Journey(QWidget):
         who = f"{body['name']} ({body['contact']})" if body.get("name") else body["contact"]
         span = f" from {day(events[0]['occurred_at_ms'])} to {day(events[-1]['occurred_at_ms'])}"
         more = f" (the latest {len(events)} of {body['total']})" if body.get("truncated") else ""
+        waiting = sum(1 for e in events if e.get("pending"))
+        if body.get("local_only"):
+            where = " Only what this computer captured: the server cannot be reached."
+        elif waiting:
+            where = f" {waiting} captured here and waiting to sync are drawn hollow."
+        else:
+            where = ""
         self.summary.setText(
             f"{who}: {len(events)} events{more}{span if events else ''}, "
             f"{body['conversions']} conversion{'s' if body['conversions'] != 1 else ''}. "
-            "Placed by when they happened, captures made offline included."
+            "Placed by when they happened, captures made offline included." + where
         )
         self.loaded.emit()
 

@@ -14,7 +14,7 @@ import csv
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ DAY_MS = 86_400_000
 #: the viral coefficient's bands (the brief's target, as the server's health monitor has them)
 K_TARGET = 1.2
 K_WARNING = 1.0
-PERIODS = (("quarter", "This quarter"), ("30", "Last 30 days"), ("90", "Last 90 days"))
+PERIODS = (("30", "Last 30 days"), ("90", "Last 90 days"), ("quarter", "This quarter"))
 REPORT_NOTICE = "report_changed"
 
 
@@ -66,17 +66,16 @@ def k_status(k: float | None) -> str:
 
 
 def period_window(key: str, now: datetime | None = None) -> tuple[int, int]:
-    """``[from_ms, to_ms)`` of a period: the calendar quarter so far (local time), or the last
-    30 or 90 days up to now."""
-    now = now or datetime.now().astimezone()
+    """``[from_ms, to_ms)`` of a period, in UTC like the report: the calendar quarter so far,
+    or the last 30 or 90 days, up to now."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     to_ms = int(now.timestamp() * 1000) + 1
     if key == "quarter":
         start = now.replace(
             month=(now.month - 1) // 3 * 3 + 1, day=1, hour=0, minute=0, second=0, microsecond=0
         )
         return int(start.timestamp() * 1000), to_ms
-    days = int(key)
-    return int((now - timedelta(days=days)).timestamp() * 1000), to_ms
+    return int((now - timedelta(days=int(key))).timestamp() * 1000), to_ms
 
 
 def day(ms: int | None) -> str:
@@ -294,7 +293,7 @@ class ReportPage(QWidget):
         self.period.setAccessibleName("Period")
         for key, text in PERIODS:
             self.period.addItem(text, key)
-        self.period.setCurrentIndex(2)
+        self.period.setCurrentIndex(1)
         self.refresh_button = QPushButton(icons.icon("sync", theme.current().text, 16), "Refresh")
         self.refresh_button.setToolTip("Read the report again")
         self.header.actions.addWidget(self.period)

@@ -225,11 +225,47 @@ def test_flow_bands_are_as_thick_as_their_conversions():
     assert flow_layout([], 600, 300).nodes == []
 
 
-def test_periods_run_up_to_now():
-    from datetime import datetime
+def test_periods_run_up_to_now_in_utc():
+    from datetime import UTC, datetime
 
-    now = datetime(2026, 11, 30, 10, 0).astimezone()
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
     start, end = period_window("quarter", now)
-    assert datetime.fromtimestamp(start / 1000).strftime("%Y-%m-%d %H:%M") == "2026-10-01 00:00"
+    assert start == int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
     start30, end30 = period_window("30", now)
     assert end30 == end and end - start30 == 30 * 86_400_000 + 1
+
+
+async def test_a_journey_shows_captures_waiting_to_sync_where_they_happened(profile):
+    ops, pages = profile
+    page = await _open(AttributionPage(ops), pages)
+    await until(page.journey.loaded, lambda: page.journey.body is not None, what="a journey")
+    contact = page.journey.body["contact"]
+    server_events = page.journey.body["events"]
+    # captured at a fair on this laptop, with the sync queue held: between two server events
+    middle = (server_events[0]["occurred_at_ms"] + server_events[-1]["occurred_at_ms"]) // 2
+    await ops.engine.run_db(lambda: ops.replica.set_offline(True))
+    await ops.engine.run_db(
+        lambda: ops.replica.capture(
+            kind="touchpoint", contact=contact, channel="wedding_fair", occurred_at_ms=middle
+        )
+    )
+    page.journey.body = None
+    page.journey.load()
+    await until(page.journey.loaded, lambda: page.journey.body is not None, what="offline")
+    local = page.journey.body
+    assert local["local_only"] and [e["pending"] for e in local["events"]] == [True]
+    assert "cannot be reached" in page.journey.summary.text()
+
+    await ops.engine.run_db(lambda: ops.replica.set_offline(False))
+    page.journey.body = None
+    page.journey.load()
+    await until(page.journey.loaded, lambda: page.journey.body is not None, what="merged")
+    merged = page.journey.body
+    assert merged["pending"] == 1 and len(merged["events"]) == len(server_events) + 1
+    times = [e["occurred_at_ms"] for e in merged["events"]]
+    assert times == sorted(times)  # placed by when it happened, not when it was captured
+    fair = next(e for e in merged["events"] if e.get("pending"))
+    assert fair["occurred_at_ms"] == middle and fair["channel"] == "wedding_fair"
+    assert "1 captured here and waiting to sync" in page.journey.summary.text()
+    rows = page.journey.events.model.rows
+    assert [r.get("pending", False) for r in rows].count(True) == 1
