@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from client.sync import RemoteError, ServerUnreachable, WorkingOffline
+from client.sync import RemoteError, ServerUnreachable, SyncEngine, WorkingOffline
 from shared.analytics.paths import TOUCH_KINDS
 
 from . import components, theme
@@ -372,7 +372,7 @@ class Journey(QWidget):
 
 
 class AttributionPage(ReportPage):
-    def __init__(self, ops: Ops, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: Ops | SyncEngine, parent: QWidget | None = None) -> None:
         super().__init__(
             ops,
             "Attribution",

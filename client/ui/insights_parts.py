@@ -42,6 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.sync import SyncEngine
+
 from . import components, icons, theme
 from .ops import Ops, describe
 
@@ -279,8 +281,14 @@ class ReportPage(QWidget):
     #: a plain-words message for the status bar (an export saved)
     message = Signal(str)
 
-    def __init__(self, ops: Ops, title: str, subtitle: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ops: Ops | SyncEngine, title: str, subtitle: str, parent: QWidget | None = None
+    ) -> None:
+        """``ops``: the window's ``Ops``, or a ``SyncEngine`` (the page then runs its own)."""
         super().__init__(parent)
+        if not isinstance(ops, Ops):
+            ops = Ops(ops, self)
+            ops.failed.connect(self.message)
         self.ops = ops
         self.report: dict[str, Any] | None = None
         self.as_of_ms: int | None = None

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.sync import SyncEngine
+
 from . import components, theme
 from .insights_parts import (
     K_TARGET,
@@ -279,7 +281,7 @@ class InviteTree(QWidget):
 
 
 class ViralPage(ReportPage):
-    def __init__(self, ops: Ops, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: Ops | SyncEngine, parent: QWidget | None = None) -> None:
         super().__init__(
             ops,
             "Viral tracker",
@@ -346,7 +348,7 @@ class ViralPage(ReportPage):
         self.body.addWidget(self.connectors)
 
         tree_card = components.Card("Invite tree")
-        self.tree = InviteTree(ops)
+        self.tree = InviteTree(self.ops)
         tree_card.body.addWidget(self.tree)
         self.body.addWidget(tree_card)
 

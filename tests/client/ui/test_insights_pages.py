@@ -185,11 +185,11 @@ async def test_offline_keeps_the_figures_and_an_unreachable_server_is_told(profi
     await ops.engine.run_db(lambda: ops.replica.set_offline(False))
     dead = f"http://127.0.0.1:{_free_port()}"
     await ops.engine.run_db(lambda: ops.replica.set_setting("server_url", dead))
-    fresh = AttributionPage(ops)
+    fresh = AttributionPage(ops.engine)  # a page given the engine runs its own operations
     pages.append(fresh)
     fresh.resize(*PAGE_ROOM)
     fresh.show()
-    await ops.drain()  # the settings read, then the report call
+    await fresh.ops.drain()  # the settings read, then the report call
     assert fresh.stack.currentWidget() is fresh.empty
     assert fresh.empty.title.text() == "Could not reach the server"
     assert dead in fresh.empty.hint.text()
