@@ -240,7 +240,12 @@ class Journey(QWidget):
                     lambda r: components.clock(r["occurred_at_ms"]),
                     value=lambda r: r["occurred_at_ms"],
                 ),
-                Column("What", lambda r: components.label(r["kind"])),
+                Column(
+                    "What",
+                    lambda r: (
+                        components.label(r["kind"]) + (f" · {r['other']}" if r.get("other") else "")
+                    ),
+                ),
                 Column("Channel", lambda r: components.label(r.get("channel")) or "—"),
                 Column(
                     "Campaign",

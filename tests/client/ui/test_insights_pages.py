@@ -30,6 +30,7 @@ pytestmark = pytest.mark.ui
 #: the room a page has in the main window at its minimum size (960×600): the compact sidebar
 #: and the status bar take the rest
 PAGE_ROOM = (960 - 56, 600 - 26)
+DEFAULT_ROOM = (1280 - 210, 800 - 26)  # at the default size, beside the full sidebar
 
 
 @pytest.fixture
@@ -111,8 +112,10 @@ async def test_viral_page_shows_the_reports_figures_and_a_tree(profile, tmp_path
     assert rows[0][0] == "Person" and len(rows) == len(people) + 1
     assert float(rows[1][4]) == v["super_connectors"][0]["downstream_revenue"]
 
-    QApplication.sendPostedEvents()
-    assert problems(page) == []
+    for room in (PAGE_ROOM, DEFAULT_ROOM):
+        page.resize(*room)
+        QApplication.sendPostedEvents()
+        assert problems(page) == [], room
 
 
 async def test_attribution_page_shows_paths_models_journey_and_revenue(profile, tmp_path):
@@ -166,8 +169,10 @@ async def test_attribution_page_shows_paths_models_journey_and_revenue(profile, 
     await page.journey.events.export_to(out)
     assert len(_read_csv(out)) == len(events) + 1
 
-    QApplication.sendPostedEvents()
-    assert problems(page) == []
+    for room in (PAGE_ROOM, DEFAULT_ROOM):
+        page.resize(*room)
+        QApplication.sendPostedEvents()
+        assert problems(page) == [], room
 
 
 async def test_offline_keeps_the_figures_and_an_unreachable_server_is_told(profile):
