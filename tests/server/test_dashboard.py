@@ -239,3 +239,18 @@ async def test_the_dashboards_routes_are_in_the_openapi_description(server):
     files = {"/dashboard/static", "/dashboard/sw.js", "/dashboard/manifest.webmanifest"}
     assert ours - files <= set(spec["paths"]) and "/dashboard/events" in spec["paths"]
     assert spec["components"]["securitySchemes"]["session"]["in"] == "cookie"
+
+
+async def test_signing_out_ends_the_sessions_event_stream(server):
+    async with client() as http:
+        await sign_in(http, server.url, CMO)
+        page = await (await http.get(f"{server.url}/dashboard")).text()
+        csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page).group(1)
+        stream = await http.get(f"{server.url}/dashboard/events")
+        assert (await stream.content.readline()).startswith(b"retry:")
+        await stream.content.readline()
+        async with http.post(f"{server.url}/dashboard/logout", data={"csrf": csrf}) as r:
+            assert r.status == 200  # the sign-in page, after the redirect
+        async with asyncio.timeout(5):
+            assert await stream.content.read() == b""  # the server closed the stream
+        stream.close()
