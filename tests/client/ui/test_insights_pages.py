@@ -105,6 +105,13 @@ async def test_viral_page_shows_the_reports_figures_and_a_tree(profile, tmp_path
     await until(page.tree.loaded, lambda: page.tree.body is None, what="the refusal")
     assert page.tree.summary.text().startswith("No one called nobody@example.com")
 
+    # the server says the org's figures changed: the shown page reads them again
+    read_at = page.as_of_ms
+    page.on_notice("report_changed", {"as_of_ms": 0})
+    await until(page.loaded, lambda: page.as_of_ms != read_at, what="the re-read")
+    page.on_notice("health_alert", {})  # not about the report: nothing read
+    assert not ops.busy
+
     # CSV: the table as shown, values unformatted
     out = tmp_path / "connectors.csv"
     await page.connectors.export_to(out)
