@@ -453,9 +453,12 @@ def _variant_label(variant: dict[str, Any], test: dict[str, Any] | None) -> str:
     if test is None or allocation is None:
         return label
     won = test.get("winner") == variant["id"]
+    label += " · Winner" if won else ""
+    if not variant["sent"]:
+        return f"{label}\nShare {_percent(allocation['share'])} · no sends yet"
     rate = "click rate" if test["metric"] == "click" else "conversion rate"
     return (
-        f"{label}{' · Winner' if won else ''}\n"
+        f"{label}\n"
         f"Share {_percent(allocation['share'])} · P(best) {_percent(allocation['p_best'])} · "
         f"{rate} {_percent(allocation['mean'])} "
         f"({_percent(allocation['low'])}–{_percent(allocation['high'])})"

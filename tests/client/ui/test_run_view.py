@@ -94,6 +94,11 @@ def test_the_run_view_model_passes_the_model_tester(qtmodeltester):
         "22 of 52 emails sent (42\u00a0%)"
     )
     assert model.parent(variant_b) == send.siblingAtColumn(0)
+    view["steps"][0]["variants"][1]["sent"] = 0  # a variant not sent yet: its share alone
+    model.set_view(view)
+    assert model.index(1, 0, model.index(1, 0)).data().split("\n")[1] == (
+        f"Share {b['share'] * 100:.0f}\u00a0% · no sends yet"
+    )
     model.set_view(None)
     qtmodeltester.check(model)
     assert model.rowCount() == 0
@@ -138,6 +143,7 @@ async def test_without_figures_the_results_say_why(automation, open_window, qtbo
     window = await open_window(server=automation)
     cid, _ = spring_open_day(window.replica)
     await settle(window)
+    window.go("campaigns")  # the first page is the Dashboard
     results = window.campaigns.results
     window.campaigns.show_results(cid)
     await until(results.loaded, lambda: results.empty.isVisible(), what="the explanation")
