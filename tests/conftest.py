@@ -173,6 +173,19 @@ async def start_server_process(
     return proc
 
 
+async def reply(ws, timeout_s: float = 30.0) -> dict:
+    """The next answer on a raw sync websocket to what the test sent: live notices (the
+    report's ``report_changed``, alerts) may come in between, as they do for any device."""
+    import msgpack
+
+    from shared.protocol import messages as m
+
+    while True:
+        frame = msgpack.unpackb((await ws.receive(timeout=timeout_s)).data)
+        if frame["t"] != m.MsgType.NOTICE:
+            return frame
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

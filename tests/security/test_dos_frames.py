@@ -18,6 +18,7 @@ import server.sync_ws as sync_ws
 from shared.protocol import campaign as schema
 from shared.protocol import messages as m
 from shared.protocol.ids import new_id
+from tests.conftest import reply
 from tests.security.conftest import login, open_ws, start_guarded, stop
 
 
@@ -108,9 +109,7 @@ async def test_campaign_text_beyond_the_limit_is_refused_by_the_server(tmp_path)
             for batch, chars in ((7, 100_000), (8, 1_000_000)):
                 campaign_id, update = _update_with_description(chars)
                 await ws.send_bytes(m.push_updates(batch, [(campaign_id, update, {})]))
-                frame = msgpack.unpackb((await ws.receive(timeout=30)).data)
-                while frame["t"] == m.MsgType.NOTICE:  # live notices come as they come
-                    frame = msgpack.unpackb((await ws.receive(timeout=30)).data)
+                frame = await reply(ws)
                 assert frame["b"] == batch
                 if chars <= 100_000:
                     assert frame["t"] == m.MsgType.ACK and frame["n"] == 1

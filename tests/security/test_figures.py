@@ -11,13 +11,14 @@ from server import admin
 from shared.protocol import messages as m
 from shared.protocol.events import Event
 from shared.protocol.ids import new_id
+from tests.conftest import reply
 from tests.security.conftest import login, open_ws
 
 
 async def _push_events(ws, n: int) -> None:
     events = [Event(new_id(), "conversion", 1_700_000_000_000, 1, value_cents=1) for _ in range(n)]
     await ws.send_bytes(m.push_events_raw(1, 0, [msgpack.packb(e.to_wire()) for e in events]))
-    assert msgpack.unpackb((await ws.receive(timeout=30)).data)["n"] == n
+    assert (await reply(ws))["n"] == n
 
 
 async def test_an_org_admin_reads_its_own_orgs_figures_only(guarded):

@@ -13,13 +13,13 @@ from shared.protocol import campaign as schema
 from shared.protocol import messages as m
 from shared.protocol.events import Event
 from shared.protocol.ids import new_id
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, reply
 from tests.security.conftest import login, open_ws, rows
 
 
 async def _push(ws, frame: bytes) -> dict:
     await ws.send_bytes(frame)
-    return msgpack.unpackb((await ws.receive(timeout=30)).data)
+    return await reply(ws)
 
 
 def _events(ids: list[str], batch: int) -> bytes:

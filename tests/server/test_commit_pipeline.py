@@ -13,6 +13,7 @@ from client.sync import RemoteError
 from shared.protocol import campaign as schema
 from shared.protocol import messages as m
 from shared.protocol.ids import new_id
+from tests.conftest import reply
 
 
 def server_rows(server, sql, args=()):
@@ -119,11 +120,11 @@ async def test_a_batch_that_fails_part_way_stores_none_of_it_and_a_resend_is_kep
         await ws.send_bytes(m.hello(token=token, device_id=device.replica.device_id))
         assert msgpack.unpackb((await ws.receive(timeout=5)).data)["t"] == m.MsgType.WELCOME
         await ws.send_bytes(m.push_updates(1, [good, (new_id(), b"garbage", {})]))
-        error = msgpack.unpackb((await ws.receive(timeout=5)).data)
+        error = await reply(ws, 5)
         assert error["t"] == m.MsgType.ERROR and error["code"] == "bad_update"
         assert server.stats()["campaigns"] == 0
         await ws.send_bytes(m.push_updates(2, [good]))  # the device sends it again
-        ack = msgpack.unpackb((await ws.receive(timeout=5)).data)
+        ack = await reply(ws, 5)
         await ws.close()
     assert ack["t"] == m.MsgType.ACK and (ack["b"], ack["n"]) == (2, 1)
     assert server.stats()["campaigns"] == 1

@@ -9,7 +9,7 @@ from client.credentials import account_for
 from shared.protocol import messages as m
 from shared.protocol.events import Event
 from shared.protocol.ids import new_id
-from tests.conftest import start_server
+from tests.conftest import reply, start_server
 
 
 async def open_ws(url):
@@ -24,15 +24,6 @@ async def receive_error(ws):
     frame = msgpack.unpackb(msg.data)
     assert frame["t"] == m.MsgType.ERROR
     return frame
-
-
-async def reply(ws):
-    """The next answer to what this device sent (live notices, such as the report's, may come
-    in between: a device takes them as they come)."""
-    while True:
-        frame = msgpack.unpackb((await ws.receive(timeout=5)).data)
-        if frame["t"] != m.MsgType.NOTICE:
-            return frame
 
 
 def event_frame(batch=1):
