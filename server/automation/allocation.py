@@ -17,8 +17,9 @@ variants for ``"auto"``). For each test of each active campaign, an allocation r
   transaction: a restart reads the last shares and a declared winner back, and a winner is
   never reopened.
 
-Rounds run as writer jobs (``AutomationEngine``), at least once every ``interval_s`` of the
-engine's clock; the events and due rounds read the shares through ``shares`` when they draw a
+A round (``AutomationEngine``), at least once every ``interval_s`` of the engine's clock, reads
+the counts in a writer job (``collect``), draws the posteriors on a thread (``compute``, a few
+ms per test) and saves the new states in a second writer job (``save``); the events and due rounds read the shares through ``shares`` when they draw a
 variant (``Facts.step_allocation``). Nothing here runs on the commit listener's path.
 """
 
@@ -141,36 +142,67 @@ class Allocator:
             return 0.0
         return max(0.0, (self.last_round_ms + self.interval_s * 1000 - now_ms) / 1000)
 
-    def reallocate(
-        self, storage: Storage, campaigns: Iterable[tuple[str, Journey]], now_ms: int
-    ) -> Reallocated:
-        """One round over ``campaigns`` (id, journey): every test whose counts moved gets its
-        next allocation, saved."""
-        done = Reallocated()
+    def collect(
+        self, storage: Storage, campaigns: Iterable[tuple[str, Journey]]
+    ) -> tuple[int, list[Pending]]:
+        """(tests looked at, the tests whose counts moved since their last round): a read."""
+        tests, pending = 0, []
         for campaign_id, journey in campaigns:
-            tests = ab_steps(journey)
-            if not tests:
+            steps = ab_steps(journey)
+            if not steps:
                 continue
             rows = storage.variant_counts(campaign_id)
-            for step, arms in tests.items():
-                done.tests += 1
+            for step, arms in steps.items():
+                tests += 1
                 state = self.state(storage, campaign_id, step, arms)
                 counts = counts_of(rows, step, arms, state.settings.metric)
                 if state.rounds and dict(state.counts) == counts:
                     continue  # nothing new since the last round: the shares stand
-                was = state.winner
-                new = reallocate(
-                    state, counts, seed=seed_of(campaign_id, step, state.rounds), now_ms=now_ms
+                seed = seed_of(campaign_id, step, state.rounds)
+                pending.append(Pending(campaign_id, step, state, counts, seed))
+        return tests, pending
+
+    def save(
+        self, storage: Storage, tests: int, computed: list[tuple[Pending, BanditState]], now_ms: int
+    ) -> Reallocated:
+        """Keep the new states (in the store and here); a write."""
+        done = Reallocated(tests=tests)
+        for job, new in computed:
+            storage.set_automation_meta(meta_key(job.campaign_id, job.step), dump(new))
+            self._states[(job.campaign_id, job.step)] = new
+            done.moved += 1
+            if new.winner is not None and job.state.winner is None:
+                done.winners += 1
+                log.info(
+                    "campaign %s step %s: variant %s wins", job.campaign_id, job.step, new.winner
                 )
-                storage.set_automation_meta(meta_key(campaign_id, step), dump(new))
-                self._states[(campaign_id, step)] = new
-                done.moved += 1
-                if new.winner is not None and was is None:
-                    done.winners += 1
-                    log.info("campaign %s step %s: variant %s wins", campaign_id, step, new.winner)
         self.last_round_ms = now_ms
         self.rounds += 1
         return done
+
+    def reallocate(
+        self, storage: Storage, campaigns: Iterable[tuple[str, Journey]], now_ms: int
+    ) -> Reallocated:
+        """One round over ``campaigns`` (id, journey) in one go: every test whose counts moved
+        gets its next allocation, saved (the engine splits it: the draws run off the writer)."""
+        tests, pending = self.collect(storage, campaigns)
+        return self.save(storage, tests, compute(pending, now_ms), now_ms)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A test to reallocate: its last state, its counts now, the round's seed."""
+
+    campaign_id: str
+    step: str
+    state: BanditState
+    counts: dict[str, ArmCounts]
+    seed: int
+
+
+def compute(pending: Iterable[Pending], now_ms: int) -> list[tuple[Pending, BanditState]]:
+    """The next states (pure: the posterior draws, on any thread)."""
+    return [(p, reallocate(p.state, p.counts, seed=p.seed, now_ms=now_ms)) for p in pending]
 
 
 def counts_of(

@@ -43,7 +43,7 @@ from ..commits import Changes, Commit, Outcome
 from ..delivery.smtp import RetryPolicy, SmtpSender
 from ..delivery.tracking import RecentClicks
 from ..storage import Storage
-from .allocation import INTERVAL_S, Allocator
+from .allocation import INTERVAL_S, Allocator, Pending, compute
 from .index import CampaignIndex
 from .mailer import Mailer
 from .rounds import Round, Rounds
@@ -313,7 +313,7 @@ class AutomationEngine:
             return self.allocator.next_in_s(now)
         woken = Round()
 
-        def run(storage: Storage, seq: int) -> Any:
+        def collect(storage: Storage, seq: int) -> tuple[int, list[Pending]]:
             campaigns = []
             for name in storage.org_names():
                 org_id = storage.org_id(name)
@@ -325,9 +325,15 @@ class AutomationEngine:
                     for c in index.campaigns.values()
                     if c.status == "active" and c.journey is not None
                 )
-            return self.allocator.reallocate(storage, campaigns, now)
+            return self.allocator.collect(storage, campaigns)
 
-        done = await self.submit(run)
+        # the counts are read in a writer job, the posterior draws run on a thread (a few ms
+        # per test), the new states are saved in a second job
+        tests, pending = await self.submit(collect)
+        computed = await asyncio.to_thread(compute, pending, now) if pending else []
+        done = await self.submit(
+            lambda storage, seq: self.allocator.save(storage, tests, computed, now)
+        )
         self.stats["allocation_rounds"] += 1
         self.stats["reallocated"] += done.moved
         if woken.woken:
