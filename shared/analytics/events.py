@@ -89,8 +89,12 @@ def conversion_type_code(payload: Any) -> int:
 Row = tuple[str, str, int, "str | None", "str | None", "str | None", "int | None", "dict[str, Any]"]
 
 _EMPTY: dict[str, Any] = {}
-#: values kept by ``EventFrame.carried``
+#: values kept by ``EventFrame.carried`` (and fits kept by ``EventFrame.fitted``)
 CARRY_MAX = 32
+#: a fit kept across appends (``EventFrame.fitted``) is reused until the frame holds more than
+#: this share of events beyond those it was fitted on (docs/analytics.md, "Fits kept across
+#: appends")
+FIT_STALE_GROWTH = 0.01
 
 
 def _encode(values: Sequence[str | None]) -> tuple[np.ndarray, list[str]]:
@@ -154,6 +158,15 @@ def _lookup(names: list[str], name: str) -> int:
 
 
 @dataclass(frozen=True, eq=False)
+class FitAsOf:
+    """The frame a fit was made on (``EventFrame.fitted``)."""
+
+    events: int  # its rows
+    contacts: list[str]  # its contact table
+    key: Any  # the key it was built for
+
+
+@dataclass(frozen=True, eq=False)
 class EventFrame:
     """Events as columns. Build with ``from_rows`` (or ``from_events``)."""
 
@@ -188,6 +201,8 @@ class EventFrame:
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     #: values keyed by their own inputs (``carried``), handed on to appended frames
     _carry: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: fits by their staleness key (``fitted``), handed on to appended frames
+    _fits: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.time_ms)
@@ -224,6 +239,27 @@ class EventFrame:
         while len(self._carry) > CARRY_MAX:
             self._carry.pop(next(iter(self._carry)))
         return value
+
+    def fitted(self, key: Any, stale_key: Any, build: Callable[[], Any]) -> tuple[Any, FitAsOf]:
+        """``(build(), as_of)`` for ``key`` (a key of this frame's data, like ``cached``), or
+        the value a frame this one was appended from built for the same ``stale_key`` while
+        this frame has at most ``FIT_STALE_GROWTH`` more events than that one. ``as_of`` says
+        which frame the value was built on (its events and contact table: contact codes in the
+        value index that table). A value built on this frame is only reused for its own
+        ``key``."""
+        hit = self._cache.get(("fitted", key))
+        if hit is not None:
+            return hit
+        kept = self._fits.pop(stale_key, None)
+        if kept is None or not (
+            kept[1].events < len(self) <= kept[1].events * (1 + FIT_STALE_GROWTH)
+        ):
+            kept = (build(), FitAsOf(len(self), self.contacts, key))
+        self._fits[stale_key] = kept
+        while len(self._fits) > CARRY_MAX:
+            self._fits.pop(next(iter(self._fits)))
+        self._cache[("fitted", key)] = kept
+        return kept
 
     def rows_of(self, *kinds: str, lo: int | None = None, hi: int | None = None) -> np.ndarray:
         """Row indices (ascending, so in time order) of the rows of ``kinds`` with
@@ -375,7 +411,10 @@ class EventFrame:
     def append(self, rows: Iterable[Sequence[Any]] | EventFrame) -> EventFrame:
         """A new frame of this frame's rows and ``rows`` (``from_rows`` tuples, or a frame):
         equal, column by column and table by table, to ``from_rows`` of all the rows, without
-        re-encoding the rows already here. The new frame starts with an empty cache."""
+        re-encoding the rows already here. The new frame's cache starts with what stays valid:
+        the rows and times of each kind set (merged with the new rows), the contact index when
+        no contact is new, the conversion classes when no conversion is new; it is handed the
+        values of ``carried`` and the fits of ``fitted``."""
         new = rows if isinstance(rows, EventFrame) else EventFrame.from_rows(rows)
         if not len(new):
             return self
@@ -441,7 +480,7 @@ class EventFrame:
         role[new_codes[later]] = new.role[later]
         role_row[new_codes[later]] = candidate[later]
 
-        return EventFrame(
+        out = EventFrame(
             ids=merge(self.ids, new.ids),
             kind=merge(self.kind, new.kind),
             time_ms=merge(self.time_ms, new.time_ms),
@@ -462,7 +501,30 @@ class EventFrame:
             unresolved_names=unresolved_names,
             holdout=merge(self.holdout, new.holdout),
             _carry=dict(self._carry),
+            _fits=dict(self._fits),
         )
+        out._carry_cache(self, new, pos_old, pos_new)
+        return out
+
+    def _carry_cache(
+        self, old: EventFrame, new: EventFrame, pos_old: np.ndarray, pos_new: np.ndarray
+    ) -> None:
+        """The entries of ``old``'s cache that this frame (``old`` with ``new``'s rows at
+        ``pos_new``, ``old``'s at ``pos_old``) can take over, brought up to date."""
+        for key, value in list(old._cache.items()):
+            if isinstance(key, tuple) and len(key) == 2 and key[0] == "rows_of":
+                rows = np.concatenate([pos_old[value[0]], pos_new[new.rows_of(*key[1])]])
+                rows.sort(kind="stable")  # two sorted runs: a merge
+                self._cache[key] = (rows, self.time_ms[rows])
+        index = old._cache.get("contact_index")
+        if index is not None and self.contacts is old.contacts:  # no contact added
+            self._cache["contact_index"] = index
+        classes = old._cache.get("conversion_class")
+        if classes is not None and not (new.kind == KIND_CODE["conversion"]).any():
+            out = np.zeros(len(self), dtype=np.int8)
+            out[pos_old] = classes
+            out.flags.writeable = False
+            self._cache["conversion_class"] = out
 
     def conversion_class(self) -> np.ndarray:
         """Per row, the class of a conversion (``ACQUISITION``, ``RETENTION``, ``EXPANSION``;

@@ -24,7 +24,7 @@ from .accuracy import CAVEAT, accuracy, disagreement
 from .checks import run_checks
 from .clv import segment_value
 from .costs import CostModel, compute_costs
-from .events import CLASS_NAMES, TYPE_NAMES, EventFrame
+from .events import CLASS_NAMES, TYPE_NAMES, EventFrame, FitAsOf
 from .incrementality import (
     METHOD,
     MIN_CONTACTS_PER_ARM,
@@ -33,7 +33,7 @@ from .incrementality import (
     holdout_tests,
 )
 from .models import MODELS, run_model
-from .paths import DEFAULT_LOOKBACK_MS, SCOPES, build_paths
+from .paths import DAY_MS, DEFAULT_LOOKBACK_MS, SCOPES, build_paths
 from .predict import churn_model, conversion_model, forecast
 from .recommend import REFERRAL_TYPES, recommend
 from .roi import (
@@ -74,6 +74,15 @@ def _memo(frame: EventFrame, key: tuple, build):
     """A section that depends on the frame and ``key`` alone, computed once per frame (its
     value is shared: callers copy before adding to it)."""
     return frame.cached(("report",) + key, build)
+
+
+def _fit(frame: EventFrame, key: tuple, to_ms: int, build) -> tuple[dict, FitAsOf]:
+    """A model fit (a section of the report) for ``key`` and the cutoff ``to_ms``: computed
+    once per frame, and kept across appends (``EventFrame.fitted``) for cutoffs of the same UTC
+    day until the data has grown by more than ``FIT_STALE_GROWTH``. A copy, with ``as_of``:
+    the events and the cutoff it was fitted on."""
+    value, as_of = frame.fitted(key + (to_ms,), key + (to_ms // DAY_MS,), build)
+    return {**value, "as_of": {"events": as_of.events, "cutoff_ms": as_of.key[-1]}}, as_of
 
 
 def _conversion_types(frame: EventFrame, rows: np.ndarray) -> dict:
@@ -167,17 +176,18 @@ def build_roi_report(
     data_from = int(frame.time_ms[0]) if len(frame) else None
     data_to = int(frame.time_ms[-1]) + 1 if len(frame) else None
 
-    # fitted once per frame and cutoff; copied, as the report adds to them
-    churn = dict(_memo(frame, ("churn", to_ms), lambda: churn_model(frame, cutoff_ms=to_ms)))
-    propensity = dict(
-        _memo(frame, ("conversion", to_ms), lambda: conversion_model(frame, cutoff_ms=to_ms))
+    # fitted once per frame and cutoff, kept across appends within the staleness bound;
+    # copied, as the report adds to them
+    churn, churn_as_of = _fit(frame, ("churn",), to_ms, lambda: churn_model(frame, cutoff_ms=to_ms))
+    propensity, propensity_as_of = _fit(
+        frame, ("conversion",), to_ms, lambda: conversion_model(frame, cutoff_ms=to_ms)
     )
     at_risk: list[dict] = []
     if churn.get("trained"):
         who, risk = churn["_scores"]
         order = np.argsort(-risk)[:top]
         at_risk = [
-            {"contact": frame.contacts[who[i]], "risk": float(risk[i])}
+            {"contact": churn_as_of.contacts[who[i]], "risk": float(risk[i])}
             for i in order.tolist()
             if risk[i] > 0.5
         ]
@@ -185,7 +195,7 @@ def build_roi_report(
         who, score = propensity["_scores"]
         order = np.argsort(-score)[:top]
         propensity["top_contacts"] = [
-            {"contact": frame.contacts[who[i]], "propensity": float(score[i])}
+            {"contact": propensity_as_of.contacts[who[i]], "propensity": float(score[i])}
             for i in order.tolist()
         ]
         propensity["expected_conversions_next_30d"] = float(score.sum())
@@ -251,18 +261,22 @@ def build_roi_report(
             seg["ltv"] / seg["cac"] if seg["ltv"] is not None and seg["cac"] else None
         )
     repeat = {
-        name: _memo(
+        name: _fit(
             frame,
-            ("segment_value", role, to_ms, margin),
+            ("segment_value", role, margin),
+            to_ms,
             lambda role=role: segment_value(frame, role=role, cutoff_ms=to_ms, margin=margin),
-        )
+        )[0]
         for name, role in (("suppliers", 1), ("couples", 2))
     }
     total_ratio = campaign_revenue / marketing_cost if marketing_cost else None
     incremental_total = sum(t["lift"].incremental_revenue_cents for t in tests) / 100
-    fc = _memo(
-        frame, ("forecast", to_ms), lambda: forecast(frame, to_ms=to_ms, data_start_ms=data_from)
-    )
+    fc = _fit(
+        frame,
+        ("forecast", data_from),
+        to_ms,
+        lambda: forecast(frame, to_ms=to_ms, data_start_ms=data_from),
+    )[0]
 
     if not len(frame.rows_of("conversion", lo=from_ms, hi=to_ms)):
         notes.append("no conversion in the window: attribution, ROI and LTV have nothing to credit")
