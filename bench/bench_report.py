@@ -1,6 +1,7 @@
 """ROI report benchmark on seed-demo data, printed as JSON.
 
 Usage: python bench/bench_report.py [--couples N] [--suppliers N] [--repeat N]
+[--dashboard-repeat N] [--append-repeat N]
 
 The defaults (200,000 couples, 10,000 suppliers, 50 campaigns, 180 days) give about 1.57M
 events and 102k converting paths: the issue's "1M events / 100k conversion paths" (the
@@ -16,14 +17,22 @@ The frame is built once (as the server does per data version). Two timings of th
 
 Times are medians (and minima) of ``--repeat`` runs, wall clock and process CPU time.
 
+``report_after_append_ms``: the frame after a warm report; per repetition a batch of new events
+(1, and 1,000, copies of random rows at random times of the window) is appended and the report
+of the new frame timed twice, alternating: ``carried`` (what ``append`` carries: per-kind rows
+merged, indexes, fits within their staleness bound) and ``uncarried`` (the same frame with an
+empty cache and no kept fits but the repeat-purchase fits kept by their data: the report after
+an append before caches were carried). Medians (and minima) of ``--append-repeat`` runs; the
+carried frame becomes the next repetition's frame, so its fits age as they would.
+
 ``dashboard_update_ms``: the same events in a server store (SQLite in a temporary directory,
 read by the server's ``ReportService``); then, per repetition, a batch of new events (1, and
 1,000) is committed and the time from the commit to a report that includes them is measured
 twice, the two paths alternating: ``incremental`` (the writer hands the commit to the service,
 which appends the events to its frame) and ``rebuild`` (the service was not told, as after a
-write by another process: it reads and encodes every event again). Both reports run cold on
-the new frame, except what ``append`` carries (repeat-purchase fits whose data did not
-change). Medians of ``--dashboard-repeat`` runs of each.
+write by another process: it reads and encodes every event again). The incremental report
+starts with what ``append`` carries (see ``report_after_append_ms``); the rebuilt one runs
+cold. Medians of ``--dashboard-repeat`` runs of each.
 """
 
 from __future__ import annotations
@@ -125,12 +134,53 @@ def dashboard_update(data, repeat: int) -> dict:
     return out
 
 
+def report_after_append(data, frame: EventFrame, repeat: int) -> dict:
+    import dataclasses
+
+    rng = np.random.default_rng(3)
+    out: dict = {}
+
+    def report(f: EventFrame) -> tuple[float, float, dict]:
+        t, c = time.perf_counter(), time.process_time()
+        r = build_roi_report(f, from_ms=data.start_ms, to_ms=data.end_ms, campaigns=data.campaigns)
+        return (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000, r
+
+    for size in (1, 1000):
+        runs: dict[str, list] = {"carried": [], "uncarried": [], "append": []}
+        for _ in range(repeat):
+            picks = rng.integers(0, len(data.rows), size).tolist()
+            times = rng.integers(data.start_ms, data.end_ms, size).tolist()
+            rows = [
+                (new_id(), r[1], tm, r[3], r[4], r[5], r[6], r[7])
+                for r, tm in zip((data.rows[i] for i in picks), times, strict=True)
+            ]
+            t, c = time.perf_counter(), time.process_time()
+            new = frame.append(rows)
+            runs["append"].append(
+                ((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000)
+            )
+            bare = dataclasses.replace(new, _cache={}, _fits={}, _carry=dict(new._carry))
+            runs["carried"].append(report(new)[:2])
+            runs["uncarried"].append(report(bare)[:2])
+            frame = new
+        out[f"{size}_events"] = {
+            p: {
+                "median": sorted(r[0] for r in rs)[len(rs) // 2],
+                "min": min(r[0] for r in rs),
+                "cpu_median": sorted(r[1] for r in rs)[len(rs) // 2],
+            }
+            for p, rs in runs.items()
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--couples", type=int, default=200_000)
     ap.add_argument("--suppliers", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--dashboard-repeat", type=int, default=5)
+    ap.add_argument("--append-repeat", type=int, default=5)
     args = ap.parse_args()
     t = time.perf_counter()
     data = generate(
@@ -145,6 +195,7 @@ def main() -> None:
         if not cached:
             frame._cache.clear()
             frame._carry.clear()  # fits kept by their data, too: everything recomputed
+            frame._fits.clear()
         t, c = time.perf_counter(), time.process_time()
         report = build_roi_report(
             frame, from_ms=data.start_ms, to_ms=data.end_ms, campaigns=data.campaigns
@@ -159,6 +210,9 @@ def main() -> None:
     run(True)  # warm-up
     warm = [run(True)[:2] for _ in range(args.repeat)]
     _, _, report = run(True)
+    after_append = (
+        report_after_append(data, frame, args.append_repeat) if args.append_repeat else None
+    )
     dashboard = dashboard_update(data, args.dashboard_repeat) if args.dashboard_repeat else None
     print(
         json.dumps(
@@ -173,6 +227,7 @@ def main() -> None:
                 "frame_from_rows_s": frame_s,
                 "report_warm_ms": stats(warm),
                 "report_cold_ms": stats(cold),
+                "report_after_append_ms": after_append,
                 "dashboard_update_ms": dashboard,
                 "summary": report["summary"],
                 "prediction_accuracy": {
