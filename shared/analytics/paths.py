@@ -113,21 +113,38 @@ class PathSet:
     def top_paths(self, limit: int = 12) -> list[dict[str, Any]]:
         """The converting paths grouped by their sequence of labels, the ``limit`` with most
         conversions (then value, then the sequence): ``{"path": [label, ...], "conversions",
-        "value"}``; for the flow chart of paths."""
+        "value"}``; for the flow chart of paths. Computed once per limit."""
+        key = ("top_paths", limit)
+        if key not in self._cache:
+            self._cache[key] = self._top_paths(limit)
+        return [{**row, "path": list(row["path"])} for row in self._cache[key]]
+
+    def _top_paths(self, limit: int) -> list[dict[str, Any]]:
         converting = np.flatnonzero(self.conversions > 0)
         if not len(converting) or limit <= 0:
             return []
-        grouped: dict[bytes, list[float]] = {}
-        offsets, codes = self.offsets, self.touch_label
-        for p in converting.tolist():
-            key = codes[offsets[p] : offsets[p + 1]].tobytes()
-            figures = grouped.setdefault(key, [0.0, 0.0])
-            figures[0] += float(self.conversions[p])
-            figures[1] += float(self.value[p])
-        dtype = codes.dtype
+        # a group per distinct sequence (its bytes), the figures summed in path order
+        codes = self.touch_label
+        width = codes.dtype.itemsize
+        buf = codes.tobytes()
+        starts = (self.offsets[converting] * width).tolist()
+        ends = (self.offsets[converting + 1] * width).tolist()
+        groups: dict[bytes, int] = {}
+        group = np.fromiter(
+            (groups.setdefault(buf[a:b], len(groups)) for a, b in zip(starts, ends, strict=True)),
+            dtype=np.int64,
+            count=len(converting),
+        )
+        n = np.bincount(group, weights=self.conversions[converting], minlength=len(groups))
+        v = np.bincount(group, weights=self.value[converting], minlength=len(groups))
+        keys = list(groups)
         rows = [
-            ([self.labels[c] for c in np.frombuffer(key, dtype=dtype).tolist()], n, v)
-            for key, (n, v) in grouped.items()
+            (
+                [self.labels[c] for c in np.frombuffer(keys[g], dtype=codes.dtype).tolist()],
+                float(n[g]),
+                float(v[g]),
+            )
+            for g in range(len(keys))
         ]
         rows.sort(key=lambda r: (-r[1], -r[2], r[0]))
         return [

@@ -1,5 +1,8 @@
+import numpy as np
+
 from shared.analytics.events import EventFrame
 from shared.analytics.paths import DAY_MS, build_paths
+from shared.analytics.synthetic import generate
 
 T0 = 1_700_000_000_000
 CAMP = "01HZZZZZZZZZZZZZZZZZZZZZZZ"
@@ -130,3 +133,28 @@ def test_top_paths_group_identical_sequences_by_conversions():
         {"path": ["instagram"], "conversions": 1.0, "value": 900.0},
     ]
     assert paths.top_paths(limit=1) == top[:1]
+
+
+def test_top_paths_equal_grouping_path_by_path():
+    data = generate(seed=5, suppliers=10, couples=300, campaigns=4, days=60, events=False)
+    journeys = build_paths(
+        EventFrame.from_rows(data.rows), from_ms=data.start_ms, to_ms=data.end_ms
+    )
+    for paths in (journeys.channels, journeys.campaigns):
+        grouped: dict[tuple, list[float]] = {}
+        for p in np.flatnonzero(paths.conversions > 0).tolist():
+            seq = tuple(
+                paths.labels[c] for c in paths.touch_label[paths.offsets[p] : paths.offsets[p + 1]]
+            )
+            figures = grouped.setdefault(seq, [0.0, 0.0])
+            figures[0] += float(paths.conversions[p])
+            figures[1] += float(paths.value[p])
+        expected = sorted(grouped.items(), key=lambda kv: (-kv[1][0], -kv[1][1], list(kv[0])))
+        top = paths.top_paths(limit=len(expected) + 1)
+        assert len(top) == len(expected) > 12
+        want = [
+            {"path": list(seq), "conversions": n, "value": round(v, 2)} for seq, (n, v) in expected
+        ]
+        assert top == want
+        top[0]["path"].append("x")  # a copy: the kept result is not changed
+        assert paths.top_paths(limit=3) == want[:3]
