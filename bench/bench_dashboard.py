@@ -20,6 +20,11 @@ of that push:
 The app and the dashboard react at once, as when both are open: their two reports take turns on
 the server's report thread.
 
+``--browser``: the dashboard is the real page in headless Chromium (Debian's ``chromium`` and
+``chromium-driver``, Selenium) instead of its requests: ``browser_repaint_ms`` is the time to the
+first animation frame after the page redrew its tiles with the new revenue (a
+``MutationObserver`` notes it in the page; page and benchmark read the same clock).
+
 Samples are spaced beyond the notices' throttle interval (250 ms), so each notice is the first
 of its interval; p50, p95 and max of each.
 """
@@ -86,7 +91,59 @@ async def _next_event(response: aiohttp.ClientResponse) -> str:
             return name
 
 
-async def run(url: str, root: Path, samples: int, period_days: int) -> dict:
+class ChromiumPage:
+    """The dashboard in headless Chromium, signed in, noting when its tiles are redrawn."""
+
+    OBSERVE = """
+        window.paints = [];
+        new MutationObserver(() => {
+          const t = document.querySelector("[data-kpi=attributed_revenue] .target");
+          const text = t ? t.textContent : "";
+          requestAnimationFrame(() => window.paints.push([Date.now(), text]));
+        }).observe(document.getElementById("kpis"), {childList: true, subtree: true});
+    """
+
+    def __init__(self, url: str, email: str) -> None:
+        from selenium import webdriver
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=en-US"):
+            options.add_argument(arg)
+        service = webdriver.ChromeService(executable_path="/usr/bin/chromedriver")
+        self.driver = driver = webdriver.Chrome(options=options, service=service)
+        driver.get(f"{url}/dashboard")
+        driver.find_element(By.ID, "email").send_keys(email)
+        driver.find_element(By.ID, "password").send_keys(PASSWORD)
+        driver.find_element(By.ID, "sign-in").click()
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script(self.READY))
+        driver.execute_script(self.OBSERVE)
+
+    READY = "return document.body.dataset.asOf && document.getElementById('status')"
+    READY += ".textContent.startsWith('Live')"
+
+    def revenue_text(self) -> str:
+        return self.driver.execute_script(
+            "return document.querySelector('[data-kpi=attributed_revenue] .target').textContent"
+        )
+
+    def painted_after(self, before: str, timeout_s: float = 10) -> int:
+        """The wall-clock ms of the first frame whose tiles say something else than ``before``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for at, text in self.driver.execute_script("return window.paints"):
+                if text != before:
+                    return at
+            time.sleep(0.005)
+        raise RuntimeError("the page did not redraw its tiles")
+
+    def close(self) -> None:
+        self.driver.quit()
+
+
+async def run(url: str, root: Path, samples: int, period_days: int, browser: bool) -> dict:
     tokens = MemoryTokens()
     laptop = SyncEngine(Replica(root / "laptop"), tokens=tokens)
     app = SyncEngine(Replica(root / "app"), tokens=tokens)
@@ -117,8 +174,13 @@ async def run(url: str, root: Path, samples: int, period_days: int) -> dict:
             "report_fetch_ms",
             "browser_event_ms",
             "browser_report_ms",
+            "browser_repaint_ms",
         )
     }
+    loop = asyncio.get_running_loop()
+    page = (
+        await loop.run_in_executor(None, ChromiumPage, url, "cmo@bench.test") if browser else None
+    )
     try:
         window_to = int(time.time() * 1000) + 3_600_000  # every sample's event falls inside
         query = f"from={window_to - period_days * DAY_MS - 3_600_000}&to={window_to}"
@@ -129,8 +191,11 @@ async def run(url: str, root: Path, samples: int, period_days: int) -> dict:
             for queue in (notices, events):  # a notice of the previous sample's later commits
                 while not queue.empty():
                     queue.get_nowait()
-            cents = 10_000 + i
+            cents = 10_000 + 100 * i  # whole dollars: the tile's rounded revenue changes
             revenue, count = revenue + cents / 100, count + 1
+            shown = await loop.run_in_executor(None, page.revenue_text) if page else ""
+            if page:
+                await loop.run_in_executor(None, page.driver.execute_script, "window.paints = []")
             captured_ms = int(time.time() * 1000)
             laptop.replica.capture(kind="conversion", value_cents=cents, channel="email")
             started = time.perf_counter()
@@ -158,11 +223,17 @@ async def run(url: str, root: Path, samples: int, period_days: int) -> dict:
                 times["browser_event_ms"].append((evented - started) * 1000)
                 times["browser_report_ms"].append((browsed - started) * 1000)
 
-            paths = asyncio.gather(app_path(), browser_path())
+            async def page_path(shown=shown, captured_ms=captured_ms):
+                painted = await loop.run_in_executor(None, page.painted_after, shown)
+                times["browser_repaint_ms"].append(painted - captured_ms)
+
+            paths = asyncio.gather(app_path(), page_path() if page else browser_path())
             await laptop.sync_once()
             times["push_ms"].append((time.perf_counter() - started) * 1000)
             await paths
     finally:
+        if page is not None:
+            page.close()
         reader.cancel()
         stream.close()
         await http.close()
@@ -170,13 +241,14 @@ async def run(url: str, root: Path, samples: int, period_days: int) -> dict:
         for engine in (laptop, app):
             await engine.close()
             engine.replica.close()
-    return {k: _quantiles(v) for k, v in times.items()}
+    return {k: _quantiles(v) for k, v in times.items() if v}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--period-days", type=int, default=90)
+    parser.add_argument("--browser", action="store_true", help="the page in headless Chromium")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="wedsync-bench-") as tmp:
         root = Path(tmp)
@@ -203,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
             if "listening" not in line:
                 raise RuntimeError(f"the server did not start: {line!r}")
             url = f"http://127.0.0.1:{port}"
-            result = asyncio.run(run(url, root, args.samples, args.period_days))
+            result = asyncio.run(run(url, root, args.samples, args.period_days, args.browser))
         finally:
             proc.terminate()
             proc.wait(30)
@@ -214,6 +286,7 @@ def main(argv: list[str] | None = None) -> None:
                 "events": seeded["events"],
                 "samples": args.samples,
                 "period_days": args.period_days,
+                "browser": args.browser,
                 "cpus": os.cpu_count(),
                 **result,
             },
