@@ -62,9 +62,6 @@ class Changes:
     events: tuple[list[Any], ...] | None = ()
     campaigns: tuple[CampaignChange, ...] = ()
     notices: tuple[Notice, ...] = ()
-    #: the one device whose push made all of these changes (it has them already); None: made by
-    #: the server, by several devices, or not said
-    origin: str | None = None
 
     def __add__(self, other: Changes) -> Changes:
         """This org's changes followed by ``other``'s (same org)."""
@@ -72,11 +69,7 @@ class Changes:
             raise ValueError(f"changes of org {other.org_id} added to org {self.org_id}'s")
         events = None if self.events is None or other.events is None else self.events + other.events
         return Changes(
-            self.org_id,
-            events,
-            self.campaigns + other.campaigns,
-            self.notices + other.notices,
-            self.origin if self.origin == other.origin else None,
+            self.org_id, events, self.campaigns + other.campaigns, self.notices + other.notices
         )
 
 
@@ -122,7 +115,6 @@ def campaign_changes(
     raised."""
     return Changes(
         org_id,
-        origin=device_id,
         campaigns=tuple(
             CampaignChange(a.campaign_id, a.update, device_id) for a in applied if a.changed
         ),

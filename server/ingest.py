@@ -59,8 +59,7 @@ class StoreEvents(EventsJob):
             new: tuple[list[Any], ...] | None = tuple(events)
         else:  # some were stored before: which ones, only the store knows
             new = None if stored else ()
-        changes = Changes(principal.org_id, events=new, origin=principal.device_id)
-        return Outcome((stored, duplicates), changes)
+        return Outcome((stored, duplicates), Changes(principal.org_id, events=new))
 
 
 #: what a device's update metadata may hold, and its bounds

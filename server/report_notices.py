@@ -4,11 +4,10 @@ A commit listener (``server.commits``): a commit that stored events of an org, o
 its campaigns (names, budgets and costs are report inputs too), marks the org's report as changed.
 The notice is a ``NOTICE`` frame of kind ``report_changed`` with body ``{"as_of_ms": <the
 commit's time>}``, sent through the live hub to the org's devices whose role may read reports; the
-app re-fetches ``GET /api/v1/reports/roi`` on it. Like live fan-out, it skips the device whose
-push made every change it announces (``Changes.origin``): that device learns of it from its own
-acknowledgement, and its answer to the push stays the next frame it reads. Browsers of the CMO's
-dashboard subscribe to the same signal (``subscribe``: the server-sent events of
-``/dashboard/events``), every one of them.
+app re-fetches ``GET /api/v1/reports/roi`` on it; the device whose push made the change is told
+too (it comes before the push's acknowledgement), so its own report follows its own captures.
+Browsers of the CMO's dashboard subscribe to the same signal (``subscribe``: the server-sent
+events of ``/dashboard/events``).
 
 Throttled per org: at most one notice every ``interval_s``. The first change after a quiet spell
 is announced at once; changes within the interval are folded into one notice at its end, carrying
@@ -63,8 +62,6 @@ class ReportNotices:
         self.interval_s = interval_s
         self._now_ms = now_ms
         self._pending: dict[str, int] = {}  # org -> as_of_ms of its latest unannounced change
-        #: org -> the one device whose pushes made every unannounced change (None: not one)
-        self._origin: dict[str, str | None] = {}
         self._last_sent: dict[str, float] = {}  # org -> loop time of its last notice
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._subscribers: dict[str, dict[Subscriber, None]] = {}
@@ -79,10 +76,6 @@ class ReportNotices:
         as_of = self._now_ms()
         loop = asyncio.get_running_loop()
         for org_id in orgs:
-            origin = None if commit.remote else commit.orgs[org_id].origin
-            if org_id in self._pending and self._origin.get(org_id) != origin:
-                origin = None  # changes of several devices (or the server) folded into one
-            self._origin[org_id] = origin
             self._pending[org_id] = as_of
             if org_id in self._timers:
                 continue  # announced at the end of the running interval
@@ -99,11 +92,10 @@ class ReportNotices:
 
     def _announce(self, org_id: str) -> None:
         as_of = self._pending.pop(org_id)
-        origin = self._origin.pop(org_id, None)
         self._last_sent[org_id] = asyncio.get_running_loop().time()
         self.sent += 1
         frame = m.notice(NOTICE_KIND, {"as_of_ms": as_of})
-        self._hub.broadcast(org_id, frame, roles=READER_ROLES, exclude_device=origin)
+        self._hub.broadcast(org_id, frame, roles=READER_ROLES)
         for subscriber in list(self._subscribers.get(org_id, ())):
             try:
                 subscriber(as_of)
