@@ -151,6 +151,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         "security_sessions",
         "ALTER TABLE users ADD COLUMN disabled integer NOT NULL DEFAULT 0;",
     ),
+    Migration(
+        5,
+        "automation_queue_order",
+        """
+        -- due rows are taken in (due time, id) order: read from the index, never sorted
+        DROP INDEX automation_enrolments_due;
+        CREATE INDEX automation_enrolments_due ON automation_enrolments (due_ms, id);
+        DROP INDEX automation_sends_queue;
+        CREATE INDEX automation_sends_queue ON automation_sends (org_id, status, due_ms, id);
+        CREATE INDEX automation_sends_due ON automation_sends (status, due_ms, org_id);
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -265,3 +265,19 @@ def m008_security_ids_by_org(db: sqlite_utils.Database) -> None:
 def m009_security_sessions(db: sqlite_utils.Database) -> None:
     """A user can be disabled (their tokens stop working at once)."""
     db.execute("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m010_automation_queue_order(db: sqlite_utils.Database) -> None:
+    """The scheduler and the mailer take due rows in (due time, id) order: indexes in that
+    order, so taking the next 200 reads 200 rows instead of sorting every row due at the same
+    moment (100,000 enrolments made due at once were sorted again for each batch). The mail
+    rounds ask which orgs have due sends and when the next one falls due: an index by status
+    and due time answers both without a scan."""
+    db.execute("DROP INDEX IF EXISTS automation_enrolments_due")
+    db.execute("CREATE INDEX automation_enrolments_due ON automation_enrolments (due_ms, id)")
+    db.execute("DROP INDEX IF EXISTS automation_sends_queue")
+    db.execute(
+        "CREATE INDEX automation_sends_queue ON automation_sends (org_id, status, due_ms, id)"
+    )
+    db.execute("CREATE INDEX automation_sends_due ON automation_sends (status, due_ms, org_id)")
