@@ -19,8 +19,9 @@ variants for ``"auto"``). For each test of each active campaign, an allocation r
 
 A round (``AutomationEngine``), at least once every ``interval_s`` of the engine's clock, reads
 the counts in a writer job (``collect``), draws the posteriors on a thread (``compute``, a few
-ms per test) and saves the new states in a second writer job (``save``); the events and due rounds read the shares through ``shares`` when they draw a
-variant (``Facts.step_allocation``). Nothing here runs on the commit listener's path.
+ms per test) and saves the new states in a second writer job (``save``); the events and due
+rounds read the shares through ``shares`` when they draw a variant
+(``Facts.step_allocation``). Nothing here runs on the commit listener's path.
 """
 
 from __future__ import annotations
