@@ -196,14 +196,28 @@ async def test_a_dashboard_on_one_process_counts_what_another_committed(cluster)
         return report["summary"]["conversions"]
 
     assert await conversions() == 0  # process a builds and keeps its frame
-    writer.replica.capture_many(
-        [
-            writer.replica.make_event(kind="conversion", value_cents=12_345, contact=f"{i}@y.test")
-            for i in range(3)
-        ]
-    )
-    await writer.sync_once()  # committed by process b
-    assert await conversions() == 3
+    session = await reader.connect()  # the reader's app stays connected to process a
+    try:
+        told = asyncio.get_running_loop().create_future()
+        reader.notice_callbacks.append(
+            lambda kind, body: (
+                kind == "report_changed" and not told.done() and told.set_result(body)
+            )
+        )
+        writer.replica.capture_many(
+            [
+                writer.replica.make_event(
+                    kind="conversion", value_cents=12_345, contact=f"{i}@y.test"
+                )
+                for i in range(3)
+            ]
+        )
+        await writer.sync_once()  # committed by process b
+        body = await asyncio.wait_for(told, 10)  # process a announces it (LISTEN/NOTIFY)
+        assert body["as_of_ms"] > 0
+        assert await conversions() == 3
+    finally:
+        await session.close()
 
 
 async def test_workers_share_one_port_and_a_killed_worker_is_replaced(pg_url, tmp_path):
