@@ -552,23 +552,45 @@ class Rounds:
         done.org_id = org_id
         done.more = len(mine) < len(rows) or len(rows) == self.due_batch
         index = self._refresh(storage, org_id, now_ms)
-        for row in mine:
-            current = storage.enrolment(row.id)  # a wake-up earlier in this round moved it
-            if current is None or current.status == EXITED:
-                continue
-            try:
-                with storage.transaction():  # a savepoint: a failure rolls back this one alone
-                    self.advance_one(
-                        storage, org_id, index.campaigns.get(row.campaign_id), current, now_ms, done
-                    )
-            except Exception:
-                log.exception("enrolment %s could not advance; tried again later", row.id)
-                storage.save_enrolment(
-                    replace(current, due_ms=now_ms + RETRY_S * 1000),
-                    expected_version=current.version,
-                    at_ms=now_ms,
-                )
+        mark = _mark(done)
+        try:
+            # one savepoint for the batch, the common case; the rows were read in this
+            # transaction, and advancing one enrolment writes no other
+            with storage.transaction():
+                for row in mine:
+                    campaign = index.campaigns.get(row.campaign_id)
+                    self.advance_one(storage, org_id, campaign, row, now_ms, done)
+        except Exception:  # one failed: again one by one, so it rolls back alone
+            _reset(done, mark)
+            for row in mine:
+                self._advance_alone(storage, org_id, index, row, now_ms, done)
         return done
+
+    def _advance_alone(
+        self,
+        storage: Storage,
+        org_id: str,
+        index: OrgIndex,
+        row: EnrolmentRow,
+        now_ms: int,
+        done: Round,
+    ) -> None:
+        """Advance one enrolment in a savepoint of its own; a failure is logged and the
+        enrolment tried again later (``RETRY_S``)."""
+        current = storage.enrolment(row.id)
+        if current is None or current.status == EXITED:
+            return
+        try:
+            with storage.transaction():
+                campaign = index.campaigns.get(row.campaign_id)
+                self.advance_one(storage, org_id, campaign, current, now_ms, done)
+        except Exception:
+            log.exception("enrolment %s could not advance; tried again later", row.id)
+            storage.save_enrolment(
+                replace(current, due_ms=now_ms + RETRY_S * 1000),
+                expected_version=current.version,
+                at_ms=now_ms,
+            )
 
     # ------------------------------------------------------------------ stopping a contact
 
