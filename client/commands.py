@@ -33,10 +33,19 @@ EVENT_FIELDS = {
 
 
 def report_roi(args: argparse.Namespace) -> dict[str, Any]:
-    """The ROI report from the server this profile is logged in to."""
-    from_ms, to_ms = _occurred(args.from_), _occurred(args.to)
-    query = "&".join(f"{k}={v}" for k, v in (("from", from_ms), ("to", to_ms)) if v is not None)
-    return _run(_engine(args), lambda e: e.api("GET", "/api/v1/reports/roi?" + query))
+    """The ROI report from the server this profile is logged in to; when it cannot be reached,
+    the last one this profile received for the same window, with the events captured here that
+    it does not count yet (``snapshot``: live or not, as of when, why, what is pending)."""
+    from .reports import Period, fetch_snapshot, period
+
+    kind = getattr(args, "period", None)
+    if kind:
+        chosen = period(kind)
+    else:
+        from_ms, to_ms = _occurred(args.from_), _occurred(args.to)
+        chosen = Period("custom" if from_ms or to_ms else "all", from_ms, to_ms)
+    snap = _run(_engine(args), lambda e: fetch_snapshot(e, chosen, with_previous=False))
+    return {**snap.report, "snapshot": snap.describe()}
 
 
 def campaign_show(args: argparse.Namespace) -> dict[str, Any]:

@@ -229,7 +229,7 @@ async def stalled_scheduler(server_app, engine: SyncEngine) -> None:  # noqa: AN
 
 
 #: the views taken before the laptop goes offline (they show what the server says)
-ONLINE_VIEWS = ("conflicts", "results", "preview", "smtp", "health")
+ONLINE_VIEWS = ("dashboard", "conflicts", "results", "preview", "smtp", "health")
 COUPLES_AT_THE_FAIR = ("olivia", "amelia", "grace", "freya", "lily", "sophia", "ruby", "evie")
 
 
@@ -349,6 +349,18 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
         role="marketer",
         org="Demo Weddings",
     )
+    # the venue's history for the dashboard: `wedsync seed-demo`'s defaults (180 days)
+    from devtools.seed import seed_demo
+
+    seed_demo(
+        base / "server",
+        org="Demo Weddings",
+        seed=42,
+        suppliers=300,
+        couples=3000,
+        campaigns=12,
+        days=180,
+    )
     port = _port()
     server_app = create_app(ServerConfig(data_dir=base / "server", port=port))
     runner = web.AppRunner(server_app)
@@ -394,6 +406,21 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
         window.health.reload()
 
     shot_of: dict[str, Any] = {}  # a dialog's own picture instead of the window's
+
+    async def dashboard_shown(live: bool) -> None:
+        window.go("dashboard")
+        page = window.dashboard
+        page.request_refresh()
+        for _ in range(600):
+            await settle(window)
+            snap = page.snapshot
+            if snap is not None and snap.live == live and page.chart.ready and page.idle:
+                if live or snap.pending.events:
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"the dashboard showed no {'live' if live else 'offline'} report")
+        page.scroll.verticalScrollBar().setValue(0)
 
     async def results() -> None:
         window.go("campaigns")
@@ -446,6 +473,7 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
         window.campaigns.builder.tabs.setCurrentIndex(0)
 
     shots = [
+        ("dashboard", lambda: dashboard_shown(True)),
         ("conflicts", conflicts_loaded),
         ("results", results),
         ("preview", preview),
@@ -458,6 +486,7 @@ async def main(out: Path, dark: bool, views: list[str], size: tuple[int, int]) -
         ("content", lambda: content_generated()),
         ("capture", lambda: (window.go("capture"), window.capture.choose(2, focus=True))),
         ("sync", lambda: window.go("sync")),
+        ("dashboard-offline", lambda: dashboard_shown(False)),
     ]
     went_offline = False
     for name, show in shots:
@@ -501,8 +530,8 @@ if __name__ == "__main__":
         "--views",
         nargs="*",
         default=[],
-        help="campaigns builder notes start content capture sync conflicts results preview smtp "
-        "health (default: all)",
+        help="dashboard dashboard-offline campaigns builder notes start content capture sync "
+        "conflicts results preview smtp health (default: all)",
     )
     parser.add_argument(
         "--size",

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shared.analytics import EventFrame, build_roi_report
+from shared.analytics.series import revenue_series
 from shared.protocol.events import (
     WIRE_CAMPAIGN,
     WIRE_CHANNEL,
@@ -180,4 +181,6 @@ class ReportService:
         end = to_ms if to_ms is not None else ((hi + 1) if hi is not None else start + 1)
         report = build_roi_report(frame, from_ms=start, to_ms=end, campaigns=campaigns, truth=truth)
         report.setdefault("window", {"from_ms": start, "to_ms": end})
+        # revenue and conversions per day (week, month) for the app's and the web page's charts
+        report["series"] = revenue_series(frame, from_ms=start, to_ms=end)
         return report

@@ -104,6 +104,12 @@ def _register_reports(sub: argparse._SubParsersAction, common: argparse.Argument
         help="with --data-dir: the true channel shares (seed-demo's --json output, or a map of "
         "channel to share): the report says how far each attribution model is from them",
     )
+    p.add_argument(
+        "--period",
+        choices=("this_quarter", "last_30_days", "last_90_days"),
+        help="with --profile: the dashboard's period instead of --from/--to (offline: the last "
+        "one this profile received)",
+    )
     p.set_defaults(handler=report_roi)
 
 
@@ -148,7 +154,13 @@ def _truth(path: Path) -> dict[str, float]:
 def _report_text(result: dict[str, Any]) -> str:
     from .report_text import report_lines  # for people; imported only when a report prints
 
-    return report_lines(result)
+    text = report_lines(result)
+    if result.get("snapshot"):  # --profile: offline, the last report kept, and what is pending
+        from client.dashboard import snapshot_lines
+
+        note = snapshot_lines(result["snapshot"])
+        return f"{note}\n\n{text}" if note else text
+    return text
 
 
 report_roi.human = _report_text  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from typing import Any
 from .errors import StoreError
 
 #: the number of migrations in ``client.store.migrations``; a file at this version is current
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Database:

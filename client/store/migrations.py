@@ -154,6 +154,25 @@ def m005_run_view_snapshots(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m006_report_snapshots(db: sqlite_utils.Database) -> None:
+    """The last ROI report the server gave for each dashboard period, with the report of the
+    period before it (for trends) and the time its figures are as of
+    (``client.store.report_snapshots``), so the dashboard and ``wedsync report roi`` show the
+    last known figures offline."""
+    db.execute(
+        """CREATE TABLE report_snapshots (
+            period TEXT PRIMARY KEY,        -- this_quarter, last_30_days, custom:FROM:TO, ...
+            from_ms INTEGER NOT NULL,       -- the report's window
+            to_ms INTEGER NOT NULL,
+            report TEXT NOT NULL,           -- the server's answer (JSON)
+            previous TEXT,                  -- the period before it, trimmed (JSON), if fetched
+            as_of_ms INTEGER NOT NULL,      -- when its figures were current (server time)
+            fetched_at_ms INTEGER NOT NULL  -- when this replica received it
+        )"""
+    )
+
+
 def apply(conn: sqlite3.Connection) -> None:
     """Apply the pending migrations on ``conn``, each in its own transaction."""
     migrations.apply(sqlite_utils.Database(conn))

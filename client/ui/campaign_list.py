@@ -1,5 +1,7 @@
 """The campaigns list: a table model over ``Replica.campaigns()`` and a filter proxy (type,
-status, free-text search), refreshed on ``changes_applied`` when campaigns changed."""
+status, free-text search), refreshed on ``changes_applied`` when campaigns changed; beside each
+campaign, its performance from the dashboard's report (sends, open, click and conversion rates,
+revenue, ROI and tier), live or the last snapshot, matched by campaign id."""
 
 from __future__ import annotations
 
@@ -13,11 +15,46 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from client import dashboard
+
 from . import components, icons, theme
+from .dashboard_parts import TIER_TONES
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
-COLUMNS = ("Name", "Type", "Status", "Steps", "Budget", "Updated")
+COLUMNS = (
+    "Name",
+    "Type",
+    "Status",
+    "Steps",
+    "Budget",
+    "Updated",
+    "Sends",
+    "Open",
+    "Click",
+    "Conv.",
+    "Revenue",
+    "ROI",
+    "Tier",
+)
+#: the performance columns: the report's field behind each, and how it is shown
+PERFORMANCE = {
+    6: ("sends", "count"),
+    7: ("open_rate", "ratio"),
+    8: ("click_rate", "ratio"),
+    9: ("conversion_rate", "ratio"),
+    10: ("revenue", "money"),
+    11: ("roi_pct", "pct"),
+    12: ("tier", ""),
+}
+HEADER_TIPS = {
+    7: "Open rate: opens ÷ sends",
+    8: "Click rate: clicks ÷ opens",
+    9: "Conversion rate: attributed conversions ÷ sends",
+    10: "Revenue attributed to the campaign",
+    11: "Return on investment: (revenue − cost) ÷ cost",
+    12: "ROI tier: excellent (> 5×), good (> 3×), profitable (> 1×), needs optimisation",
+}
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -27,6 +64,7 @@ class CampaignListModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[dict[str, Any]] = []
         self._conflicts: dict[str, int] = {}
+        self._performance: dict[str, dict[str, Any]] = {}
 
     # -------------------------------------------------------------- data in
 
@@ -46,6 +84,15 @@ class CampaignListModel(QAbstractTableModel):
         self._conflicts = dict(counts)
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 0))
+
+    def set_performance(self, rows: dict[str, dict[str, Any]]) -> None:
+        """The report's row of each campaign, by campaign id."""
+        self._performance = dict(rows)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 6), self.index(len(self._rows) - 1, 12))
+
+    def performance(self, campaign_id: str) -> dict[str, Any] | None:
+        return self._performance.get(campaign_id)
 
     def conflicts_for(self, campaign_id: str) -> int:
         return self._conflicts.get(campaign_id, 0)
@@ -67,8 +114,12 @@ class CampaignListModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(section)
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -78,6 +129,8 @@ class CampaignListModel(QAbstractTableModel):
         col = index.column()
         if role == ID_ROLE:
             return row["id"]
+        if col in PERFORMANCE:
+            return self._performance_data(row, col, role)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, col)
         if role == SORT_ROLE:
@@ -92,6 +145,28 @@ class CampaignListModel(QAbstractTableModel):
                 components.STATUS_COLORS.get(row.get("status", ""), "muted")
             )
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (3, 4):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _performance_data(self, row: dict[str, Any], col: int, role: int) -> Any:
+        figures = self._performance.get(row["id"])
+        key, unit = PERFORMANCE[col]
+        value = figures.get(key) if figures else None
+        if role == Qt.ItemDataRole.DisplayRole:
+            if figures is None:
+                return ""
+            if key == "tier":
+                return dashboard.TIER_NAMES.get(value or "", value or "")
+            return dashboard.cell(value, unit)
+        if role == SORT_ROLE:
+            if key == "tier":
+                return -dashboard.TIERS.index(value) if value in dashboard.TIERS else -99
+            return value if value is not None else float("-inf")
+        if role == Qt.ItemDataRole.ToolTipRole and key == "tier" and figures:
+            return dashboard.TIER_MEANING.get(value or "")
+        if role == Qt.ItemDataRole.ForegroundRole and key == "tier" and figures:
+            return theme.current().color(TIER_TONES.get(value or "", "muted"))
+        if role == Qt.ItemDataRole.TextAlignmentRole and key != "tier":
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 

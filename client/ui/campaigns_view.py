@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QPushButton,
     QStackedWidget,
@@ -27,7 +28,7 @@ from shared.protocol import campaign as schema
 
 from . import components, icons, theme
 from .campaign_builder import CampaignBuilder
-from .campaign_list import ID_ROLE, CampaignFilter, CampaignListModel
+from .campaign_list import COLUMNS, ID_ROLE, CampaignFilter, CampaignListModel
 from .ops import Ops
 from .run_view import RunViewPage
 from .smtp_dialog import SmtpDialog
@@ -60,6 +61,11 @@ class NewCampaignDialog(QDialog):
         else:
             self.name.setFocus()
             self.name.setPlaceholderText("A campaign needs a name")
+
+
+#: columns hidden first when the window is narrow: steps, budget, click rate, type, updated
+OPTIONAL_COLUMNS = (3, 4, 8, 1, 5)
+NAME_MIN_PX = 150
 
 
 class CampaignsPage(QWidget):
@@ -115,6 +121,10 @@ class CampaignsPage(QWidget):
         filters.addWidget(self.type_filter)
         filters.addWidget(self.status_filter)
         v.addLayout(filters)
+        self.figures_note = QLabel("", objectName="Muted", wordWrap=True)
+        self.figures_note.setAccessibleName("Where the figures come from")
+        self.figures_note.hide()
+        v.addWidget(self.figures_note)
 
         self.model = CampaignListModel(self)
         self.proxy = CampaignFilter(self)
@@ -134,8 +144,9 @@ class CampaignsPage(QWidget):
         self.table.setTabKeyNavigation(False)
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, 6):
+        for col in range(1, len(COLUMNS)):
             head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        head.setMinimumSectionSize(40)
         head.setHighlightSections(False)
         self.table.setAccessibleName("Campaigns")
         self.empty = components.EmptyState(
@@ -196,6 +207,7 @@ class CampaignsPage(QWidget):
     def _loaded_rows(self, rows: list[dict[str, Any]]) -> None:
         selected = self.selected_id()
         self.model.set_campaigns(rows)
+        self._fit_columns()
         self._loaded = True
         self._update_empty()
         if selected:
@@ -205,6 +217,49 @@ class CampaignsPage(QWidget):
         if changes.campaigns:
             self.reload()
             self.builder.on_changes(changes)
+
+    def set_performance(self, snapshot: Any) -> None:
+        """The dashboard's report (``client.reports.Snapshot``): each campaign's sends, rates,
+        revenue, ROI and tier beside it, here and in its results."""
+        rows = {r["campaign"]: r for r in snapshot.report.get("campaigns") or []}
+        self.model.set_performance(rows)
+        self._fit_columns()
+        as_of = components.clock(snapshot.as_of_ms)
+        freshness = f"live as of {as_of}" if snapshot.live else f"last known, as of {as_of}"
+        self.figures_note.setText(
+            f"Sends, rates, revenue, ROI and tier: {snapshot.period.label} "
+            f"({freshness}; the Dashboard's period)."
+        )
+        self.figures_note.show()
+        self.results.set_performance(rows, self.figures_note.text())
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def showEvent(self, event) -> None:  # noqa: ANN001
+        super().showEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Show every column that fits beside the name (at least ``NAME_MIN_PX``); at narrow
+        widths the less needed ones go first (``OPTIONAL_COLUMNS``), never a horizontal scroll
+        bar. Each hidden column is still in the builder or the campaign's results."""
+        head = self.table.horizontalHeader()
+        available = self.table.viewport().width()
+        if available <= 0 or not self.isVisible():
+            return  # again when shown (``showEvent``): measuring columns asks for every cell
+
+        def width(col: int) -> int:
+            return max(head.sectionSizeFromContents(col).width(), self.table.sizeHintForColumn(col))
+
+        shown = [c for c in range(1, len(COLUMNS)) if c not in OPTIONAL_COLUMNS]
+        need = NAME_MIN_PX + sum(width(c) for c in shown)
+        for col in reversed(OPTIONAL_COLUMNS):  # the most needed first
+            fits = need + width(col) <= available
+            head.setSectionHidden(col, not fits)
+            if fits:
+                need += width(col)
 
     def set_conflicts(self, counts: dict[str, int]) -> None:
         self.model.set_open_conflicts(counts)

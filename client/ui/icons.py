@@ -144,6 +144,13 @@ def _chart(p: QPainter) -> None:
     p.drawPath(_path([(6.5, 16), (11, 11), (14, 14), (20, 7)]))
 
 
+def _dashboard(p: QPainter) -> None:  # four tiles, one tall
+    p.drawRoundedRect(QRectF(3, 3, 8, 11), 1.5, 1.5)
+    p.drawRoundedRect(QRectF(13, 3, 8, 6), 1.5, 1.5)
+    p.drawRoundedRect(QRectF(13, 11, 8, 10), 1.5, 1.5)
+    p.drawRoundedRect(QRectF(3, 16, 8, 5), 1.5, 1.5)
+
+
 SHAPES: dict[str, Draw] = {
     "campaigns": _campaigns,
     "capture": _capture,
@@ -165,6 +172,7 @@ SHAPES: dict[str, Draw] = {
     "offline": _offline,
     "plus": _plus,
     "chart": _chart,
+    "dashboard": _dashboard,
 }
 
 

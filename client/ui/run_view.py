@@ -296,6 +296,31 @@ class RunViewPage(QWidget):
             grid.addWidget(figure, 0, column)
         card.body.addLayout(grid)
         cv.addWidget(card)
+        # the campaign's return from the dashboard's report (its period, live or last known)
+        self.performance_card = components.Card("Return")
+        self.performance_note = QLabel("", objectName="Muted", wordWrap=True)
+        self.performance_card.body.addWidget(self.performance_note)
+        pgrid = QGridLayout()
+        pgrid.setHorizontalSpacing(28)
+        self.performance = {
+            key: Figure(caption)
+            for key, caption in (
+                ("sends", "Sends"),
+                ("open_rate", "Open rate"),
+                ("click_rate", "Click rate"),
+                ("conversion_rate", "Conv. rate"),
+                ("revenue", "Revenue"),
+                ("roi_pct", "ROI"),
+                ("tier", "Tier"),
+            )
+        }
+        for column, figure in enumerate(self.performance.values()):
+            pgrid.addWidget(figure, 0, column)
+        self.performance_card.body.addLayout(pgrid)
+        self.performance_card.hide()
+        self._performance: dict[str, dict[str, Any]] = {}
+        self._performance_text = ""
+        cv.addWidget(self.performance_card)
         self.model = RunViewModel(self)
         self.tree = QTreeView()
         self.tree.setModel(self.model)
@@ -353,7 +378,40 @@ class RunViewPage(QWidget):
         self.title.setText(name or "Results")
         self.refresh()
 
+    def set_performance(self, rows: dict[str, dict[str, Any]], note: str) -> None:
+        """Each campaign's row of the dashboard's report, by id, and where it comes from."""
+        self._performance = dict(rows)
+        self._performance_text = note
+        self._show_performance()
+
+    def _show_performance(self) -> None:
+        from client import dashboard
+
+        row = self._performance.get(self.campaign_id or "")
+        self.performance_card.setVisible(row is not None)
+        if row is None:
+            return
+        self.performance_note.setText(self._performance_text)
+        units = {
+            "sends": "count",
+            "open_rate": "ratio",
+            "click_rate": "ratio",
+            "conversion_rate": "ratio",
+            "revenue": "money",
+            "roi_pct": "pct",
+        }
+        for key, figure in self.performance.items():
+            if key == "tier":
+                figure.set(dashboard.TIER_NAMES.get(row.get("tier", ""), row.get("tier", "")))
+                figure.setToolTip(dashboard.TIER_MEANING.get(row.get("tier", ""), ""))
+            else:
+                note = (
+                    f"cost {dashboard.cell(row.get('cost'), 'money')}" if key == "roi_pct" else ""
+                )
+                figure.set(dashboard.cell(row.get(key), units[key]), note)
+
     def refresh(self) -> None:
+        self._show_performance()
         campaign_id = self.campaign_id
         if campaign_id is None:
             return

@@ -110,6 +110,7 @@ async def test_offline_with_nothing_fetched_the_results_say_so(live, open_window
     cid, _ = spring_open_day(window.replica)
     window.replica.set_offline(True)
     await settle(window)
+    window.go("campaigns")  # the first page is the Dashboard
     results = window.campaigns.results
     window.campaigns.show_results(cid)
     await until(results.loaded, lambda: results.empty.isVisible(), what="the explanation")
@@ -165,6 +166,7 @@ async def test_admins_set_the_mail_server_and_the_password_never_comes_back(
     live, inbox, open_window, qtbot
 ):
     window = await open_window(server=live)
+    window.go("campaigns")  # the first page is the Dashboard
     assert window.campaigns.mail_button.isVisible()
     dialog = window.campaigns.show_mail_server()
     qtbot.addWidget(dialog)
@@ -225,6 +227,7 @@ async def test_results_and_the_dialogs_fit_the_smallest_window(live, inbox, open
     from .test_layout_fits import problems
 
     window = await open_window(server=live)
+    window.go("campaigns")  # the first page is the Dashboard
     window.resize(960, 600)
     await window.engine.api("PUT", "/api/v1/smtp", inbox.smtp_settings())
     cid, _ = spring_open_day(window.replica)

@@ -15,7 +15,7 @@ CTRL, ALT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.AltModifier
 
 async def test_capture_a_conversion_with_the_keyboard_only(open_window, qtbot):
     window = await open_window()
-    qtbot.keyClick(window, Qt.Key.Key_2, CTRL)  # Capture page
+    qtbot.keyClick(window, Qt.Key.Key_3, CTRL)  # Capture page (after Dashboard and Campaigns)
     page = window.capture
     assert window.pages.currentWidget() is page
     qtbot.keyClick(page, Qt.Key.Key_3, ALT)  # the conversion form, focus in its first field

@@ -127,6 +127,10 @@ async def _fits(window) -> list[str]:  # noqa: ANN001
 
 @pytest.mark.parametrize("size", [(960, 600), (1280, 800)])
 async def test_every_main_page_fits_the_window(server, open_window, size):
+    from devtools.seed import seed_demo
+
+    # a venue's history: the dashboard's tiles, chart and tables, the campaigns' figures
+    seed_demo(server.data_dir, org="Venue", seed=3, suppliers=20, couples=100, campaigns=5, days=60)
     window = await open_window(server=server, tester=True)
     cid = await _conflict(server, window)
     for i in range(20):
@@ -140,6 +144,17 @@ async def test_every_main_page_fits_the_window(server, open_window, size):
     window.resize(*size)
     assert (window.width(), window.height()) == size  # 960×600 is the minimum
     found: dict[str, list[str]] = {}
+
+    window.go("dashboard")
+    page = window.dashboard
+    await until(page.loaded, lambda: page.snapshot is not None and page.snapshot.live)
+    await until(page.chart.drawn, lambda: page.chart.ready, timeout_s=20)
+    found["dashboard"] = await _fits(window)
+    page.scroll.verticalScrollBar().setValue(page.scroll.verticalScrollBar().maximum())
+    found["dashboard, scrolled down"] = await _fits(window)
+    page.set_period("custom")
+    found["dashboard, custom period"] = await _fits(window)
+    await until(page.loaded, lambda: page.idle)
 
     window.go("campaigns")
     found["campaigns"] = await _fits(window)
