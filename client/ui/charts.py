@@ -1,61 +1,137 @@
-"""Charts of the dashboard: revenue and conversions over time (pyqtgraph), with the captures
-still pending sync stacked on top in the warning colour.
+"""Charts of the dashboard: revenue and conversions over time, one bar per bucket of the
+report's ``series``, with the captures pending sync stacked on top.
 
-pyqtgraph is imported off the GUI thread (``preload``: started a second after the window, or
-when the first report arrives if sooner): its import takes 0.4–0.8 s, which on the GUI thread
-would freeze the window when the first report arrives, and at start-up would compete with the
-window's first paint.
-Until it is loaded the chart shows a placeholder; ``set_series`` keeps the data and draws it
-once the module is there. Redrawing replaces the bars' data in place (no new items), so a live
-update costs a few milliseconds.
+Drawn with QPainter in the widget's own paint: a few dozen rectangles and labels, no scene
+graph, nothing to import at start-up and nothing that outlives the widget. (pyqtgraph was
+tried first: with PySide6 6.12 several of its calls, painting among them, release one
+reference to ``True`` too many, so a long-running app ends in CPython's ``bool_dealloc``
+abort.)
 """
 
 from __future__ import annotations
 
-import importlib
-import threading
-import time
+from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from . import theme
 
-_loaded = threading.Event()
-_started = threading.Lock()
-_thread: threading.Thread | None = None
-_module: Any = None
-_error: BaseException | None = None
 DAY_MS = 86_400_000
 CHART_HEIGHT = 290  # both plots and the legend
+AXIS_WIDTH = 64  # the left axis' labels
+TICKS = 4  # value gridlines per plot
 
 
-def _load() -> None:
-    global _module, _error
-    try:
-        _module = importlib.import_module("pyqtgraph")
-    except Exception as exc:  # noqa: BLE001 - told on the chart instead of a plot
-        _error = exc
-    finally:
-        _loaded.set()
+def _nice_top(value: float) -> float:
+    """A round number at or above ``value`` for the top of an axis (1, 2, 2.5 or 5 × 10^n)."""
+    if value <= 0:
+        return 1.0
+    scale = 10 ** (len(str(int(value))) - 1) if value >= 1 else 1.0
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * scale:
+            return step * scale
+    return 10 * scale
 
 
-def preload() -> None:
-    """Start importing pyqtgraph on a worker thread (once)."""
-    global _thread
-    with _started:
-        if _thread is None:
-            _thread = threading.Thread(target=_load, name="wedsync-charts-import", daemon=True)
-            _thread.start()
+def _short(value: float, money: bool) -> str:
+    sign = "£" if money else ""
+    if value >= 1_000_000:
+        return f"{sign}{value / 1_000_000:.1f}M"
+    if value >= 10_000:
+        return f"{sign}{value / 1000:.0f}k"
+    if value >= 1000:
+        return f"{sign}{value / 1000:.1f}k"
+    return f"{sign}{value:,.0f}"
 
 
-def module(wait_s: float | None = None) -> Any:
-    """pyqtgraph once imported (None while loading, or when it cannot be imported)."""
-    preload()
-    _loaded.wait(wait_s)
-    return _module
+class BarPlot(QWidget):
+    """One series as bars over time, its pending part stacked on top in the warning colour."""
+
+    def __init__(self, title: str, color: str, *, money: bool, dates: bool) -> None:
+        super().__init__()
+        self.title, self.color, self.money, self.dates = title, color, money, dates
+        self.xs: list[float] = []  # bucket starts, epoch seconds
+        self.values: list[float] = []
+        self.pending: list[float] = []
+        self.width_s = DAY_MS / 1000
+        self.setAccessibleName(title)
+        self.setMinimumHeight(60)
+
+    def set_data(
+        self, xs: list[float], values: list[float], pending: list[float], width_s: float
+    ) -> None:
+        self.xs, self.values, self.pending, self.width_s = xs, values, pending, width_s
+        self.update()
+
+    def top(self) -> float:
+        stacked = (v + p for v, p in zip(self.values, self.pending, strict=True))
+        return _nice_top(max(stacked, default=0.0))
+
+    def bars(self) -> list[tuple[QRectF, QRectF]]:
+        """Each bucket's (figure, pending) rectangles in the widget's coordinates."""
+        area = self._area()
+        if not self.xs or area.width() <= 0:
+            return []
+        top = self.top()
+        slot = area.width() / len(self.xs)
+        out = []
+        for i, (value, more) in enumerate(zip(self.values, self.pending, strict=True)):
+            x = area.left() + i * slot + slot * 0.1
+            h = area.height() * value / top
+            h_more = area.height() * more / top
+            base = area.bottom()
+            out.append(
+                (
+                    QRectF(x, base - h, slot * 0.8, h),
+                    QRectF(x, base - h - h_more, slot * 0.8, h_more),
+                )
+            )
+        return out
+
+    def _area(self) -> QRectF:
+        bottom = 18 if self.dates else 6
+        return QRectF(AXIS_WIDTH, 8, max(0, self.width() - AXIS_WIDTH - 8),
+                      max(0, self.height() - 8 - bottom))  # fmt: skip
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        t = theme.current()
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(t.surface))
+        area = self._area()
+        metrics = QFontMetrics(p.font())
+        top = self.top()
+        p.setPen(QPen(QColor(t.border), 1))
+        for k in range(TICKS + 1):
+            y = area.bottom() - area.height() * k / TICKS
+            p.drawLine(int(area.left()), int(y), int(area.right()), int(y))
+            label = _short(top * k / TICKS, self.money)
+            p.setPen(QColor(t.muted))
+            p.drawText(
+                QRectF(0, y - metrics.height() / 2, AXIS_WIDTH - 6, metrics.height()),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                label,
+            )
+            p.setPen(QPen(QColor(t.border), 1))
+        for figure, more in self.bars():
+            p.fillRect(figure, QColor(self.color))
+            if more.height() > 0:
+                p.fillRect(more, QColor(t.warn))
+        if self.dates and self.xs:
+            p.setPen(QColor(t.muted))
+            for i in sorted({0, len(self.xs) // 2, len(self.xs) - 1}):
+                day = datetime.fromtimestamp(self.xs[i], tz=UTC).strftime("%d %b")
+                slot = area.width() / len(self.xs)
+                x = area.left() + i * slot + slot / 2
+                w = metrics.horizontalAdvance(day)
+                left = min(max(area.left(), x - w / 2), area.right() - w)
+                p.drawText(int(left), int(area.bottom() + 4 + metrics.ascent()), day)
+        if not self.xs:
+            p.setPen(QColor(t.muted))
+            p.drawText(area, int(Qt.AlignmentFlag.AlignCenter), "No figures in this period")
+        p.end()
 
 
 class TimeChart(QWidget):
@@ -67,15 +143,18 @@ class TimeChart(QWidget):
         super().__init__(parent)
         self.setFixedHeight(CHART_HEIGHT)
         self.setAccessibleName("Revenue and conversions over time")
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(0)
-        self.placeholder = QLabel("Loading the chart…", objectName="Muted")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._layout.addWidget(self.placeholder, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        t = theme.current()
+        self.plots = [
+            BarPlot("Revenue (£)", t.accent, money=True, dates=False),
+            BarPlot("Conversions", t.ok, money=False, dates=True),
+        ]
+        layout.addWidget(self.plots[0], 3)
+        layout.addWidget(self.plots[1], 2)
         legend = QHBoxLayout()
         legend.setSpacing(14)
-        t = theme.current()
         for text, color in (
             ("Revenue (£)", t.accent),
             ("Conversions", t.ok),
@@ -86,16 +165,8 @@ class TimeChart(QWidget):
             legend.addWidget(swatch)
             legend.addWidget(QLabel(text, objectName="Muted"))
         legend.addStretch(1)
-        self._layout.addLayout(legend)
-        self.plots: list[Any] = []
-        self.build_ms = 0.0  # how long building the plots took on the GUI thread
-        self._bars: list[tuple[Any, Any]] = []  # (figures, pending) per plot
-        self._data: tuple[list[float], list[float], list[float], list[float], float] | None = None
-        self._poll = QTimer(self, interval=50)
-        self._poll.timeout.connect(self._try_build)
-        self._poll.start()  # builds the plots once the module is imported (``preload``)
-
-    # ------------------------------------------------------------------ data
+        layout.addLayout(legend)
+        self._drawn_once = False
 
     def set_series(
         self, series: dict[str, Any] | None, pending_by_day: dict[int, dict[str, float]]
@@ -114,72 +185,14 @@ class TimeChart(QWidget):
                     i = min(len(buckets) - 1, (day - first) // size)
                     pending_rev[i] += figures.get("revenue", 0.0)
                     pending_conv[i] += figures.get("conversions", 0)
-        self._data = (xs, [revenue, conversions], [pending_rev, pending_conv], size / 1000)
-        preload()  # if the window has not started it yet
-        self._draw()
-
-    # ------------------------------------------------------------------ drawing
-
-    def _try_build(self) -> None:
-        if not _loaded.is_set():
-            return
-        self._poll.stop()
-        started = time.perf_counter()
-        pg = _module
-        if pg is None:
-            self.placeholder.setText(f"Charts are not available here ({_error})")
-            return
-        t = theme.current()
-        pg.setConfigOptions(antialias=False)  # bars are rectangles: no need, and cheaper
-        colors = (t.accent, t.ok)
-        for row, title in enumerate(("Revenue (£)", "Conversions")):
-            axis = pg.DateAxisItem(orientation="bottom")
-            plot = pg.PlotWidget(axisItems={"bottom": axis})
-            plot.setBackground(t.surface)
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.hideButtons()
-            item = plot.getPlotItem()
-            item.showGrid(x=False, y=True, alpha=0.15)
-            item.setLabel("left", title, color=t.muted)
-            for name in ("left", "bottom"):
-                ax = item.getAxis(name)
-                ax.setPen(t.border)
-                ax.setTextPen(t.muted)
-            item.getAxis("left").setWidth(64)
-            if row == 0:
-                item.getAxis("bottom").setStyle(showValues=False)
-                item.getAxis("bottom").setHeight(6)
-            figures = pg.BarGraphItem(x=[], height=[], width=1, brush=colors[row], pen=None)
-            pending = pg.BarGraphItem(x=[], height=[], width=1, brush=t.warn, pen=None)
-            plot.addItem(figures)
-            plot.addItem(pending)
-            self._bars.append((figures, pending))
-            self.plots.append(plot)
-            self._layout.insertWidget(row, plot, 3 if row == 0 else 2)
-        self.plots[1].setXLink(self.plots[0])
-        self.placeholder.hide()
-        self._draw()
-        self.build_ms = (time.perf_counter() - started) * 1000
-
-    def _draw(self) -> None:
-        if not self.plots or self._data is None:
-            return
-        xs, figures, pending, width_s = self._data
-        centres = [x + width_s / 2 for x in xs]
-        for (bars, extra), values, more in zip(self._bars, figures, pending, strict=True):
-            bars.setOpts(x=centres, height=values, width=width_s * 0.8)
-            extra.setOpts(x=centres, y0=values, height=more, width=width_s * 0.8)
-        if xs:
-            for plot, values, more in zip(self.plots, figures, pending, strict=True):
-                top = max((v + m for v, m in zip(values, more, strict=True)), default=0)
-                plot.setYRange(0, max(1.0, top * 1.08), padding=0)
-            self.plots[0].setXRange(xs[0], xs[-1] + width_s, padding=0.01)
+        self.plots[0].set_data(xs, revenue, pending_rev, size / 1000)
+        self.plots[1].set_data(xs, conversions, pending_conv, size / 1000)
+        self._drawn_once = True
         self.drawn.emit()
 
     @property
     def ready(self) -> bool:
-        return bool(self.plots)
+        return self._drawn_once
 
     def image(self) -> QImage:
         """The chart as it is drawn (for the PDF report)."""

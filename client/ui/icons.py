@@ -139,6 +139,24 @@ def _plus(p: QPainter) -> None:
     p.drawLine(QPointF(5, 12), QPointF(19, 12))
 
 
+def _viral(p: QPainter) -> None:  # one person bringing two, each bringing more
+    for x, y in ((12, 5), (6, 13), (18, 13), (3.5, 20), (9, 20), (20.5, 20)):
+        p.drawEllipse(QPointF(x, y), 2, 2)
+    p.drawLine(QPointF(11, 6.8), QPointF(7, 11.2))
+    p.drawLine(QPointF(13, 6.8), QPointF(17, 11.2))
+    p.drawLine(QPointF(5.2, 14.8), QPointF(4.2, 18.1))
+    p.drawLine(QPointF(6.8, 14.8), QPointF(8.3, 18.1))
+    p.drawLine(QPointF(18.8, 14.8), QPointF(19.8, 18.1))
+
+
+def _flow(p: QPainter) -> None:  # paths joining into one conversion
+    p.drawPath(_path([(3, 5), (9, 5), (15, 12), (21, 12)]))
+    p.drawPath(_path([(3, 12), (21, 12)]))
+    p.drawPath(_path([(3, 19), (9, 19), (15, 12)]))
+    p.drawLine(QPointF(18, 9), QPointF(21, 12))
+    p.drawLine(QPointF(18, 15), QPointF(21, 12))
+
+
 def _chart(p: QPainter) -> None:
     p.drawPath(_path([(3, 3), (3, 21), (21, 21)]))
     p.drawPath(_path([(6.5, 16), (11, 11), (14, 14), (20, 7)]))
@@ -172,6 +190,8 @@ SHAPES: dict[str, Draw] = {
     "offline": _offline,
     "plus": _plus,
     "chart": _chart,
+    "viral": _viral,
+    "flow": _flow,
     "dashboard": _dashboard,
 }
 

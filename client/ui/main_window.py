@@ -28,20 +28,21 @@ from PySide6.QtWidgets import (
 from client.store import Changes
 from client.sync import SyncEngine
 
-from . import charts, components, icons, theme
+from . import components, icons, theme
+from .attribution_view import AttributionPage
 from .bridge import StoreBridge
 from .campaigns_view import CampaignsPage
 from .capture_view import CapturePage
 from .conflicts_view import ConflictsPage
-from .dashboard_view import BIG_QUEUE, DashboardPage
+from .dashboard_view import DashboardPage
 from .health_view import HealthPage
 from .ops import Ops
 from .sync_controller import SyncController
 from .sync_view import SyncPage
+from .viral_view import ViralPage
 
 SIDEBAR_WIDTH, SIDEBAR_COMPACT_WIDTH = 210, 56
 COMPACT_BELOW = 1100  # window width (px) under which the sidebar shows icons only
-CHART_PRELOAD_DELAY_MS = 1000
 
 STATE_TEXT = {
     "local": ("Local only", "muted"),
@@ -101,12 +102,16 @@ class MainWindow(QMainWindow):
         self.capture = CapturePage(self.ops)
         self.conflicts = ConflictsPage(self.ops)
         self.sync_page = SyncPage(self.ops)
+        self.viral = ViralPage(self.ops)
+        self.attribution = AttributionPage(self.ops)
         self._keys: list[str] = []
         self.add_page("dashboard", "Dashboard", "dashboard", self.dashboard)
         self.add_page("campaigns", "Campaigns", "campaigns", self.campaigns)
         self.add_page("capture", "Capture", "capture", self.capture)
         self.add_page("conflicts", "Conflicts", "conflicts", self.conflicts)
         self.add_page("sync", "Sync", "sync", self.sync_page)
+        self.add_page("viral", "Viral growth", "viral", self.viral)
+        self.add_page("attribution", "Attribution", "flow", self.attribution)
         self.health = HealthPage(self.ops)
         self.add_page("health", "Health", "chart", self.health)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -214,17 +219,6 @@ class MainWindow(QMainWindow):
         self._clock.start()
         self.ops.read(self.replica.campaigns, success=self.capture.set_campaigns)
         self.sync.start()
-        # the dashboard's chart library, imported on a worker thread once the window is up
-        QTimer.singleShot(CHART_PRELOAD_DELAY_MS, self._preload_charts)
-
-    def _preload_charts(self) -> None:
-        """Import the charts' library now, unless a big backlog is syncing: an import on a
-        worker thread competes with sync's threads for the interpreter and stalled the window
-        (110–130 ms against 25–30 ms without) while 100,000 events synced; it waits for it."""
-        if self.dashboard.local_queue >= BIG_QUEUE and not self.isHidden():
-            QTimer.singleShot(CHART_PRELOAD_DELAY_MS, self._preload_charts)
-            return
-        charts.preload()
 
     async def shutdown(self) -> None:
         self.bridge.changes_applied.disconnect(self.on_changes)
@@ -234,7 +228,6 @@ class MainWindow(QMainWindow):
             self.capture._refresh,
             self.sync_page._refresh,
             self.health._timer,
-            self.dashboard.chart._poll,
             self.dashboard._pending_timer,
         ):
             timer.stop()
@@ -328,6 +321,8 @@ class MainWindow(QMainWindow):
 
     def _notice(self, kind: str, body: dict) -> None:
         self.dashboard.on_notice(kind, body)
+        self.viral.on_notice(kind, body)
+        self.attribution.on_notice(kind, body)
         self.conflicts.on_notice(kind, body)
         self.health.on_notice(kind, body)
         if kind == "campaign_invalid" and body.get("message"):  # the builder's banner says more

@@ -119,12 +119,7 @@ async def _session(profile_dir: Path, script: dict[str, Any], say: Callable) -> 
         if any(depths.values()):
             raise SmokeFailed(f"still queued after the server's ack: {depths}")
         say("synced")
-        from . import charts
-
-        charted = await loop.run_in_executor(None, charts.module, timeout_s)
         return {
-            "charts": charted is not None,  # the dashboard's chart library made it in
-            "charts_error": None if charted is not None else repr(charts._error),
             "events": await engine.run_db(replica.event_count),
             "queued": sum(depths.values()),
             "server": await engine.run_db(replica.get_setting, "server_url"),
