@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.sync import RemoteError, ServerUnreachable, SyncEngine, WorkingOffline
-from shared.analytics.paths import TOUCH_KINDS
+from shared.protocol.kinds import TOUCH_KINDS
 
 from . import components, theme
 from .insights_parts import Column, ReportPage, TableCard, day, number, pounds, share

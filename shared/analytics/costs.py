@@ -28,12 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .events import KIND_CODE, EventFrame
-from .paths import DAY_MS
+from .paths import DAY_MS, TOUCH_KINDS
 
 MONTH_MS = 30 * DAY_MS
 SEGMENTS = ("unknown", "suppliers", "couples")  # indexed by EventFrame.role
-#: kinds that count as a touch on a channel (as paths count them)
-TOUCH_KINDS = ("touchpoint", "lead", "send", "open", "click", "invite_sent", "invite_accepted")
 _DEFAULT_CHANNEL = {"send": "email", "open": "email", "click": "email"}
 _DEFAULT_CHANNEL.update({"invite_sent": "referral", "invite_accepted": "referral"})
 

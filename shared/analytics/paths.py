@@ -30,11 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from shared.protocol.kinds import TOUCH_KINDS
+
 from .events import ACQUISITION, CLASS_NAMES, EXPANSION, KIND_CODE, RETENTION, EventFrame
 
 DAY_MS = 86_400_000
 DEFAULT_LOOKBACK_MS = 30 * DAY_MS
-TOUCH_KINDS = ("touchpoint", "lead", "send", "open", "click", "invite_sent", "invite_accepted")
 NO_CAMPAIGN = "(no campaign)"
 SCOPES: dict[str, tuple[int, ...]] = {
     **{name: (code,) for code, name in CLASS_NAMES.items()},

@@ -59,6 +59,17 @@ LATER_KINDS: frozenset[str] = frozenset({"spend"})
 #: kinds with rules of their own beyond the common ones (``shared.protocol.spend``)
 RULED_KINDS: frozenset[str] = frozenset({"spend"})
 #: the syntax of a channel name (and of other short names): lowercase, digits, ``_ - .``
+#: kinds that count as a touch on a contact's path to conversion (attribution, channel costs,
+#: a contact's journey in the app)
+TOUCH_KINDS: tuple[str, ...] = (
+    "touchpoint",
+    "lead",
+    "send",
+    "open",
+    "click",
+    "invite_sent",
+    "invite_accepted",
+)
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-.]{0,63}$"
 
 #: Channels a touchpoint is usually captured on; other lowercase names are accepted too.
