@@ -290,7 +290,6 @@ async def dashboard_stream(rounds: int) -> dict:
             name: {"median": round(sorted(v)[len(v) // 2], 1), "max": round(max(v), 1)}
             for name, v in zip(("tiles", "chart", "tables"), stages, strict=True)
         },
-        "chart_build_ms": round(page.chart.build_ms, 1),
         "gc_passes": {
             f"generation_{g}": {
                 "count": sum(1 for gen, _ in collections if gen == g),
